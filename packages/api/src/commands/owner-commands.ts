@@ -1,0 +1,68 @@
+import {
+  type ConversationItem,
+  type ConversationState,
+  type OwnerConversationEvent,
+  type Result,
+  fail,
+  ok,
+  streams,
+  toItem,
+  unknownConversation,
+} from '@im/domain';
+import { appendToStream, streamVersion } from '@im/eventstore';
+import { readModel } from '@im/projector';
+import { type EngineContext, awaitProjection } from '../context.ts';
+
+const ATTEMPTS = 8;
+
+/**
+ * Runs one decision on an owner's stream: waits until the read model holds every event of the
+ * stream, decides against it, appends with the version it decided on. A concurrent append makes
+ * it decide again; only a conflict that outlasts every attempt reaches the caller as a 409.
+ */
+export const runOnOwnerStream = async (
+  context: EngineContext,
+  owner: string,
+  decide: () => Promise<Result<OwnerConversationEvent[]>>,
+): Promise<Result<void>> => {
+  const { db } = context.database;
+  const stream = streams.owner(owner);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const { version, lastPosition } = await streamVersion(db, stream);
+    await awaitProjection(context, lastPosition);
+    const decided = await decide();
+    if (!decided.ok) return decided;
+    if (decided.value.length === 0) return ok(undefined);
+    const outcome = await appendToStream(db, stream, decided.value, { expectedVersion: version });
+    if (outcome.ok) {
+      await awaitProjection(context, outcome.value.lastPosition);
+      return ok(undefined);
+    }
+  }
+  return fail(409, `userID: the conversations of ${owner} kept changing concurrently; retry the request`);
+};
+
+export const loadState = (context: EngineContext, owner: string, conversationID: string) =>
+  readModel.getConversationState(context.database.db, owner, conversationID);
+
+/** The owner's conversation as it is now, or 404. */
+export const currentItem = async (
+  context: EngineContext,
+  owner: string,
+  conversationID: string,
+): Promise<Result<ConversationItem>> => {
+  const state = await loadState(context, owner, conversationID);
+  return state ? ok(toItem(state)) : unknownConversation(owner, conversationID);
+};
+
+/** Loads several of the owner's conversations; any unknown one fails the whole request. */
+export const loadStates = async (
+  context: EngineContext,
+  owner: string,
+  conversationIDs: readonly string[],
+): Promise<Result<ConversationState[]>> => {
+  const states = await readModel.getConversationStates(context.database.db, owner, conversationIDs);
+  const known = new Set(states.map((state) => state.conversationID));
+  const missing = conversationIDs.find((id) => !known.has(id));
+  return missing === undefined ? ok(states) : unknownConversation(owner, missing);
+};

@@ -1,0 +1,39 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const optional = z.string().min(1).optional();
+const integer = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const ConfigSchema = z.object({
+  DATABASE_URL: optional,
+  DATA_DIR: z.string().default('./.data'),
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  NATS_USER: optional,
+  NATS_PASSWORD: optional,
+  NATS_TOKEN: optional,
+  NATS_CREDS: optional,
+  NATS_TLS_CA: optional,
+  NATS_TLS_CERT: optional,
+  NATS_TLS_KEY: optional,
+  SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).default('im.conversation'),
+  STREAM_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default('IM_CONVERSATION_EVENTS'),
+  STREAM_DUPLICATE_WINDOW_MS: integer(120_000),
+  STREAM_MAX_AGE_MS: integer(7 * 24 * 3600 * 1000),
+  STREAM_MAX_BYTES: integer(1024 ** 3),
+  PROJECTOR_BATCH_SIZE: integer(1000),
+  READ_YOUR_WRITES_TIMEOUT_MS: integer(10_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  INSTANCE_ID: z.string().default(`${hostname()}:${process.pid}`),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Configuration from the environment (see README "Configuration"); a bad value stops start-up. */
+export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`bad configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+};

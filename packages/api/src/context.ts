@@ -1,0 +1,23 @@
+import type { Database, LogPosition } from '@im/eventstore';
+import type { Logger, ProjectionWatcher } from '@im/projector';
+
+/** What command and query handlers need from the running engine. */
+export interface EngineContext {
+  database: Database;
+  watcher: ProjectionWatcher;
+  logger: Logger;
+  /** Tells the local projector that this process just appended. */
+  wakeProjector(): void;
+  now(): number;
+  readYourWritesTimeoutMs: number;
+  /** Largest reply the NATS server carries. */
+  maxPayload(): number;
+}
+
+/** Read your writes (SPEC §3 rule 14): returns once the projector has applied `position`. */
+export const awaitProjection = async (context: EngineContext, position: LogPosition | undefined) => {
+  if (!position) return;
+  context.wakeProjector();
+  const reached = await context.watcher.waitFor(position, context.readYourWritesTimeoutMs);
+  if (!reached) context.logger.warn('projection did not reach a write in time', { position });
+};

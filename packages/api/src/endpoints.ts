@@ -1,0 +1,174 @@
+import {
+  type ConversationState,
+  type Method,
+  type OwnerCommand,
+  type OwnerConversationEvent,
+  type RequestOf,
+  type Result,
+  conversationIDFor,
+  decideOwnerCommand,
+  decodeCursor,
+  encodeCursor,
+  fail,
+  groupConversationID,
+  listPosition,
+  ok,
+  singleConversationID,
+  toItem,
+} from '@im/domain';
+import { readModel } from '@im/projector';
+import { joinGroup, leaveGroup } from './commands/group-membership.ts';
+import { currentItem, loadState, loadStates, runOnOwnerStream } from './commands/owner-commands.ts';
+import { recordMessage } from './commands/record-message.ts';
+import type { EngineContext } from './context.ts';
+import type { SyncHandler } from './sync.ts';
+
+type Handler<M extends Method> = (context: EngineContext, request: RequestOf<M>) => Promise<Result<unknown>>;
+export type Handlers = { [M in Method]: Handler<M> };
+
+type OwnerCommandOf<T extends OwnerCommand['type']> = Omit<Extract<OwnerCommand, { type: T }>, 'type' | 'owner' | 'conversationID'>;
+
+/** An owner command on one conversation, answered with the conversation afterwards. */
+const ownerCommand =
+  <T extends OwnerCommand['type']>(type: T, pick: (request: never) => OwnerCommandOf<T>) =>
+  async (context: EngineContext, request: { userID: string; conversationID: string }) => {
+    const command = { type, owner: request.userID, conversationID: request.conversationID, ...pick(request as never) } as OwnerCommand;
+    const done = await runOnOwnerStream(context, command.owner, async () =>
+      decideOwnerCommand(command, await loadState(context, command.owner, command.conversationID), context.now()),
+    );
+    return done.ok ? currentItem(context, command.owner, command.conversationID) : done;
+  };
+
+const conversationReply = async (result: Promise<Result<unknown>>) => {
+  const item = await result;
+  return item.ok ? ok({ conversation: item.value }) : item;
+};
+const emptyReply = async (result: Promise<Result<unknown>>) => {
+  const done = await result;
+  return done.ok ? ok({}) : done;
+};
+
+const markRead = ownerCommand('MarkConversationRead', () => ({}));
+
+/** Decides one command for each of several conversations, appended together. */
+const decideEach = (
+  states: readonly ConversationState[],
+  command: (state: ConversationState) => OwnerCommand,
+  now: number,
+): Result<OwnerConversationEvent[]> => {
+  const events: OwnerConversationEvent[] = [];
+  for (const state of states) {
+    const decided = decideOwnerCommand(command(state), state, now);
+    if (!decided.ok) return decided;
+    events.push(...decided.value);
+  }
+  return ok(events);
+};
+
+export const createHandlers = (sync: SyncHandler): Handlers => ({
+  async getAllConversationList(context, { userID }) {
+    return ok({ conversations: await readModel.listConversations(context.database.db, userID, {}) });
+  },
+  async getConversationListSplit(context, { userID, offset, count }) {
+    return ok({
+      conversations: await readModel.listConversations(context.database.db, userID, { offset, limit: count }),
+    });
+  },
+  async getConversationListPage(context, { userID, cursor, limit }) {
+    const after = cursor ? decodeCursor(cursor) : undefined;
+    if (cursor && !after) return fail(400, 'cursor: not a cursor this API returned');
+    const page = await readModel.listConversations(context.database.db, userID, { after, limit: limit + 1 });
+    const conversations = page.slice(0, limit);
+    const last = conversations.at(-1);
+    return ok({
+      conversations,
+      nextCursor: page.length > limit && last ? encodeCursor(listPosition(last)) : null,
+    });
+  },
+  async getOneConversation(context, { userID, sessionType, sourceID }) {
+    return conversationReply(currentItem(context, userID, conversationIDFor(userID, sessionType, sourceID)));
+  },
+  async getMultipleConversation(context, { userID, conversationIDs }) {
+    const states = await readModel.getConversationStates(context.database.db, userID, conversationIDs);
+    return ok({ conversations: states.map(toItem) });
+  },
+  async getTotalUnreadMsgCount(context, { userID }) {
+    return ok({ total: await readModel.totalUnread(context.database.db, userID) });
+  },
+  async getConversationIDBySessionType(_context, { userID, sessionType, sourceID }) {
+    return ok({ conversationID: conversationIDFor(userID, sessionType, sourceID) });
+  },
+  syncConversations: (context, request) => sync(context, request),
+  markConversationMessageAsRead: (context, request) => conversationReply(markRead(context, request)),
+  markSingleMessageHasRead: (context, { userID, uid }) =>
+    conversationReply(markRead(context, { userID, conversationID: singleConversationID(userID, uid) })),
+  markGroupMessageHasRead: (context, { userID, groupID }) =>
+    conversationReply(markRead(context, { userID, conversationID: groupConversationID(groupID) })),
+  async markAllConversationMessageAsRead(context, { userID }) {
+    const done = await runOnOwnerStream(context, userID, async () =>
+      decideEach(
+        await readModel.conversationsToMarkRead(context.database.db, userID),
+        (state) => ({ type: 'MarkConversationRead', owner: userID, conversationID: state.conversationID }),
+        context.now(),
+      ),
+    );
+    return done.ok ? ok({ total: await readModel.totalUnread(context.database.db, userID) }) : done;
+  },
+  pinConversation: (context, request) =>
+    conversationReply(
+      ownerCommand('ChangeSettings', (r: { isPinned: boolean }) => ({ settings: { isPinned: r.isPinned } }))(
+        context,
+        request,
+      ),
+    ),
+  deleteConversation: (context, request) => emptyReply(ownerCommand('DeleteConversation', () => ({}))(context, request)),
+  hideConversation: (context, request) => emptyReply(ownerCommand('HideConversation', () => ({}))(context, request)),
+  clearConversationAndDeleteAllMsg: (context, request) =>
+    conversationReply(ownerCommand('ClearConversation', () => ({}))(context, request)),
+  setConversationDraft: (context, request) =>
+    conversationReply(
+      ownerCommand('SetDraft', (r: { draftText: string }) => ({ draftText: r.draftText }))(context, request),
+    ),
+  async setConversationRecvMessageOpt(context, { userID, conversationIDs, opt }) {
+    const unique = [...new Set(conversationIDs)];
+    const done = await runOnOwnerStream(context, userID, async () => {
+      const states = await loadStates(context, userID, unique);
+      if (!states.ok) return states;
+      return decideEach(
+        states.value,
+        (state) => ({
+          type: 'ChangeSettings',
+          owner: userID,
+          conversationID: state.conversationID,
+          settings: { recvMsgOpt: opt },
+        }),
+        context.now(),
+      );
+    });
+    if (!done.ok) return done;
+    const states = await readModel.getConversationStates(context.database.db, userID, unique);
+    return ok({ conversations: states.map(toItem) });
+  },
+  setConversation: (context, request) =>
+    conversationReply(
+      ownerCommand('ChangeSettings', (r: RequestOf<'setConversation'>) => {
+        const { userID: _u, conversationID: _c, operationID: _o, ...settings } = r;
+        return { settings };
+      })(context, request),
+    ),
+  recordMessage: (context, request) =>
+    recordMessage(context, {
+      clientMsgID: request.clientMsgID,
+      serverMsgID: request.serverMsgID ?? '',
+      sendID: request.sendID,
+      recvID: request.recvID ?? '',
+      groupID: request.groupID ?? '',
+      sessionType: request.sessionType,
+      contentType: request.contentType,
+      content: request.content,
+      sendTime: request.sendTime,
+      atUserIDList: request.atUserIDList ?? [],
+    }),
+  joinGroup: (context, request) => joinGroup(context, request),
+  leaveGroup: (context, request) => leaveGroup(context, request),
+});

@@ -1,0 +1,94 @@
+import { type Database, openDatabase } from '@im/eventstore';
+import {
+  type Logger,
+  createCallbackPublisher,
+  createProjectionWatcher,
+  createProjector,
+  ensureCallbackStream,
+} from '@im/projector';
+import type { NatsConnection, Service } from 'nats';
+import type { Config } from './config.ts';
+import type { EngineContext } from './context.ts';
+import { createHandlers } from './endpoints.ts';
+import { migrateToLatest } from './migrate.ts';
+import { connectNats } from './nats-connection.ts';
+import { startService } from './service.ts';
+import { createSyncHandler } from './sync.ts';
+
+export interface Engine {
+  database: Database;
+  nc: NatsConnection;
+  service: Service;
+  stats(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export const callbackPrefix = (config: Config) => `${config.SUBJECT_PREFIX}.events`;
+
+/** Opens storage, migrates, connects NATS, and runs the projector, the publisher and the service. */
+export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  await migrateToLatest(database);
+  const nc = await connectNats(config, `${config.INSTANCE_ID} conversation-engine`);
+  const jsm = await nc.jetstreamManager();
+  await ensureCallbackStream(jsm, {
+    name: config.STREAM_NAME,
+    subjectPrefix: callbackPrefix(config),
+    duplicateWindowMs: config.STREAM_DUPLICATE_WINDOW_MS,
+    maxAgeMs: config.STREAM_MAX_AGE_MS,
+    maxBytes: config.STREAM_MAX_BYTES,
+  });
+  const js = nc.jetstream();
+  const watcher = await createProjectionWatcher(database);
+  const projector = createProjector({
+    database,
+    holder: config.INSTANCE_ID,
+    logger: logger.child({ component: 'projector' }),
+    batchSize: config.PROJECTOR_BATCH_SIZE,
+    onProjected: (checkpoint) => {
+      watcher.advance(checkpoint.position);
+      publisher.wake();
+    },
+  });
+  const publisher = createCallbackPublisher({
+    database,
+    js,
+    subjectPrefix: callbackPrefix(config),
+    logger: logger.child({ component: 'publisher' }),
+    isActive: () => projector.stats().leader,
+  });
+  const context: EngineContext = {
+    database,
+    watcher,
+    logger,
+    wakeProjector: projector.wake,
+    now: Date.now,
+    readYourWritesTimeoutMs: config.READ_YOUR_WRITES_TIMEOUT_MS,
+    maxPayload: () => nc.info?.max_payload ?? 1024 * 1024,
+  };
+  const stats = () => ({ projector: projector.stats(), publisher: publisher.stats(), database: database.kind });
+  await projector.start();
+  publisher.start();
+  const service = await startService({
+    nc,
+    context,
+    handlers: createHandlers(createSyncHandler(js, callbackPrefix(config))),
+    subjectPrefix: config.SUBJECT_PREFIX,
+    stats,
+  });
+  logger.info('engine started', { database: database.kind, nats: config.NATS_URL, prefix: config.SUBJECT_PREFIX });
+  return {
+    database,
+    nc,
+    service,
+    stats,
+    async stop() {
+      await service.stop();
+      await publisher.stop();
+      await projector.stop();
+      await watcher.close();
+      await nc.drain();
+      await database.close();
+    },
+  };
+};

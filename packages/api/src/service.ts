@@ -1,0 +1,99 @@
+import { type Method, describeIssues, requestSchemas } from '@im/domain';
+import type { NatsConnection, Service, ServiceMsg } from 'nats';
+import type { EngineContext } from './context.ts';
+import type { Handlers } from './endpoints.ts';
+
+export const SERVICE_NAME = 'conversation-engine';
+export const SERVICE_VERSION = '0.1.0';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** SPEC §4 error shape: headers for the services convention, and a body OpenIM clients read. */
+const respondError = (msg: ServiceMsg, code: number, message: string, detail = '') => {
+  msg.respondError(code, message, encoder.encode(JSON.stringify({ errCode: code, errMsg: message, errDlt: detail })));
+};
+
+const STORAGE_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001']);
+const isStorageUnavailable = (error: unknown) =>
+  STORAGE_ERRORS.has(String((error as { code?: unknown }).code)) ||
+  /Connection terminated|timeout exceeded when trying to connect/.test(String(error));
+
+const parse = (msg: ServiceMsg): { ok: true; value: unknown } | { ok: false } => {
+  try {
+    return { ok: true, value: JSON.parse(decoder.decode(msg.data)) };
+  } catch {
+    return { ok: false };
+  }
+};
+
+export interface ServiceOptions {
+  nc: NatsConnection;
+  context: EngineContext;
+  handlers: Handlers;
+  subjectPrefix: string;
+  /** Extra figures for `$SRV.STATS` (projection lag, throughput). */
+  stats: () => unknown;
+}
+
+/** Registers `conversation-engine` with the NATS services API, one endpoint per method. */
+export const startService = async (options: ServiceOptions): Promise<Service> => {
+  const { nc, context, handlers, subjectPrefix } = options;
+  const service = await nc.services.add({
+    name: SERVICE_NAME,
+    version: SERVICE_VERSION,
+    description: 'Conversation lists, unread counts and read state (OpenIM conversation API)',
+    queue: SERVICE_NAME,
+    statsHandler: async () => options.stats(),
+  });
+
+  const handle = async (method: Method, msg: ServiceMsg) => {
+    const body = parse(msg);
+    if (!body.ok) return respondError(msg, 400, 'request: not valid JSON');
+    const parsed = requestSchemas[method].safeParse(body.value);
+    if (!parsed.success) {
+      const { code, message } = describeIssues(parsed.error);
+      return respondError(msg, code, message);
+    }
+    const operationID = (parsed.data as { operationID?: string }).operationID;
+    try {
+      const result = await (handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>)(
+        context,
+        parsed.data,
+      );
+      if (!result.ok) return respondError(msg, result.error.code, result.error.message);
+      const reply = encoder.encode(JSON.stringify(result.value));
+      if (reply.length > context.maxPayload()) {
+        return respondError(
+          msg,
+          413,
+          `reply: ${reply.length} bytes exceed the ${context.maxPayload()}-byte limit; page with getConversationListPage`,
+        );
+      }
+      msg.respond(reply);
+    } catch (error) {
+      const unavailable = isStorageUnavailable(error);
+      context.logger.error('request failed', { method, operationID, error });
+      respondError(
+        msg,
+        unavailable ? 503 : 500,
+        unavailable ? 'storage: unavailable, retry later' : 'internal: the request failed; see the engine log',
+        operationID ?? '',
+      );
+    }
+  };
+
+  for (const method of Object.keys(requestSchemas) as Method[]) {
+    service.addEndpoint(method, {
+      subject: `${subjectPrefix}.${method}`,
+      handler: (error, msg) => {
+        if (error) {
+          context.logger.error('endpoint subscription failed', { method, error });
+          return;
+        }
+        void handle(method, msg);
+      },
+    });
+  }
+  return service;
+};

@@ -1,0 +1,158 @@
+import type { ConversationState, RecordedMessage } from './conversation.ts';
+import { type Result, fail, ok, unknownConversation } from './errors.ts';
+import { differs, evolve } from './evolve.ts';
+import type {
+  ConversationSettings,
+  GroupMembersJoined,
+  GroupMembersLeft,
+  MessageRecorded,
+  OwnerConversationEvent,
+} from './events.ts';
+import { conversationIDFor } from './ids.ts';
+
+/** Commands an owner gives about one of their conversations. */
+export type OwnerCommand =
+  | { type: 'MarkConversationRead'; owner: string; conversationID: string }
+  | { type: 'DeleteConversation'; owner: string; conversationID: string }
+  | { type: 'HideConversation'; owner: string; conversationID: string }
+  | { type: 'ClearConversation'; owner: string; conversationID: string }
+  | { type: 'SetDraft'; owner: string; conversationID: string; draftText: string }
+  | {
+      type: 'ChangeSettings';
+      owner: string;
+      conversationID: string;
+      settings: Partial<ConversationSettings>;
+    };
+
+const candidate = (
+  command: OwnerCommand,
+  state: ConversationState,
+  now: number,
+): OwnerConversationEvent => {
+  const { owner, conversationID } = command;
+  switch (command.type) {
+    case 'MarkConversationRead':
+      return { type: 'ConversationMarkedRead', data: { owner, conversationID, hasReadSeq: state.maxSeq } };
+    case 'DeleteConversation':
+      return { type: 'ConversationDeleted', data: { owner, conversationID, minSeq: state.maxSeq + 1 } };
+    case 'HideConversation':
+      return { type: 'ConversationHidden', data: { owner, conversationID } };
+    case 'ClearConversation':
+      return { type: 'ConversationCleared', data: { owner, conversationID, minSeq: state.maxSeq + 1 } };
+    case 'SetDraft': {
+      const { draftText } = command;
+      const draftTextTime = draftText === '' ? 0 : draftText === state.draftText ? state.draftTextTime : now;
+      return { type: 'ConversationDraftSet', data: { owner, conversationID, draftText, draftTextTime } };
+    }
+    case 'ChangeSettings': {
+      const settings: Partial<ConversationSettings> = {};
+      for (const [key, value] of Object.entries(command.settings) as Array<
+        [keyof ConversationSettings, never]
+      >) {
+        if (state[key] !== value) settings[key] = value;
+      }
+      return { type: 'ConversationSettingsChanged', data: { owner, conversationID, settings } };
+    }
+  }
+};
+
+/**
+ * decide(command, state) → events. A command that would change nothing decides no event
+ * (SPEC §3 rule 13); a conversation the owner does not have is a 404 (rule 15).
+ */
+export const decideOwnerCommand = (
+  command: OwnerCommand,
+  state: ConversationState | undefined,
+  now: number,
+): Result<OwnerConversationEvent[]> => {
+  if (!state) return unknownConversation(command.owner, command.conversationID);
+  const event = candidate(command, state, now);
+  return ok(differs(state, evolve(state, event, command.owner)) ? [event] : []);
+};
+
+export interface RecordMessageCommand {
+  clientMsgID: string;
+  serverMsgID: string;
+  sendID: string;
+  recvID: string;
+  groupID: string;
+  sessionType: 1 | 3 | 4;
+  contentType: number;
+  content: string;
+  sendTime: number;
+  atUserIDList: string[];
+}
+
+export const messageConversationID = (command: RecordMessageCommand): string =>
+  command.sessionType === 3
+    ? conversationIDFor(command.sendID, 3, command.groupID)
+    : conversationIDFor(command.sendID, command.sessionType, command.recvID);
+
+/** The message stream's state: its version is its maxSeq; `duplicateSeq` is set when clientMsgID is known. */
+export interface MessageStreamState {
+  maxSeq: number;
+  duplicateSeq: number | undefined;
+}
+
+export type RecordMessageDecision =
+  | { duplicate: true; seq: number; events: [] }
+  | { duplicate: false; seq: number; events: [MessageRecorded] };
+
+export const decideRecordMessage = (
+  command: RecordMessageCommand,
+  state: MessageStreamState,
+): Result<RecordMessageDecision> => {
+  if (command.sessionType === 3 ? command.groupID === '' : command.recvID === '') {
+    return fail(
+      400,
+      command.sessionType === 3
+        ? 'groupID: required for a group message (sessionType 3)'
+        : 'recvID: required for a single or notification message (sessionType 1 or 4)',
+    );
+  }
+  if (state.duplicateSeq !== undefined) return ok({ duplicate: true, seq: state.duplicateSeq, events: [] });
+  const seq = state.maxSeq + 1;
+  const { atUserIDList, ...fields } = command;
+  const message: RecordedMessage = { ...fields, seq };
+  return ok({
+    duplicate: false,
+    seq,
+    events: [
+      {
+        type: 'MessageRecorded',
+        data: {
+          conversationID: messageConversationID(command),
+          conversationType: command.sessionType,
+          message,
+          atUserIDList,
+        },
+      },
+    ],
+  });
+};
+
+export interface GroupState {
+  /** userIDs currently in the group. */
+  members: ReadonlySet<string>;
+  maxSeq: number;
+}
+
+export const decideJoinGroup = (
+  command: { groupID: string; userIDs: string[] },
+  state: GroupState,
+): GroupMembersJoined[] => {
+  const userIDs = [...new Set(command.userIDs)].filter((id) => !state.members.has(id));
+  return userIDs.length === 0
+    ? []
+    : [{ type: 'GroupMembersJoined', data: { groupID: command.groupID, userIDs, maxSeq: state.maxSeq } }];
+};
+
+export const decideLeaveGroup = (
+  command: { groupID: string; userIDs: string[] },
+  state: GroupState,
+): GroupMembersLeft[] => {
+  const userIDs = [...new Set(command.userIDs)].filter((id) => state.members.has(id));
+  return userIDs.length === 0
+    ? []
+    : [{ type: 'GroupMembersLeft', data: { groupID: command.groupID, userIDs, maxSeq: state.maxSeq } }];
+};

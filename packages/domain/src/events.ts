@@ -1,0 +1,75 @@
+import type { ConversationType, GroupAtType, RecordedMessage, RecvMsgOpt } from './conversation.ts';
+
+/** Settings an owner sets directly (SPEC §3 rule 11, and pin / do-not-disturb). */
+export interface ConversationSettings {
+  isPinned: boolean;
+  recvMsgOpt: RecvMsgOpt;
+  groupAtType: GroupAtType;
+  isPrivateChat: boolean;
+  burnDuration: number;
+  attachedInfo: string;
+  ex: string;
+}
+
+type Event<Type extends string, Data> = { type: Type; data: Data };
+
+/** Appended to the conversation's message stream; its seq is the stream position. */
+export type MessageRecorded = Event<
+  'MessageRecorded',
+  {
+    conversationID: string;
+    conversationType: ConversationType;
+    message: RecordedMessage;
+    atUserIDList: string[];
+  }
+>;
+
+/** maxSeq is the group's maxSeq when they joined: they see only what comes after it. */
+export type GroupMembersJoined = Event<
+  'GroupMembersJoined',
+  { groupID: string; userIDs: string[]; maxSeq: number }
+>;
+
+/** maxSeq is where each leaving member's view freezes. */
+export type GroupMembersLeft = Event<'GroupMembersLeft', { groupID: string; userIDs: string[]; maxSeq: number }>;
+
+type OwnerEvent<Type extends string, Data = object> = Event<
+  Type,
+  { owner: string; conversationID: string } & Data
+>;
+
+export type ConversationMarkedRead = OwnerEvent<'ConversationMarkedRead', { hasReadSeq: number }>;
+export type ConversationDeleted = OwnerEvent<'ConversationDeleted', { minSeq: number }>;
+export type ConversationHidden = OwnerEvent<'ConversationHidden'>;
+export type ConversationCleared = OwnerEvent<'ConversationCleared', { minSeq: number }>;
+export type ConversationDraftSet = OwnerEvent<
+  'ConversationDraftSet',
+  { draftText: string; draftTextTime: number }
+>;
+export type ConversationSettingsChanged = OwnerEvent<
+  'ConversationSettingsChanged',
+  { settings: Partial<ConversationSettings> }
+>;
+
+export type OwnerConversationEvent =
+  | ConversationMarkedRead
+  | ConversationDeleted
+  | ConversationHidden
+  | ConversationCleared
+  | ConversationDraftSet
+  | ConversationSettingsChanged;
+
+export type ConversationEvent =
+  | MessageRecorded
+  | GroupMembersJoined
+  | GroupMembersLeft
+  | OwnerConversationEvent;
+
+export type ConversationEventType = ConversationEvent['type'];
+
+/** Stream names: one per conversation's messages, per group's members, per owner's settings. */
+export const streams = {
+  messages: (conversationID: string) => `messages:${conversationID}`,
+  group: (groupID: string) => `group:${groupID}`,
+  owner: (owner: string) => `owner:${owner}`,
+};

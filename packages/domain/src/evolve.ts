@@ -1,0 +1,169 @@
+import {
+  type ConversationState,
+  type GroupAtType,
+  type RecordedMessage,
+  newConversationState,
+} from './conversation.ts';
+import type { ConversationEvent, MessageRecorded } from './events.ts';
+
+export const AT_ALL_TAG = 'AtAllTag';
+
+/** The owners an event touches by name; group messages touch every member row the projector holds. */
+export const namedOwners = (event: ConversationEvent): string[] => {
+  switch (event.type) {
+    case 'MessageRecorded': {
+      const { message } = event.data;
+      if (event.data.conversationType === 3) return [];
+      return message.sendID === message.recvID ? [message.sendID] : [message.sendID, message.recvID];
+    }
+    case 'GroupMembersJoined':
+    case 'GroupMembersLeft':
+      return event.data.userIDs;
+    default:
+      return [event.data.owner];
+  }
+};
+
+const mentionFlag = (owner: string, event: MessageRecorded): GroupAtType => {
+  const { atUserIDList, message } = event.data;
+  if (event.data.conversationType !== 3 || message.sendID === owner) return 0;
+  const me = atUserIDList.includes(owner) ? 1 : 0;
+  const all = atUserIDList.includes(AT_ALL_TAG) ? 2 : 0;
+  return (me | all) as GroupAtType;
+};
+
+const accumulateMention = (current: GroupAtType, flag: GroupAtType): GroupAtType => {
+  if (flag === 0) return current;
+  if (current === 4) return flag;
+  return (current | flag) as GroupAtType;
+};
+
+/** The recorded message as `latestMsg`, its fields in SPEC §2's order whatever order storage kept. */
+const latestMsgJSON = (m: RecordedMessage): string =>
+  JSON.stringify({
+    clientMsgID: m.clientMsgID,
+    serverMsgID: m.serverMsgID,
+    sendID: m.sendID,
+    recvID: m.recvID,
+    groupID: m.groupID,
+    sessionType: m.sessionType,
+    contentType: m.contentType,
+    content: m.content,
+    sendTime: m.sendTime,
+    seq: m.seq,
+  });
+
+const evolveMessage = (
+  state: ConversationState | undefined,
+  event: MessageRecorded,
+  owner: string,
+): ConversationState | undefined => {
+  const { message, conversationID, conversationType } = event.data;
+  let current = state;
+  if (!current) {
+    // A group conversation exists only for members; single and notification chats start here.
+    if (conversationType === 3) return undefined;
+    const peer = message.sendID === owner ? message.recvID : message.sendID;
+    current = newConversationState(owner, conversationID, conversationType, { userID: peer });
+  }
+  if (current.isNotInGroup) return current;
+  const next: ConversationState = { ...current, maxSeq: Math.max(current.maxSeq, message.seq) };
+  if (message.seq < next.minSeq) return next;
+  if (message.seq > next.latestMsgSeq) {
+    next.latestMsg = latestMsgJSON(message);
+    next.latestMsgSeq = message.seq;
+    next.latestMsgSendTime = message.sendTime;
+  }
+  if (message.sendID === owner) next.hasReadSeq = Math.max(next.hasReadSeq, message.seq);
+  next.groupAtType = accumulateMention(next.groupAtType, mentionFlag(owner, event));
+  next.isHidden = false;
+  return next;
+};
+
+/**
+ * One owner's conversation after an event: the single definition of every rule of SPEC §3 that
+ * the read model follows. Returns the state unchanged (same reference) when the event does not
+ * touch it, and undefined when the owner has no such conversation.
+ */
+export const evolve = (
+  state: ConversationState | undefined,
+  event: ConversationEvent,
+  owner: string,
+): ConversationState | undefined => {
+  switch (event.type) {
+    case 'MessageRecorded':
+      return evolveMessage(state, event, owner);
+    case 'GroupMembersJoined': {
+      const { groupID, maxSeq } = event.data;
+      if (!state) {
+        return {
+          ...newConversationState(owner, `sg_${groupID}`, 3, { groupID }),
+          maxSeq,
+          minSeq: maxSeq + 1,
+        };
+      }
+      if (!state.isNotInGroup) return state;
+      // Rejoining lifts the freeze; what was sent while away stays below minSeq.
+      return {
+        ...state,
+        isNotInGroup: false,
+        maxSeq: Math.max(state.maxSeq, maxSeq),
+        minSeq: Math.max(state.minSeq, maxSeq + 1),
+      };
+    }
+    case 'GroupMembersLeft':
+      if (!state || state.isNotInGroup) return state;
+      return { ...state, isNotInGroup: true, maxSeq: Math.max(state.maxSeq, event.data.maxSeq) };
+    default:
+      break;
+  }
+  if (!state) return undefined;
+  switch (event.type) {
+    case 'ConversationMarkedRead': {
+      const hasReadSeq = Math.max(state.hasReadSeq, event.data.hasReadSeq);
+      const groupAtType = hasReadSeq >= state.maxSeq ? 0 : state.groupAtType;
+      return { ...state, hasReadSeq, groupAtType };
+    }
+    case 'ConversationDeleted':
+      return {
+        ...state,
+        minSeq: Math.max(state.minSeq, event.data.minSeq),
+        latestMsg: '',
+        latestMsgSendTime: 0,
+        draftText: '',
+        draftTextTime: 0,
+        isPinned: false,
+        isHidden: true,
+        groupAtType: 0,
+      };
+    case 'ConversationHidden':
+      return { ...state, isHidden: true };
+    case 'ConversationCleared':
+      // Stays at its place in the list: latestMsgSendTime is kept.
+      return {
+        ...state,
+        minSeq: Math.max(state.minSeq, event.data.minSeq),
+        latestMsg: '',
+        groupAtType: 0,
+      };
+    case 'ConversationDraftSet': {
+      const { draftText, draftTextTime } = event.data;
+      return { ...state, draftText, draftTextTime, isHidden: draftText === '' ? state.isHidden : false };
+    }
+    case 'ConversationSettingsChanged':
+      return { ...state, ...event.data.settings };
+  }
+};
+
+const FIELDS_COMPARED = [
+  'recvMsgOpt', 'groupAtType', 'latestMsg', 'latestMsgSeq', 'latestMsgSendTime', 'draftText',
+  'draftTextTime', 'isPinned', 'isPrivateChat', 'burnDuration', 'isNotInGroup', 'isHidden',
+  'attachedInfo', 'ex', 'maxSeq', 'minSeq', 'hasReadSeq', 'userID', 'groupID', 'conversationType',
+] as const satisfies ReadonlyArray<keyof ConversationState>;
+
+/** Whether two states differ in anything an owner can see (the version aside). */
+export const differs = (a: ConversationState | undefined, b: ConversationState | undefined): boolean => {
+  if (a === b) return false;
+  if (!a || !b) return true;
+  return FIELDS_COMPARED.some((field) => a[field] !== b[field]);
+};

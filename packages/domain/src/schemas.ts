@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { ID_PATTERN } from './ids.ts';
+
+const id = (what: string) =>
+  z
+    .string({ error: `must be a string (${what})` })
+    .regex(ID_PATTERN, { error: `must be 1–64 characters from A–Z a–z 0–9 _ - @ : + = (${what})` });
+
+const userID = id('a userID');
+const groupID = id('a groupID');
+const conversationID = z
+  .string({ error: 'must be a string' })
+  .regex(/^(si|sg|sn)_[A-Za-z0-9_\-@:+=]{1,129}$/, {
+    error: 'must be si_<a>_<b>, sg_<groupID> or sn_<a>_<b>',
+  });
+const sessionType = z.union([z.literal(1), z.literal(3), z.literal(4)], {
+  error: 'must be 1 (single), 3 (group) or 4 (notification)',
+});
+const count = (max: number) => z.number().int().min(1).max(max, { error: `must be at most ${max}` });
+const bytesAtMost = (max: number) =>
+  z.string().refine((value) => Buffer.byteLength(value, 'utf8') <= max, {
+    error: `must be at most ${max} bytes`,
+  });
+const operationID = z.string().max(256).optional();
+
+/** Every request: strict (unknown fields rejected), `operationID` accepted everywhere. */
+const request = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject({ ...shape, operationID });
+
+const owned = { userID, conversationID };
+
+export const DRAFT_MAX_BYTES = 4 * 1024;
+export const CONTENT_MAX_BYTES = 16 * 1024;
+export const LIST_MAX = 1000;
+export const GROUP_BATCH_MAX = 10_000;
+
+export const requestSchemas = {
+  getAllConversationList: request({ userID }),
+  getConversationListSplit: request({ userID, offset: z.number().int().min(0), count: count(LIST_MAX) }),
+  getConversationListPage: request({
+    userID,
+    cursor: z.string().max(1024).nullable().optional(),
+    limit: count(LIST_MAX),
+  }),
+  getOneConversation: request({ userID, sessionType, sourceID: id('a userID or groupID') }),
+  getMultipleConversation: request({
+    userID,
+    conversationIDs: z.array(conversationID).max(LIST_MAX, { error: `must hold at most ${LIST_MAX}` }),
+  }),
+  getTotalUnreadMsgCount: request({ userID }),
+  getConversationIDBySessionType: request({ userID, sessionType, sourceID: id('a userID or groupID') }),
+  syncConversations: request({ userID, sinceVersion: z.number().int().min(0).optional() }),
+  markConversationMessageAsRead: request(owned),
+  markSingleMessageHasRead: request({ userID, uid: userID }),
+  markGroupMessageHasRead: request({ userID, groupID }),
+  markAllConversationMessageAsRead: request({ userID }),
+  pinConversation: request({ ...owned, isPinned: z.boolean() }),
+  deleteConversation: request(owned),
+  hideConversation: request(owned),
+  clearConversationAndDeleteAllMsg: request(owned),
+  setConversationDraft: request({ ...owned, draftText: bytesAtMost(DRAFT_MAX_BYTES) }),
+  setConversationRecvMessageOpt: request({
+    userID,
+    conversationIDs: z
+      .array(conversationID)
+      .min(1)
+      .max(LIST_MAX, { error: `must hold at most ${LIST_MAX}` }),
+    opt: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'must be 0, 1 or 2' }),
+  }),
+  setConversation: request({
+    ...owned,
+    isPinned: z.boolean().optional(),
+    recvMsgOpt: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    groupAtType: z
+      .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)])
+      .optional(),
+    isPrivateChat: z.boolean().optional(),
+    burnDuration: z.number().int().min(0).optional(),
+    attachedInfo: bytesAtMost(DRAFT_MAX_BYTES).optional(),
+    ex: bytesAtMost(DRAFT_MAX_BYTES).optional(),
+  }),
+  recordMessage: request({
+    clientMsgID: z.string().min(1).max(128),
+    serverMsgID: z.string().max(128).optional(),
+    sendID: userID,
+    recvID: userID.optional(),
+    groupID: groupID.optional(),
+    sessionType,
+    contentType: z.number().int().min(0),
+    content: bytesAtMost(CONTENT_MAX_BYTES),
+    sendTime: z.number().int().min(0),
+    atUserIDList: z.array(z.union([userID, z.literal('AtAllTag')])).max(1000).optional(),
+  }),
+  joinGroup: request({ groupID, userIDs: z.array(userID).min(1).max(GROUP_BATCH_MAX) }),
+  leaveGroup: request({ groupID, userIDs: z.array(userID).min(1).max(GROUP_BATCH_MAX) }),
+};
+
+export type Method = keyof typeof requestSchemas;
+export type RequestOf<M extends Method> = z.infer<(typeof requestSchemas)[M]>;
+
+/** Oversize values answer 413 rather than 400 (SPEC §4). */
+const OVERSIZE_FIELDS = new Set(['content', 'draftText']);
+
+/** zod issues → one sentence naming the field and the problem, and the status it deserves. */
+export const describeIssues = (error: z.ZodError): { code: 400 | 413; message: string } => {
+  const sentences = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.join('.') || 'request';
+    if (issue.code === 'unrecognized_keys') {
+      return `${issue.keys.join(', ')}: unknown field${issue.keys.length > 1 ? 's' : ''}`;
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) return `${path}: is required`;
+    return `${path}: ${issue.message}`;
+  });
+  const oversize = error.issues.some(
+    (issue) => issue.code === 'custom' && OVERSIZE_FIELDS.has(String(issue.path[0])),
+  );
+  return { code: oversize ? 413 : 400, message: sentences.join('; ') };
+};

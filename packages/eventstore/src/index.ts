@@ -1,0 +1,7 @@
+export * from './append.ts';
+export * from './checkpoint.ts';
+export * from './database.ts';
+export * from './migrations.ts';
+export * from './position.ts';
+export * from './read.ts';
+export type * from './schema.ts';

@@ -1,0 +1,41 @@
+import { type Kysely, sql } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+/** Named so they sort before the read model's migrations. */
+export const eventStoreMigrations: Record<string, Migration> = {
+  '0001_event_log': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE events (
+          global_position bigserial PRIMARY KEY,
+          transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+          stream_id text NOT NULL,
+          stream_position bigint NOT NULL,
+          type text NOT NULL,
+          data jsonb NOT NULL,
+          idempotency_key text,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          UNIQUE (stream_id, stream_position)
+        )`.execute(db);
+      // The order every reader follows; without it each batch would scan.
+      await sql`CREATE INDEX events_read_order ON events (transaction_id, global_position)`.execute(db);
+      await sql`CREATE UNIQUE INDEX events_idempotency ON events (stream_id, idempotency_key)
+                WHERE idempotency_key IS NOT NULL`.execute(db);
+      await sql`
+        CREATE TABLE streams (
+          stream_id text PRIMARY KEY,
+          version bigint NOT NULL,
+          last_transaction_id xid8 NOT NULL,
+          last_global_position bigint NOT NULL
+        )`.execute(db);
+      await sql`
+        CREATE TABLE checkpoints (
+          name text PRIMARY KEY,
+          transaction_id xid8 NOT NULL,
+          global_position bigint NOT NULL,
+          handled bigint NOT NULL,
+          updated_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+    },
+  },
+};

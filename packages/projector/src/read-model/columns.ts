@@ -1,0 +1,52 @@
+import type { ConversationState } from '@im/domain';
+import { sql, type RawBuilder } from 'kysely';
+
+/** Each stored field of a conversation state, its column and its SQL type: one list serves every query. */
+const COLUMNS = [
+  ['owner', 'owner', 'text'],
+  ['conversationID', 'conversation_id', 'text'],
+  ['conversationType', 'conversation_type', 'smallint'],
+  ['userID', 'user_id', 'text'],
+  ['groupID', 'group_id', 'text'],
+  ['recvMsgOpt', 'recv_msg_opt', 'smallint'],
+  ['groupAtType', 'group_at_type', 'smallint'],
+  ['latestMsg', 'latest_msg', 'text'],
+  ['latestMsgSeq', 'latest_msg_seq', 'bigint'],
+  ['latestMsgSendTime', 'latest_msg_send_time', 'bigint'],
+  ['draftText', 'draft_text', 'text'],
+  ['draftTextTime', 'draft_text_time', 'bigint'],
+  ['isPinned', 'is_pinned', 'boolean'],
+  ['isPrivateChat', 'is_private_chat', 'boolean'],
+  ['burnDuration', 'burn_duration', 'integer'],
+  ['isNotInGroup', 'is_not_in_group', 'boolean'],
+  ['isHidden', 'is_hidden', 'boolean'],
+  ['attachedInfo', 'attached_info', 'text'],
+  ['ex', 'ex', 'text'],
+  ['maxSeq', 'max_seq', 'bigint'],
+  ['minSeq', 'min_seq', 'bigint'],
+  ['hasReadSeq', 'has_read_seq', 'bigint'],
+  ['version', 'version', 'bigint'],
+] as const satisfies ReadonlyArray<readonly [keyof ConversationState, string, string]>;
+
+export type ConversationRow = Record<(typeof COLUMNS)[number][1], unknown>;
+
+/** The stored columns, for SELECT lists: `owner, conversation_id, …`. */
+export const selectColumns: RawBuilder<unknown> = sql.raw(COLUMNS.map(([, column]) => column).join(', '));
+
+/** The record definition for jsonb_to_recordset: `owner text, conversation_id text, …`. */
+export const recordDefinition: RawBuilder<unknown> = sql.raw(
+  COLUMNS.map(([, column, type]) => `${column} ${type}`).join(', '),
+);
+
+/** `col = excluded.col, …` for every column outside the key. */
+export const updateFromExcluded: RawBuilder<unknown> = sql.raw(
+  COLUMNS.filter(([, column]) => column !== 'owner' && column !== 'conversation_id')
+    .map(([, column]) => `${column} = excluded.${column}`)
+    .join(', '),
+);
+
+export const toRow = (state: ConversationState): ConversationRow =>
+  Object.fromEntries(COLUMNS.map(([field, column]) => [column, state[field]])) as ConversationRow;
+
+export const fromRow = (row: Record<string, unknown>): ConversationState =>
+  Object.fromEntries(COLUMNS.map(([field, column]) => [field, row[column]])) as unknown as ConversationState;

@@ -1,0 +1,67 @@
+import type { EventStoreSchema } from '@im/eventstore';
+import { type Kysely, sql } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+/** The conversation read model: created under any name so that a rebuild can build beside it. */
+export const createConversationTable = async (db: Kysely<EventStoreSchema>, table: string): Promise<void> => {
+  await sql`
+    CREATE TABLE ${sql.table(table)} (
+      owner text NOT NULL,
+      conversation_id text NOT NULL,
+      conversation_type smallint NOT NULL,
+      user_id text NOT NULL,
+      group_id text NOT NULL,
+      recv_msg_opt smallint NOT NULL,
+      group_at_type smallint NOT NULL,
+      latest_msg text NOT NULL,
+      latest_msg_seq bigint NOT NULL,
+      latest_msg_send_time bigint NOT NULL,
+      draft_text text NOT NULL,
+      draft_text_time bigint NOT NULL,
+      is_pinned boolean NOT NULL,
+      is_private_chat boolean NOT NULL,
+      burn_duration integer NOT NULL,
+      is_not_in_group boolean NOT NULL,
+      is_hidden boolean NOT NULL,
+      attached_info text NOT NULL,
+      ex text NOT NULL,
+      max_seq bigint NOT NULL,
+      min_seq bigint NOT NULL,
+      has_read_seq bigint NOT NULL,
+      version bigint NOT NULL,
+      -- The list order as three ascending keys, so a keyset page is one index range.
+      list_block smallint GENERATED ALWAYS AS (CASE WHEN is_pinned THEN 0 ELSE 1 END) STORED,
+      list_time bigint GENERATED ALWAYS AS (-greatest(latest_msg_send_time, draft_text_time)) STORED,
+      PRIMARY KEY (owner, conversation_id)
+    )`.execute(db);
+  await sql`CREATE INDEX ${sql.id(`${table}_list`)} ON ${sql.table(table)}
+            (owner, list_block, list_time, conversation_id) WHERE NOT is_hidden`.execute(db);
+  await sql`CREATE INDEX ${sql.id(`${table}_members`)} ON ${sql.table(table)} (conversation_id)`.execute(db);
+  await sql`CREATE INDEX ${sql.id(`${table}_version`)} ON ${sql.table(table)} (owner, version)`.execute(db);
+};
+
+export const readModelMigrations: Record<string, Migration> = {
+  '0100_conversation_read_model': {
+    async up(db: Kysely<EventStoreSchema>) {
+      await createConversationTable(db, 'conversation_item');
+      // What changed for whom, written with the read model: the outbox the callback publisher follows.
+      await sql`
+        CREATE TABLE conversation_change (
+          id bigserial PRIMARY KEY,
+          owner text NOT NULL,
+          version bigint NOT NULL,
+          conversation_id text NOT NULL,
+          kind smallint NOT NULL,
+          total_changed boolean NOT NULL
+        )`.execute(db);
+      await sql`
+        CREATE TABLE publisher_checkpoint (name text PRIMARY KEY, last_change_id bigint NOT NULL)`.execute(db);
+      await sql`
+        CREATE TABLE leases (
+          name text PRIMARY KEY,
+          holder text NOT NULL,
+          expires_at timestamptz NOT NULL
+        )`.execute(db);
+    },
+  },
+};

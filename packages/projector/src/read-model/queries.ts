@@ -1,0 +1,108 @@
+import {
+  type ConversationItem,
+  type ConversationState,
+  type ListPosition,
+  toItem,
+} from '@im/domain';
+import type { EventStoreSchema } from '@im/eventstore';
+import { type Kysely, sql } from 'kysely';
+import { fromRow, selectColumns } from './columns.ts';
+
+type Db = Kysely<EventStoreSchema>;
+
+const TABLE = sql.table('conversation_item');
+const LIST_ORDER = sql`list_block, list_time, conversation_id`;
+/** SPEC §1's unread formula, for sums in SQL; toItem computes the same for each item. */
+const UNREAD = sql`greatest(0, max_seq - greatest(has_read_seq, min_seq - 1))`;
+
+const items = (rows: Record<string, unknown>[]): ConversationItem[] => rows.map((row) => toItem(fromRow(row)));
+
+export const getConversationState = async (
+  db: Db,
+  owner: string,
+  conversationID: string,
+): Promise<ConversationState | undefined> => {
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${selectColumns} FROM ${TABLE} WHERE owner = ${owner} AND conversation_id = ${conversationID}`.execute(db);
+  const row = result.rows[0];
+  return row ? fromRow(row) : undefined;
+};
+
+export const getConversationStates = async (
+  db: Db,
+  owner: string,
+  conversationIDs: readonly string[],
+): Promise<ConversationState[]> => {
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${selectColumns} FROM ${TABLE}
+    WHERE owner = ${owner} AND conversation_id = ANY(${[...conversationIDs]}::text[])`.execute(db);
+  return result.rows.map(fromRow);
+};
+
+/** Listed conversations in list order; `after` continues a keyset page, `offset` serves the split query. */
+export const listConversations = async (
+  db: Db,
+  owner: string,
+  page: { limit?: number; after?: ListPosition; offset?: number },
+): Promise<ConversationItem[]> => {
+  const after = page.after
+    ? sql`AND (list_block, list_time, conversation_id) >
+          (${page.after.isPinned ? 0 : 1}::smallint, ${-page.after.sortTime}::bigint, ${page.after.conversationID})`
+    : sql``;
+  const limit = page.limit === undefined ? sql`` : sql`LIMIT ${page.limit}`;
+  const offset = page.offset ? sql`OFFSET ${page.offset}` : sql``;
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${selectColumns} FROM ${TABLE}
+    WHERE owner = ${owner} AND NOT is_hidden ${after}
+    ORDER BY ${LIST_ORDER} ${limit} ${offset}`.execute(db);
+  return items(result.rows);
+};
+
+/** Unread over listed, not muted conversations (SPEC §2 "Total unread"). */
+export const totalUnread = async (db: Db, owner: string): Promise<number> => {
+  const result = await sql<{ total: number }>`
+    SELECT coalesce(sum(${UNREAD}), 0)::bigint AS total FROM ${TABLE}
+    WHERE owner = ${owner} AND NOT is_hidden AND recv_msg_opt = 0`.execute(db);
+  return Number(result.rows[0]?.total ?? 0);
+};
+
+export const totalsUnread = async (db: Db, owners: readonly string[]): Promise<Map<string, number>> => {
+  const totals = new Map(owners.map((owner) => [owner, 0]));
+  if (owners.length === 0) return totals;
+  const result = await sql<{ owner: string; total: number }>`
+    SELECT owner, sum(${UNREAD})::bigint AS total FROM ${TABLE}
+    WHERE owner = ANY(${[...owners]}::text[]) AND NOT is_hidden AND recv_msg_opt = 0
+    GROUP BY owner`.execute(db);
+  for (const row of result.rows) totals.set(row.owner, Number(row.total));
+  return totals;
+};
+
+/** The owner's version: the highest version of any of their conversations, 0 before any. */
+export const ownerVersion = async (db: Db, owner: string): Promise<number> => {
+  const result = await sql<{ version: number | null }>`
+    SELECT max(version) AS version FROM ${TABLE} WHERE owner = ${owner}`.execute(db);
+  return Number(result.rows[0]?.version ?? 0);
+};
+
+/** Conversations changed after `sinceVersion`, hidden or not: what an incremental sync answers. */
+export const changedSince = async (db: Db, owner: string, sinceVersion: number): Promise<ConversationItem[]> => {
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${selectColumns} FROM ${TABLE} WHERE owner = ${owner} AND version > ${sinceVersion}
+    ORDER BY version`.execute(db);
+  return items(result.rows);
+};
+
+/** Who is in a group now. */
+export const groupMembers = async (db: Db, conversationID: string): Promise<Set<string>> => {
+  const result = await sql<{ owner: string }>`
+    SELECT owner FROM ${TABLE} WHERE conversation_id = ${conversationID} AND NOT is_not_in_group`.execute(db);
+  return new Set(result.rows.map((row) => row.owner));
+};
+
+/** Conversations with something to mark read: unread or flagged. */
+export const conversationsToMarkRead = async (db: Db, owner: string): Promise<ConversationState[]> => {
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${selectColumns} FROM ${TABLE}
+    WHERE owner = ${owner} AND (has_read_seq < max_seq OR group_at_type <> 0)`.execute(db);
+  return result.rows.map(fromRow);
+};
