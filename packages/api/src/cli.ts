@@ -59,7 +59,9 @@ const main = async (argv: string[]): Promise<number> => {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'fatal', error: String(error?.stack ?? error) })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', msg: 'fatal', error: String(error?.stack ?? error) })}\n`,
+    );
     process.exit(1);
   },
 );

@@ -15,8 +15,14 @@ const ConfigSchema = z.object({
   NATS_TLS_CA: optional,
   NATS_TLS_CERT: optional,
   NATS_TLS_KEY: optional,
-  SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).default('im.conversation'),
-  STREAM_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default('IM_CONVERSATION_EVENTS'),
+  SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+    .default('im.conversation'),
+  STREAM_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('IM_CONVERSATION_EVENTS'),
   STREAM_DUPLICATE_WINDOW_MS: integer(120_000),
   STREAM_MAX_AGE_MS: integer(7 * 24 * 3600 * 1000),
   STREAM_MAX_BYTES: integer(1024 ** 3),
@@ -32,7 +38,9 @@ export type Config = z.infer<typeof ConfigSchema>;
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message}`,
+    );
     throw new Error(`bad configuration: ${problems.join('; ')}`);
   }
   return parsed.data;

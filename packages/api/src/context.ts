@@ -15,7 +15,10 @@ export interface EngineContext {
 }
 
 /** Read your writes (SPEC §3 rule 14): returns once the projector has applied `position`. */
-export const awaitProjection = async (context: EngineContext, position: LogPosition | undefined) => {
+export const awaitProjection = async (
+  context: EngineContext,
+  position: LogPosition | undefined,
+) => {
   if (!position) return;
   context.wakeProjector();
   const reached = await context.watcher.waitFor(position, context.readYourWritesTimeoutMs);

@@ -1,10 +1,5 @@
 import {
   type ConversationState,
-  type Method,
-  type OwnerCommand,
-  type OwnerConversationEvent,
-  type RequestOf,
-  type Result,
   conversationIDFor,
   decideOwnerCommand,
   decodeCursor,
@@ -12,7 +7,12 @@ import {
   fail,
   groupConversationID,
   listPosition,
+  type Method,
+  type OwnerCommand,
+  type OwnerConversationEvent,
   ok,
+  type RequestOf,
+  type Result,
   singleConversationID,
   toItem,
 } from '@im/domain';
@@ -23,18 +23,33 @@ import { recordMessage } from './commands/record-message.ts';
 import type { EngineContext } from './context.ts';
 import type { SyncHandler } from './sync.ts';
 
-type Handler<M extends Method> = (context: EngineContext, request: RequestOf<M>) => Promise<Result<unknown>>;
+type Handler<M extends Method> = (
+  context: EngineContext,
+  request: RequestOf<M>,
+) => Promise<Result<unknown>>;
 export type Handlers = { [M in Method]: Handler<M> };
 
-type OwnerCommandOf<T extends OwnerCommand['type']> = Omit<Extract<OwnerCommand, { type: T }>, 'type' | 'owner' | 'conversationID'>;
+type OwnerCommandOf<T extends OwnerCommand['type']> = Omit<
+  Extract<OwnerCommand, { type: T }>,
+  'type' | 'owner' | 'conversationID'
+>;
 
 /** An owner command on one conversation, answered with the conversation afterwards. */
 const ownerCommand =
   <T extends OwnerCommand['type']>(type: T, pick: (request: never) => OwnerCommandOf<T>) =>
   async (context: EngineContext, request: { userID: string; conversationID: string }) => {
-    const command = { type, owner: request.userID, conversationID: request.conversationID, ...pick(request as never) } as OwnerCommand;
+    const command = {
+      type,
+      owner: request.userID,
+      conversationID: request.conversationID,
+      ...pick(request as never),
+    } as OwnerCommand;
     const done = await runOnOwnerStream(context, command.owner, async () =>
-      decideOwnerCommand(command, await loadState(context, command.owner, command.conversationID), context.now()),
+      decideOwnerCommand(
+        command,
+        await loadState(context, command.owner, command.conversationID),
+        context.now(),
+      ),
     );
     return done.ok ? currentItem(context, command.owner, command.conversationID) : done;
   };
@@ -67,17 +82,25 @@ const decideEach = (
 
 export const createHandlers = (sync: SyncHandler): Handlers => ({
   async getAllConversationList(context, { userID }) {
-    return ok({ conversations: await readModel.listConversations(context.database.db, userID, {}) });
+    return ok({
+      conversations: await readModel.listConversations(context.database.db, userID, {}),
+    });
   },
   async getConversationListSplit(context, { userID, offset, count }) {
     return ok({
-      conversations: await readModel.listConversations(context.database.db, userID, { offset, limit: count }),
+      conversations: await readModel.listConversations(context.database.db, userID, {
+        offset,
+        limit: count,
+      }),
     });
   },
   async getConversationListPage(context, { userID, cursor, limit }) {
     const after = cursor ? decodeCursor(cursor) : undefined;
     if (cursor && !after) return fail(400, 'cursor: not a cursor this API returned');
-    const page = await readModel.listConversations(context.database.db, userID, { after, limit: limit + 1 });
+    const page = await readModel.listConversations(context.database.db, userID, {
+      after,
+      limit: limit + 1,
+    });
     const conversations = page.slice(0, limit);
     const last = conversations.at(-1);
     return ok({
@@ -86,10 +109,16 @@ export const createHandlers = (sync: SyncHandler): Handlers => ({
     });
   },
   async getOneConversation(context, { userID, sessionType, sourceID }) {
-    return conversationReply(currentItem(context, userID, conversationIDFor(userID, sessionType, sourceID)));
+    return conversationReply(
+      currentItem(context, userID, conversationIDFor(userID, sessionType, sourceID)),
+    );
   },
   async getMultipleConversation(context, { userID, conversationIDs }) {
-    const states = await readModel.getConversationStates(context.database.db, userID, conversationIDs);
+    const states = await readModel.getConversationStates(
+      context.database.db,
+      userID,
+      conversationIDs,
+    );
     return ok({ conversations: states.map(toItem) });
   },
   async getTotalUnreadMsgCount(context, { userID }) {
@@ -99,16 +128,23 @@ export const createHandlers = (sync: SyncHandler): Handlers => ({
     return ok({ conversationID: conversationIDFor(userID, sessionType, sourceID) });
   },
   syncConversations: (context, request) => sync(context, request),
-  markConversationMessageAsRead: (context, request) => conversationReply(markRead(context, request)),
+  markConversationMessageAsRead: (context, request) =>
+    conversationReply(markRead(context, request)),
   markSingleMessageHasRead: (context, { userID, uid }) =>
-    conversationReply(markRead(context, { userID, conversationID: singleConversationID(userID, uid) })),
+    conversationReply(
+      markRead(context, { userID, conversationID: singleConversationID(userID, uid) }),
+    ),
   markGroupMessageHasRead: (context, { userID, groupID }) =>
     conversationReply(markRead(context, { userID, conversationID: groupConversationID(groupID) })),
   async markAllConversationMessageAsRead(context, { userID }) {
     const done = await runOnOwnerStream(context, userID, async () =>
       decideEach(
         await readModel.conversationsToMarkRead(context.database.db, userID),
-        (state) => ({ type: 'MarkConversationRead', owner: userID, conversationID: state.conversationID }),
+        (state) => ({
+          type: 'MarkConversationRead',
+          owner: userID,
+          conversationID: state.conversationID,
+        }),
         context.now(),
       ),
     );
@@ -116,18 +152,22 @@ export const createHandlers = (sync: SyncHandler): Handlers => ({
   },
   pinConversation: (context, request) =>
     conversationReply(
-      ownerCommand('ChangeSettings', (r: { isPinned: boolean }) => ({ settings: { isPinned: r.isPinned } }))(
-        context,
-        request,
-      ),
+      ownerCommand('ChangeSettings', (r: { isPinned: boolean }) => ({
+        settings: { isPinned: r.isPinned },
+      }))(context, request),
     ),
-  deleteConversation: (context, request) => emptyReply(ownerCommand('DeleteConversation', () => ({}))(context, request)),
-  hideConversation: (context, request) => emptyReply(ownerCommand('HideConversation', () => ({}))(context, request)),
+  deleteConversation: (context, request) =>
+    emptyReply(ownerCommand('DeleteConversation', () => ({}))(context, request)),
+  hideConversation: (context, request) =>
+    emptyReply(ownerCommand('HideConversation', () => ({}))(context, request)),
   clearConversationAndDeleteAllMsg: (context, request) =>
     conversationReply(ownerCommand('ClearConversation', () => ({}))(context, request)),
   setConversationDraft: (context, request) =>
     conversationReply(
-      ownerCommand('SetDraft', (r: { draftText: string }) => ({ draftText: r.draftText }))(context, request),
+      ownerCommand('SetDraft', (r: { draftText: string }) => ({ draftText: r.draftText }))(
+        context,
+        request,
+      ),
     ),
   async setConversationRecvMessageOpt(context, { userID, conversationIDs, opt }) {
     const unique = [...new Set(conversationIDs)];

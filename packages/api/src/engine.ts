@@ -1,10 +1,10 @@
 import { type Database, openDatabase } from '@im/eventstore';
 import {
-  type Logger,
   createCallbackPublisher,
   createProjectionWatcher,
   createProjector,
   ensureCallbackStream,
+  type Logger,
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
 import type { Config } from './config.ts';
@@ -66,7 +66,11 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     readYourWritesTimeoutMs: config.READ_YOUR_WRITES_TIMEOUT_MS,
     maxPayload: () => nc.info?.max_payload ?? 1024 * 1024,
   };
-  const stats = () => ({ projector: projector.stats(), publisher: publisher.stats(), database: database.kind });
+  const stats = () => ({
+    projector: projector.stats(),
+    publisher: publisher.stats(),
+    database: database.kind,
+  });
   await projector.start();
   publisher.start();
   const service = await startService({
@@ -76,7 +80,11 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     subjectPrefix: config.SUBJECT_PREFIX,
     stats,
   });
-  logger.info('engine started', { database: database.kind, nats: config.NATS_URL, prefix: config.SUBJECT_PREFIX });
+  logger.info('engine started', {
+    database: database.kind,
+    nats: config.NATS_URL,
+    prefix: config.SUBJECT_PREFIX,
+  });
   return {
     database,
     nc,

@@ -2,7 +2,10 @@ import { type Database, eventStoreMigrations } from '@im/eventstore';
 import { readModelMigrations } from '@im/projector';
 import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
 
-const allMigrations: Record<string, Migration> = { ...eventStoreMigrations, ...readModelMigrations };
+const allMigrations: Record<string, Migration> = {
+  ...eventStoreMigrations,
+  ...readModelMigrations,
+};
 
 /** Brings the schema to the latest version; safe to run on every start and from several processes. */
 export const migrateToLatest = async (database: Database): Promise<MigrationResultSet> => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type ConnectionOptions, type NatsConnection, connect, credsAuthenticator } from 'nats';
+import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from 'nats';
 import type { Config } from './config.ts';
 
 /** Connects with the configured credentials and TLS, reconnecting without end after a loss. */
@@ -14,7 +14,8 @@ export const connectNats = (config: Config, name: string): Promise<NatsConnectio
   if (config.NATS_USER) options.user = config.NATS_USER;
   if (config.NATS_PASSWORD) options.pass = config.NATS_PASSWORD;
   if (config.NATS_TOKEN) options.token = config.NATS_TOKEN;
-  if (config.NATS_CREDS) options.authenticator = credsAuthenticator(readFileSync(config.NATS_CREDS));
+  if (config.NATS_CREDS)
+    options.authenticator = credsAuthenticator(readFileSync(config.NATS_CREDS));
   if (config.NATS_TLS_CA || config.NATS_TLS_CERT) {
     options.tls = {
       ...(config.NATS_TLS_CA ? { caFile: config.NATS_TLS_CA } : {}),

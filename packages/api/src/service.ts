@@ -1,4 +1,4 @@
-import { type Method, describeIssues, requestSchemas } from '@im/domain';
+import { describeIssues, type Method, requestSchemas } from '@im/domain';
 import type { NatsConnection, Service, ServiceMsg } from 'nats';
 import type { EngineContext } from './context.ts';
 import type { Handlers } from './endpoints.ts';
@@ -11,10 +11,22 @@ const decoder = new TextDecoder();
 
 /** SPEC §4 error shape: headers for the services convention, and a body OpenIM clients read. */
 const respondError = (msg: ServiceMsg, code: number, message: string, detail = '') => {
-  msg.respondError(code, message, encoder.encode(JSON.stringify({ errCode: code, errMsg: message, errDlt: detail })));
+  msg.respondError(
+    code,
+    message,
+    encoder.encode(JSON.stringify({ errCode: code, errMsg: message, errDlt: detail })),
+  );
 };
 
-const STORAGE_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001']);
+const STORAGE_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+]);
 const isStorageUnavailable = (error: unknown) =>
   STORAGE_ERRORS.has(String((error as { code?: unknown }).code)) ||
   /Connection terminated|timeout exceeded when trying to connect/.test(String(error));
@@ -57,10 +69,9 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
     }
     const operationID = (parsed.data as { operationID?: string }).operationID;
     try {
-      const result = await (handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>)(
-        context,
-        parsed.data,
-      );
+      const result = await (
+        handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>
+      )(context, parsed.data);
       if (!result.ok) return respondError(msg, result.error.code, result.error.message);
       const reply = encoder.encode(JSON.stringify(result.value));
       if (reply.length > context.maxPayload()) {
@@ -77,7 +88,9 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
       respondError(
         msg,
         unavailable ? 503 : 500,
-        unavailable ? 'storage: unavailable, retry later' : 'internal: the request failed; see the engine log',
+        unavailable
+          ? 'storage: unavailable, retry later'
+          : 'internal: the request failed; see the engine log',
         operationID ?? '',
       );
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type RequestOf, type Result, ok } from '@im/domain';
+import { ok, type RequestOf, type Result } from '@im/domain';
 import { type CallbackName, publishCallbacks, readModel } from '@im/projector';
 import type { JetStreamClient } from 'nats';
 import type { EngineContext } from './context.ts';
@@ -22,14 +22,18 @@ export const createSyncHandler =
     const version = await readModel.ownerVersion(db, userID);
     const full = sinceVersion === undefined || sinceVersion > version;
     const publish = (name: CallbackName, data: unknown) =>
-      publishCallbacks(js, callbackPrefix, [{ userID, version, name, data, msgID: `${userID}.sync.${syncID}.${name}` }]);
+      publishCallbacks(js, callbackPrefix, [
+        { userID, version, name, data, msgID: `${userID}.sync.${syncID}.${name}` },
+      ]);
     await publish('OnSyncServerStart', { full });
     try {
       const changed = full
         ? await readModel.listConversations(db, userID, {})
         : await readModel.changedSince(db, userID, sinceVersion);
       const conversations = changed.filter((item) => !item.isHidden);
-      const deletedConversationIDs = changed.filter((item) => item.isHidden).map((item) => item.conversationID);
+      const deletedConversationIDs = changed
+        .filter((item) => item.isHidden)
+        .map((item) => item.conversationID);
       await publish('OnSyncServerFinish', { full, version });
       return ok({ version, full, conversations, deletedConversationIDs });
     } catch (error) {

@@ -1,6 +1,5 @@
 import type { ConversationState, RecordedMessage } from './conversation.ts';
-import { type Result, fail, ok, unknownConversation } from './errors.ts';
-import { differs, evolve } from './evolve.ts';
+import { fail, ok, type Result, unknownConversation } from './errors.ts';
 import type {
   ConversationSettings,
   GroupMembersJoined,
@@ -8,6 +7,7 @@ import type {
   MessageRecorded,
   OwnerConversationEvent,
 } from './events.ts';
+import { differs, evolve } from './evolve.ts';
 import { conversationIDFor } from './ids.ts';
 
 /** Commands an owner gives about one of their conversations. */
@@ -32,17 +32,30 @@ const candidate = (
   const { owner, conversationID } = command;
   switch (command.type) {
     case 'MarkConversationRead':
-      return { type: 'ConversationMarkedRead', data: { owner, conversationID, hasReadSeq: state.maxSeq } };
+      return {
+        type: 'ConversationMarkedRead',
+        data: { owner, conversationID, hasReadSeq: state.maxSeq },
+      };
     case 'DeleteConversation':
-      return { type: 'ConversationDeleted', data: { owner, conversationID, minSeq: state.maxSeq + 1 } };
+      return {
+        type: 'ConversationDeleted',
+        data: { owner, conversationID, minSeq: state.maxSeq + 1 },
+      };
     case 'HideConversation':
       return { type: 'ConversationHidden', data: { owner, conversationID } };
     case 'ClearConversation':
-      return { type: 'ConversationCleared', data: { owner, conversationID, minSeq: state.maxSeq + 1 } };
+      return {
+        type: 'ConversationCleared',
+        data: { owner, conversationID, minSeq: state.maxSeq + 1 },
+      };
     case 'SetDraft': {
       const { draftText } = command;
-      const draftTextTime = draftText === '' ? 0 : draftText === state.draftText ? state.draftTextTime : now;
-      return { type: 'ConversationDraftSet', data: { owner, conversationID, draftText, draftTextTime } };
+      const draftTextTime =
+        draftText === '' ? 0 : draftText === state.draftText ? state.draftTextTime : now;
+      return {
+        type: 'ConversationDraftSet',
+        data: { owner, conversationID, draftText, draftTextTime },
+      };
     }
     case 'ChangeSettings': {
       const settings: Partial<ConversationSettings> = {};
@@ -110,7 +123,8 @@ export const decideRecordMessage = (
         : 'recvID: required for a single or notification message (sessionType 1 or 4)',
     );
   }
-  if (state.duplicateSeq !== undefined) return ok({ duplicate: true, seq: state.duplicateSeq, events: [] });
+  if (state.duplicateSeq !== undefined)
+    return ok({ duplicate: true, seq: state.duplicateSeq, events: [] });
   const seq = state.maxSeq + 1;
   const { atUserIDList, ...fields } = command;
   const message: RecordedMessage = { ...fields, seq };
@@ -144,7 +158,12 @@ export const decideJoinGroup = (
   const userIDs = [...new Set(command.userIDs)].filter((id) => !state.members.has(id));
   return userIDs.length === 0
     ? []
-    : [{ type: 'GroupMembersJoined', data: { groupID: command.groupID, userIDs, maxSeq: state.maxSeq } }];
+    : [
+        {
+          type: 'GroupMembersJoined',
+          data: { groupID: command.groupID, userIDs, maxSeq: state.maxSeq },
+        },
+      ];
 };
 
 export const decideLeaveGroup = (
@@ -154,5 +173,10 @@ export const decideLeaveGroup = (
   const userIDs = [...new Set(command.userIDs)].filter((id) => state.members.has(id));
   return userIDs.length === 0
     ? []
-    : [{ type: 'GroupMembersLeft', data: { groupID: command.groupID, userIDs, maxSeq: state.maxSeq } }];
+    : [
+        {
+          type: 'GroupMembersLeft',
+          data: { groupID: command.groupID, userIDs, maxSeq: state.maxSeq },
+        },
+      ];
 };

@@ -31,7 +31,10 @@ export type GroupMembersJoined = Event<
 >;
 
 /** maxSeq is where each leaving member's view freezes. */
-export type GroupMembersLeft = Event<'GroupMembersLeft', { groupID: string; userIDs: string[]; maxSeq: number }>;
+export type GroupMembersLeft = Event<
+  'GroupMembersLeft',
+  { groupID: string; userIDs: string[]; maxSeq: number }
+>;
 
 type OwnerEvent<Type extends string, Data = object> = Event<
   Type,

@@ -1,8 +1,8 @@
 import {
   type ConversationState,
   type GroupAtType,
-  type RecordedMessage,
   newConversationState,
+  type RecordedMessage,
 } from './conversation.ts';
 import type { ConversationEvent, MessageRecorded } from './events.ts';
 
@@ -14,7 +14,9 @@ export const namedOwners = (event: ConversationEvent): string[] => {
     case 'MessageRecorded': {
       const { message } = event.data;
       if (event.data.conversationType === 3) return [];
-      return message.sendID === message.recvID ? [message.sendID] : [message.sendID, message.recvID];
+      return message.sendID === message.recvID
+        ? [message.sendID]
+        : [message.sendID, message.recvID];
     }
     case 'GroupMembersJoined':
     case 'GroupMembersLeft':
@@ -148,7 +150,12 @@ export const evolve = (
       };
     case 'ConversationDraftSet': {
       const { draftText, draftTextTime } = event.data;
-      return { ...state, draftText, draftTextTime, isHidden: draftText === '' ? state.isHidden : false };
+      return {
+        ...state,
+        draftText,
+        draftTextTime,
+        isHidden: draftText === '' ? state.isHidden : false,
+      };
     }
     case 'ConversationSettingsChanged':
       return { ...state, ...event.data.settings };
@@ -156,13 +163,33 @@ export const evolve = (
 };
 
 const FIELDS_COMPARED = [
-  'recvMsgOpt', 'groupAtType', 'latestMsg', 'latestMsgSeq', 'latestMsgSendTime', 'draftText',
-  'draftTextTime', 'isPinned', 'isPrivateChat', 'burnDuration', 'isNotInGroup', 'isHidden',
-  'attachedInfo', 'ex', 'maxSeq', 'minSeq', 'hasReadSeq', 'userID', 'groupID', 'conversationType',
+  'recvMsgOpt',
+  'groupAtType',
+  'latestMsg',
+  'latestMsgSeq',
+  'latestMsgSendTime',
+  'draftText',
+  'draftTextTime',
+  'isPinned',
+  'isPrivateChat',
+  'burnDuration',
+  'isNotInGroup',
+  'isHidden',
+  'attachedInfo',
+  'ex',
+  'maxSeq',
+  'minSeq',
+  'hasReadSeq',
+  'userID',
+  'groupID',
+  'conversationType',
 ] as const satisfies ReadonlyArray<keyof ConversationState>;
 
 /** Whether two states differ in anything an owner can see (the version aside). */
-export const differs = (a: ConversationState | undefined, b: ConversationState | undefined): boolean => {
+export const differs = (
+  a: ConversationState | undefined,
+  b: ConversationState | undefined,
+): boolean => {
   if (a === b) return false;
   if (!a || !b) return true;
   return FIELDS_COMPARED.some((field) => a[field] !== b[field]);

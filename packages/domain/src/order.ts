@@ -8,7 +8,10 @@ export interface ListPosition {
 }
 
 export const listPosition = (
-  item: Pick<ConversationItem, 'isPinned' | 'latestMsgSendTime' | 'draftTextTime' | 'conversationID'>,
+  item: Pick<
+    ConversationItem,
+    'isPinned' | 'latestMsgSendTime' | 'draftTextTime' | 'conversationID'
+  >,
 ): ListPosition => ({
   isPinned: item.isPinned,
   sortTime: Math.max(item.latestMsgSendTime, item.draftTextTime),
@@ -25,9 +28,9 @@ export const compareListPositions = (a: ListPosition, b: ListPosition): number =
 
 /** An opaque keyset cursor: the position of the last item of a page. */
 export const encodeCursor = (position: ListPosition): string =>
-  Buffer.from(JSON.stringify([position.isPinned ? 1 : 0, position.sortTime, position.conversationID])).toString(
-    'base64url',
-  );
+  Buffer.from(
+    JSON.stringify([position.isPinned ? 1 : 0, position.sortTime, position.conversationID]),
+  ).toString('base64url');
 
 export const decodeCursor = (cursor: string): ListPosition | undefined => {
   try {

@@ -16,7 +16,12 @@ const conversationID = z
 const sessionType = z.union([z.literal(1), z.literal(3), z.literal(4)], {
   error: 'must be 1 (single), 3 (group) or 4 (notification)',
 });
-const count = (max: number) => z.number().int().min(1).max(max, { error: `must be at most ${max}` });
+const count = (max: number) =>
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(max, { error: `must be at most ${max}` });
 const bytesAtMost = (max: number) =>
   z.string().refine((value) => Buffer.byteLength(value, 'utf8') <= max, {
     error: `must be at most ${max} bytes`,
@@ -24,7 +29,8 @@ const bytesAtMost = (max: number) =>
 const operationID = z.string().max(256).optional();
 
 /** Every request: strict (unknown fields rejected), `operationID` accepted everywhere. */
-const request = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject({ ...shape, operationID });
+const request = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z.strictObject({ ...shape, operationID });
 
 const owned = { userID, conversationID };
 
@@ -35,7 +41,11 @@ export const GROUP_BATCH_MAX = 10_000;
 
 export const requestSchemas = {
   getAllConversationList: request({ userID }),
-  getConversationListSplit: request({ userID, offset: z.number().int().min(0), count: count(LIST_MAX) }),
+  getConversationListSplit: request({
+    userID,
+    offset: z.number().int().min(0),
+    count: count(LIST_MAX),
+  }),
   getConversationListPage: request({
     userID,
     cursor: z.string().max(1024).nullable().optional(),
@@ -44,10 +54,16 @@ export const requestSchemas = {
   getOneConversation: request({ userID, sessionType, sourceID: id('a userID or groupID') }),
   getMultipleConversation: request({
     userID,
-    conversationIDs: z.array(conversationID).max(LIST_MAX, { error: `must hold at most ${LIST_MAX}` }),
+    conversationIDs: z
+      .array(conversationID)
+      .max(LIST_MAX, { error: `must hold at most ${LIST_MAX}` }),
   }),
   getTotalUnreadMsgCount: request({ userID }),
-  getConversationIDBySessionType: request({ userID, sessionType, sourceID: id('a userID or groupID') }),
+  getConversationIDBySessionType: request({
+    userID,
+    sessionType,
+    sourceID: id('a userID or groupID'),
+  }),
   syncConversations: request({ userID, sinceVersion: z.number().int().min(0).optional() }),
   markConversationMessageAsRead: request(owned),
   markSingleMessageHasRead: request({ userID, uid: userID }),
@@ -88,7 +104,10 @@ export const requestSchemas = {
     contentType: z.number().int().min(0),
     content: bytesAtMost(CONTENT_MAX_BYTES),
     sendTime: z.number().int().min(0),
-    atUserIDList: z.array(z.union([userID, z.literal('AtAllTag')])).max(1000).optional(),
+    atUserIDList: z
+      .array(z.union([userID, z.literal('AtAllTag')]))
+      .max(1000)
+      .optional(),
   }),
   joinGroup: request({ groupID, userIDs: z.array(userID).min(1).max(GROUP_BATCH_MAX) }),
   leaveGroup: request({ groupID, userIDs: z.array(userID).min(1).max(GROUP_BATCH_MAX) }),

@@ -17,7 +17,11 @@ export const totalUnread = (states: Iterable<Parameters<typeof unreadContributio
   return total;
 };
 
-export const toItem = ({ owner: _owner, latestMsgSeq: _seq, ...state }: ConversationState): ConversationItem => ({
+export const toItem = ({
+  owner: _owner,
+  latestMsgSeq: _seq,
+  ...state
+}: ConversationState): ConversationItem => ({
   ...state,
   unreadCount: unreadCount(state),
 });

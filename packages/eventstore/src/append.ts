@@ -1,4 +1,4 @@
-import { type Kysely, type Transaction, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { LogPosition } from './position.ts';
 import type { EventStoreSchema } from './schema.ts';
 
@@ -19,20 +19,27 @@ export interface AppendResult {
   lastPosition: LogPosition;
 }
 
-export type AppendFailure = { kind: 'conflict'; expected: ExpectedVersion; actual: number } | { kind: 'duplicate' };
+export type AppendFailure =
+  | { kind: 'conflict'; expected: ExpectedVersion; actual: number }
+  | { kind: 'duplicate' };
 
 export type AppendOutcome = { ok: true; value: AppendResult } | { ok: false; error: AppendFailure };
 
 const UNIQUE_VIOLATION = '23505';
 
 const isUniqueViolation = (error: unknown): error is { code: string; constraint?: string } =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === UNIQUE_VIOLATION;
+  typeof error === 'object' &&
+  error !== null &&
+  (error as { code?: unknown }).code === UNIQUE_VIOLATION;
 
 /**
  * The stream's version under a row lock held until the transaction ends; 0 for a new stream,
  * whose row is made first so that two first appends queue on it rather than collide.
  */
-export const lockStream = async (tx: Transaction<EventStoreSchema>, streamId: string): Promise<number> => {
+export const lockStream = async (
+  tx: Transaction<EventStoreSchema>,
+  streamId: string,
+): Promise<number> => {
   await sql`
     INSERT INTO streams (stream_id, version, last_transaction_id, last_global_position)
     VALUES (${streamId}, 0, '0'::xid8, 0) ON CONFLICT (stream_id) DO NOTHING`.execute(tx);
@@ -51,7 +58,10 @@ export const streamVersion = async (
     .where('stream_id', '=', streamId)
     .executeTakeFirst();
   return row && row.version > 0
-    ? { version: row.version, lastPosition: { transactionId: row.tx, globalPosition: row.last_global_position } }
+    ? {
+        version: row.version,
+        lastPosition: { transactionId: row.tx, globalPosition: row.last_global_position },
+      }
     : { version: 0, lastPosition: undefined };
 };
 
@@ -83,7 +93,10 @@ const insertEvents = async (
       last_transaction_id = excluded.last_transaction_id,
       last_global_position = excluded.last_global_position`.execute(tx);
   await sql`SELECT pg_notify(${EVENTS_CHANNEL}, '')`.execute(tx);
-  return { nextVersion, lastPosition: { transactionId: last.tx, globalPosition: last.global_position } };
+  return {
+    nextVersion,
+    lastPosition: { transactionId: last.tx, globalPosition: last.global_position },
+  };
 };
 
 /**

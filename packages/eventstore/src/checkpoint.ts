@@ -7,14 +7,20 @@ export interface Checkpoint {
   handled: number;
 }
 
-export const readCheckpoint = async (db: Kysely<EventStoreSchema>, name: string): Promise<Checkpoint> => {
+export const readCheckpoint = async (
+  db: Kysely<EventStoreSchema>,
+  name: string,
+): Promise<Checkpoint> => {
   const row = await db
     .selectFrom('checkpoints')
     .select([sql<string>`transaction_id::text`.as('tx'), 'global_position', 'handled'])
     .where('name', '=', name)
     .executeTakeFirst();
   return row
-    ? { position: { transactionId: row.tx, globalPosition: row.global_position }, handled: row.handled }
+    ? {
+        position: { transactionId: row.tx, globalPosition: row.global_position },
+        handled: row.handled,
+      }
     : { position: LOG_START, handled: 0 };
 };
 
@@ -29,5 +35,7 @@ export const storeCheckpoint = async (
     VALUES (${name}, ${checkpoint.position.transactionId}::xid8, ${checkpoint.position.globalPosition},
             ${checkpoint.handled}, now())
     ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,
-      global_position = excluded.global_position, handled = excluded.handled, updated_at = now()`.execute(db);
+      global_position = excluded.global_position, handled = excluded.handled, updated_at = now()`.execute(
+    db,
+  );
 };

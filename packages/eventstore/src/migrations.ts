@@ -18,7 +18,9 @@ export const eventStoreMigrations: Record<string, Migration> = {
           UNIQUE (stream_id, stream_position)
         )`.execute(db);
       // The order every reader follows; without it each batch would scan.
-      await sql`CREATE INDEX events_read_order ON events (transaction_id, global_position)`.execute(db);
+      await sql`CREATE INDEX events_read_order ON events (transaction_id, global_position)`.execute(
+        db,
+      );
       await sql`CREATE UNIQUE INDEX events_idempotency ON events (stream_id, idempotency_key)
                 WHERE idempotency_key IS NOT NULL`.execute(db);
       await sql`

@@ -14,16 +14,29 @@ const describe = (value: unknown): unknown =>
 
 /** JSON lines on stderr, one object per line: what log shippers read. */
 export const createLogger = (
-  options: { level?: LogLevel; base?: Record<string, unknown>; write?: (line: string) => void } = {},
+  options: {
+    level?: LogLevel;
+    base?: Record<string, unknown>;
+    write?: (line: string) => void;
+  } = {},
 ): Logger => {
   const threshold = LEVELS[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const base = options.base ?? {};
-  const log = (level: Exclude<LogLevel, 'silent'>) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (LEVELS[level] < threshold) return;
-    const entries = Object.entries({ ...base, ...fields }).map(([k, v]) => [k, describe(v)]);
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...Object.fromEntries(entries) }));
-  };
+  const log =
+    (level: Exclude<LogLevel, 'silent'>) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (LEVELS[level] < threshold) return;
+      const entries = Object.entries({ ...base, ...fields }).map(([k, v]) => [k, describe(v)]);
+      write(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level,
+          msg,
+          ...Object.fromEntries(entries),
+        }),
+      );
+    };
   return {
     debug: log('debug'),
     info: log('info'),

@@ -1,18 +1,18 @@
 import {
-  type GroupMembersJoined,
-  type GroupMembersLeft,
-  type GroupState,
-  type Result,
   decideJoinGroup,
   decideLeaveGroup,
   fail,
+  type GroupMembersJoined,
+  type GroupMembersLeft,
+  type GroupState,
   groupConversationID,
   ok,
+  type Result,
   streams,
 } from '@im/domain';
 import { appendInTransaction, lockStream, streamVersion } from '@im/eventstore';
 import { readModel } from '@im/projector';
-import { type EngineContext, awaitProjection } from '../context.ts';
+import { awaitProjection, type EngineContext } from '../context.ts';
 
 const ATTEMPTS = 8;
 
@@ -38,18 +38,27 @@ const changeMembership = async (
       const maxSeq = await lockStream(tx, streams.messages(conversationID));
       const events = decide({ members, maxSeq });
       if (events.length === 0) return undefined;
-      const appended = await appendInTransaction(tx, groupStream, events, { expectedVersion: version });
+      const appended = await appendInTransaction(tx, groupStream, events, {
+        expectedVersion: version,
+      });
       return appended.ok ? appended.value.lastPosition : ('conflict' as const);
     });
     if (outcome === 'conflict') continue;
     await awaitProjection(context, outcome);
     return ok({});
   }
-  return fail(409, `groupID: the members of ${command.groupID} kept changing concurrently; retry the request`);
+  return fail(
+    409,
+    `groupID: the members of ${command.groupID} kept changing concurrently; retry the request`,
+  );
 };
 
-export const joinGroup = (context: EngineContext, command: { groupID: string; userIDs: string[] }) =>
-  changeMembership(context, command, (state) => decideJoinGroup(command, state));
+export const joinGroup = (
+  context: EngineContext,
+  command: { groupID: string; userIDs: string[] },
+) => changeMembership(context, command, (state) => decideJoinGroup(command, state));
 
-export const leaveGroup = (context: EngineContext, command: { groupID: string; userIDs: string[] }) =>
-  changeMembership(context, command, (state) => decideLeaveGroup(command, state));
+export const leaveGroup = (
+  context: EngineContext,
+  command: { groupID: string; userIDs: string[] },
+) => changeMembership(context, command, (state) => decideLeaveGroup(command, state));

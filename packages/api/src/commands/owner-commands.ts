@@ -1,17 +1,17 @@
 import {
   type ConversationItem,
   type ConversationState,
-  type OwnerConversationEvent,
-  type Result,
   fail,
+  type OwnerConversationEvent,
   ok,
+  type Result,
   streams,
   toItem,
   unknownConversation,
 } from '@im/domain';
 import { appendToStream, streamVersion } from '@im/eventstore';
 import { readModel } from '@im/projector';
-import { type EngineContext, awaitProjection } from '../context.ts';
+import { awaitProjection, type EngineContext } from '../context.ts';
 
 const ATTEMPTS = 8;
 
@@ -39,7 +39,10 @@ export const runOnOwnerStream = async (
       return ok(undefined);
     }
   }
-  return fail(409, `userID: the conversations of ${owner} kept changing concurrently; retry the request`);
+  return fail(
+    409,
+    `userID: the conversations of ${owner} kept changing concurrently; retry the request`,
+  );
 };
 
 export const loadState = (context: EngineContext, owner: string, conversationID: string) =>

@@ -1,14 +1,14 @@
 import {
-  type RecordMessageCommand,
-  type Result,
   decideRecordMessage,
   messageConversationID,
   ok,
+  type RecordMessageCommand,
+  type Result,
   streams,
 } from '@im/domain';
 import { appendInTransaction, lockStream, streamVersion } from '@im/eventstore';
 import { sql } from 'kysely';
-import { type EngineContext, awaitProjection } from '../context.ts';
+import { awaitProjection, type EngineContext } from '../context.ts';
 
 export interface RecordMessageReply {
   conversationID: string;
@@ -31,14 +31,23 @@ export const recordMessage = async (
     const duplicate = await sql<{ stream_position: number }>`
       SELECT stream_position FROM events
       WHERE stream_id = ${stream} AND idempotency_key = ${command.clientMsgID}`.execute(tx);
-    const decision = decideRecordMessage(command, { maxSeq, duplicateSeq: duplicate.rows[0]?.stream_position });
+    const decision = decideRecordMessage(command, {
+      maxSeq,
+      duplicateSeq: duplicate.rows[0]?.stream_position,
+    });
     if (!decision.ok || decision.value.events.length === 0) return decision;
-    const events = decision.value.events.map((event) => ({ ...event, idempotencyKey: command.clientMsgID }));
+    const events = decision.value.events.map((event) => ({
+      ...event,
+      idempotencyKey: command.clientMsgID,
+    }));
     const appended = await appendInTransaction(tx, stream, events, { expectedVersion: maxSeq });
     return appended.ok ? { ...decision, position: appended.value.lastPosition } : decision;
   });
   if (!decided.ok) return decided;
-  const position = 'position' in decided ? decided.position : (await streamVersion(context.database.db, stream)).lastPosition;
+  const position =
+    'position' in decided
+      ? decided.position
+      : (await streamVersion(context.database.db, stream)).lastPosition;
   await awaitProjection(context, position);
   return ok({ conversationID, seq: decided.value.seq, duplicate: decided.value.duplicate });
 };

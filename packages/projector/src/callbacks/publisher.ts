@@ -41,7 +41,13 @@ export const publishCallbacks = async (
     callbacks.map((callback) =>
       js.publish(
         callbackSubject(prefix, callback.userID, callback.name),
-        encoder.encode(JSON.stringify({ userID: callback.userID, version: callback.version, data: callback.data })),
+        encoder.encode(
+          JSON.stringify({
+            userID: callback.userID,
+            version: callback.version,
+            data: callback.data,
+          }),
+        ),
         { msgID: callback.msgID },
       ),
     ),
@@ -60,7 +66,14 @@ const nextCallbacks = async (
   after: number,
   limit: number,
 ): Promise<{ lastID: number; callbacks: Callback[] }> => {
-  const result = await sql<Record<string, unknown> & { change_id: number; change_version: number; kind: number; total_changed: boolean }>`
+  const result = await sql<
+    Record<string, unknown> & {
+      change_id: number;
+      change_version: number;
+      kind: number;
+      total_changed: boolean;
+    }
+  >`
     SELECT c.change_id, c.change_version, c.kind, c.total_changed, ${selectColumns}
     FROM (
       SELECT id AS change_id, owner, conversation_id, version AS change_version, kind, total_changed
@@ -69,17 +82,31 @@ const nextCallbacks = async (
     JOIN conversation_item i USING (owner, conversation_id)
     ORDER BY c.change_id`.execute(db);
   const rows = result.rows;
-  const totals = await totalsUnread(db, [...new Set(rows.filter((r) => r.total_changed).map((r) => String(r.owner)))]);
+  const totals = await totalsUnread(db, [
+    ...new Set(rows.filter((r) => r.total_changed).map((r) => String(r.owner))),
+  ]);
   const callbacks: Callback[] = [];
   for (const row of rows) {
     const item = toItem(fromRow(row));
     const owner = String(row.owner);
     const version = row.change_version;
     const name = row.kind === ChangeKind.entered ? 'OnNewConversation' : 'OnConversationChanged';
-    callbacks.push({ userID: owner, version, name, data: [item], msgID: `${owner}.${version}.${name}` });
+    callbacks.push({
+      userID: owner,
+      version,
+      name,
+      data: [item],
+      msgID: `${owner}.${version}.${name}`,
+    });
     if (row.total_changed) {
       const total = 'OnTotalUnreadMessageCountChanged';
-      callbacks.push({ userID: owner, version, name: total, data: totals.get(owner) ?? 0, msgID: `${owner}.${version}.${total}` });
+      callbacks.push({
+        userID: owner,
+        version,
+        name: total,
+        data: totals.get(owner) ?? 0,
+        msgID: `${owner}.${version}.${total}`,
+      });
     }
   }
   return { lastID: rows.at(-1)?.change_id ?? after, callbacks };

@@ -1,4 +1,4 @@
-import { type JetStreamManager, RetentionPolicy, StorageType, nanos } from 'nats';
+import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from 'nats';
 
 export interface CallbackStreamOptions {
   name: string;
@@ -10,7 +10,10 @@ export interface CallbackStreamOptions {
 }
 
 /** Creates the callback stream, or updates it to the configured limits. */
-export const ensureCallbackStream = async (jsm: JetStreamManager, options: CallbackStreamOptions) => {
+export const ensureCallbackStream = async (
+  jsm: JetStreamManager,
+  options: CallbackStreamOptions,
+) => {
   const config = {
     name: options.name,
     subjects: [`${options.subjectPrefix}.>`],

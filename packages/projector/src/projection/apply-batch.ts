@@ -1,4 +1,3 @@
-import type { EventStoreSchema } from '@im/eventstore';
 import {
   type ConversationEvent,
   type ConversationState,
@@ -7,9 +6,15 @@ import {
   namedOwners,
   unreadContribution,
 } from '@im/domain';
-import type { StoredEvent } from '@im/eventstore';
+import type { EventStoreSchema, StoredEvent } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import { fromRow, recordDefinition, selectColumns, toRow, updateFromExcluded } from '../read-model/columns.ts';
+import {
+  fromRow,
+  recordDefinition,
+  selectColumns,
+  toRow,
+  updateFromExcluded,
+} from '../read-model/columns.ts';
 
 export const ChangeKind = { entered: 1, changed: 2, left: 3 } as const;
 export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
@@ -34,7 +39,10 @@ const conversationOf = (event: ConversationEvent): string =>
 const touchesAllRows = (event: ConversationEvent): boolean =>
   event.type === 'MessageRecorded' && event.data.conversationType === 3;
 
-const changeKind = (before: ConversationState | undefined, after: ConversationState): ChangeKind | undefined => {
+const changeKind = (
+  before: ConversationState | undefined,
+  after: ConversationState,
+): ChangeKind | undefined => {
   const wasListed = before !== undefined && !before.isHidden;
   if (!after.isHidden) return wasListed ? ChangeKind.changed : ChangeKind.entered;
   return wasListed ? ChangeKind.left : undefined;
@@ -81,7 +89,9 @@ export const applyBatch = async (
   stored: readonly StoredEvent[],
   handled: number,
 ): Promise<BatchResult> => {
-  const events = stored.map((event) => ({ type: event.type, data: event.data }) as ConversationEvent);
+  const events = stored.map(
+    (event) => ({ type: event.type, data: event.data }) as ConversationEvent,
+  );
   const states = new Map<string, ConversationState>();
   const membersOf = new Map<string, Set<string>>();
   const remember = (state: ConversationState) => {
@@ -98,7 +108,9 @@ export const applyBatch = async (
   for (const event of events) {
     version += 1;
     const conversationID = conversationOf(event);
-    const owners = touchesAllRows(event) ? [...(membersOf.get(conversationID) ?? [])] : namedOwners(event);
+    const owners = touchesAllRows(event)
+      ? [...(membersOf.get(conversationID) ?? [])]
+      : namedOwners(event);
     for (const owner of owners) {
       const before = states.get(key(owner, conversationID));
       const evolved = evolve(before, event, owner);
@@ -124,7 +136,10 @@ export const applyBatch = async (
 };
 
 /** Appends the batch's changes to the outbox the callback publisher follows. */
-export const recordChanges = async (db: Kysely<EventStoreSchema>, changes: readonly ConversationChange[]): Promise<void> => {
+export const recordChanges = async (
+  db: Kysely<EventStoreSchema>,
+  changes: readonly ConversationChange[],
+): Promise<void> => {
   if (changes.length === 0) return;
   await sql`
     INSERT INTO conversation_change (owner, version, conversation_id, kind, total_changed)

@@ -34,8 +34,13 @@ export const confirmLease = async (
   return result.rows.length === 1;
 };
 
-export const releaseLease = async (db: Kysely<EventStoreSchema>, options: { name: string; holder: string }) => {
-  await sql`DELETE FROM leases WHERE name = ${options.name} AND holder = ${options.holder}`.execute(db);
+export const releaseLease = async (
+  db: Kysely<EventStoreSchema>,
+  options: { name: string; holder: string },
+) => {
+  await sql`DELETE FROM leases WHERE name = ${options.name} AND holder = ${options.holder}`.execute(
+    db,
+  );
 };
 
 export const leaseHolder = async (

@@ -9,7 +9,7 @@ import {
 import { sql } from 'kysely';
 import type { Logger } from '../logger.ts';
 import { applyBatch, recordChanges } from './apply-batch.ts';
-import { PROJECTOR_LEASE, acquireLease, confirmLease, releaseLease } from './lease.ts';
+import { acquireLease, confirmLease, PROJECTOR_LEASE, releaseLease } from './lease.ts';
 import { createSignal } from './signal.ts';
 import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT } from './watcher.ts';
 
@@ -43,7 +43,8 @@ export const projectBatch = async (
   options: { holder: string; batchSize: number },
 ): Promise<{ checkpoint: Checkpoint; events: number }> =>
   database.db.transaction().execute(async (tx) => {
-    if (!(await confirmLease(tx, { name: PROJECTOR_LEASE, holder: options.holder }))) throw new LeaseLost();
+    if (!(await confirmLease(tx, { name: PROJECTOR_LEASE, holder: options.holder })))
+      throw new LeaseLost();
     const checkpoint = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
     const events = await readEventsAfter(tx, checkpoint.position, { limit: options.batchSize });
     const last = events.at(-1);
@@ -80,7 +81,11 @@ export const createProjector = (options: ProjectorOptions) => {
 
   const renewLease = async () => {
     try {
-      const leader = await acquireLease(database.db, { name: PROJECTOR_LEASE, holder, ttlMs: leaseTtlMs });
+      const leader = await acquireLease(database.db, {
+        name: PROJECTOR_LEASE,
+        holder,
+        ttlMs: leaseTtlMs,
+      });
       if (leader !== stats.leader) {
         logger.info(leader ? 'projector lease taken' : 'projector lease lost', { holder });
         stats.leader = leader;
@@ -138,7 +143,8 @@ export const createProjector = (options: ProjectorOptions) => {
       signal.notify();
       await loop;
       await unlisten?.();
-      if (stats.leader) await releaseLease(database.db, { name: PROJECTOR_LEASE, holder }).catch(() => {});
+      if (stats.leader)
+        await releaseLease(database.db, { name: PROJECTOR_LEASE, holder }).catch(() => {});
       stats.leader = false;
     },
   };

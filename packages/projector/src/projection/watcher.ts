@@ -1,4 +1,4 @@
-import { type Database, type LogPosition, comparePositions, readCheckpoint } from '@im/eventstore';
+import { comparePositions, type Database, type LogPosition, readCheckpoint } from '@im/eventstore';
 
 export const PROJECTED_CHANNEL = 'im_projected';
 export const PROJECTOR_CHECKPOINT = 'projector';
@@ -13,7 +13,10 @@ interface Waiter {
  * Tells when the projector has passed a position, in any process: it hears the projector's
  * notifications and, while somebody waits, also polls the checkpoint in case one was missed.
  */
-export const createProjectionWatcher = async (database: Database, options: { pollMs?: number } = {}) => {
+export const createProjectionWatcher = async (
+  database: Database,
+  options: { pollMs?: number } = {},
+) => {
   const pollMs = options.pollMs ?? 100;
   let latest: LogPosition = (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).position;
   const waiters = new Set<Waiter>();
@@ -56,7 +59,11 @@ export const createProjectionWatcher = async (database: Database, options: { pol
     waitFor(position: LogPosition, timeoutMs: number): Promise<boolean> {
       if (comparePositions(latest, position) >= 0) return Promise.resolve(true);
       return new Promise((resolve) => {
-        const waiter: Waiter = { position, resolve, timer: setTimeout(() => settle(waiter, false), timeoutMs) };
+        const waiter: Waiter = {
+          position,
+          resolve,
+          timer: setTimeout(() => settle(waiter, false), timeoutMs),
+        };
         waiters.add(waiter);
         poller ??= setInterval(poll, pollMs);
       });

@@ -1,5 +1,5 @@
 import type { ConversationState } from '@im/domain';
-import { sql, type RawBuilder } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 
 /** Each stored field of a conversation state, its column and its SQL type: one list serves every query. */
 const COLUMNS = [
@@ -31,7 +31,9 @@ const COLUMNS = [
 export type ConversationRow = Record<(typeof COLUMNS)[number][1], unknown>;
 
 /** The stored columns, for SELECT lists: `owner, conversation_id, …`. */
-export const selectColumns: RawBuilder<unknown> = sql.raw(COLUMNS.map(([, column]) => column).join(', '));
+export const selectColumns: RawBuilder<unknown> = sql.raw(
+  COLUMNS.map(([, column]) => column).join(', '),
+);
 
 /** The record definition for jsonb_to_recordset: `owner text, conversation_id text, …`. */
 export const recordDefinition: RawBuilder<unknown> = sql.raw(
@@ -49,4 +51,6 @@ export const toRow = (state: ConversationState): ConversationRow =>
   Object.fromEntries(COLUMNS.map(([field, column]) => [column, state[field]])) as ConversationRow;
 
 export const fromRow = (row: Record<string, unknown>): ConversationState =>
-  Object.fromEntries(COLUMNS.map(([field, column]) => [field, row[column]])) as unknown as ConversationState;
+  Object.fromEntries(
+    COLUMNS.map(([field, column]) => [field, row[column]]),
+  ) as unknown as ConversationState;

@@ -3,7 +3,10 @@ import { type Kysely, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 /** The conversation read model: created under any name so that a rebuild can build beside it. */
-export const createConversationTable = async (db: Kysely<EventStoreSchema>, table: string): Promise<void> => {
+export const createConversationTable = async (
+  db: Kysely<EventStoreSchema>,
+  table: string,
+): Promise<void> => {
   await sql`
     CREATE TABLE ${sql.table(table)} (
       owner text NOT NULL,
@@ -36,8 +39,12 @@ export const createConversationTable = async (db: Kysely<EventStoreSchema>, tabl
     )`.execute(db);
   await sql`CREATE INDEX ${sql.id(`${table}_list`)} ON ${sql.table(table)}
             (owner, list_block, list_time, conversation_id) WHERE NOT is_hidden`.execute(db);
-  await sql`CREATE INDEX ${sql.id(`${table}_members`)} ON ${sql.table(table)} (conversation_id)`.execute(db);
-  await sql`CREATE INDEX ${sql.id(`${table}_version`)} ON ${sql.table(table)} (owner, version)`.execute(db);
+  await sql`CREATE INDEX ${sql.id(`${table}_members`)} ON ${sql.table(table)} (conversation_id)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX ${sql.id(`${table}_version`)} ON ${sql.table(table)} (owner, version)`.execute(
+    db,
+  );
 };
 
 export const readModelMigrations: Record<string, Migration> = {
@@ -55,7 +62,9 @@ export const readModelMigrations: Record<string, Migration> = {
           total_changed boolean NOT NULL
         )`.execute(db);
       await sql`
-        CREATE TABLE publisher_checkpoint (name text PRIMARY KEY, last_change_id bigint NOT NULL)`.execute(db);
+        CREATE TABLE publisher_checkpoint (name text PRIMARY KEY, last_change_id bigint NOT NULL)`.execute(
+        db,
+      );
       await sql`
         CREATE TABLE leases (
           name text PRIMARY KEY,

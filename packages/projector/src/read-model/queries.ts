@@ -15,7 +15,8 @@ const LIST_ORDER = sql`list_block, list_time, conversation_id`;
 /** SPEC §1's unread formula, for sums in SQL; toItem computes the same for each item. */
 const UNREAD = sql`greatest(0, max_seq - greatest(has_read_seq, min_seq - 1))`;
 
-const items = (rows: Record<string, unknown>[]): ConversationItem[] => rows.map((row) => toItem(fromRow(row)));
+const items = (rows: Record<string, unknown>[]): ConversationItem[] =>
+  rows.map((row) => toItem(fromRow(row)));
 
 export const getConversationState = async (
   db: Db,
@@ -23,7 +24,9 @@ export const getConversationState = async (
   conversationID: string,
 ): Promise<ConversationState | undefined> => {
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} FROM ${TABLE} WHERE owner = ${owner} AND conversation_id = ${conversationID}`.execute(db);
+    SELECT ${selectColumns} FROM ${TABLE} WHERE owner = ${owner} AND conversation_id = ${conversationID}`.execute(
+    db,
+  );
   const row = result.rows[0];
   return row ? fromRow(row) : undefined;
 };
@@ -66,7 +69,10 @@ export const totalUnread = async (db: Db, owner: string): Promise<number> => {
   return Number(result.rows[0]?.total ?? 0);
 };
 
-export const totalsUnread = async (db: Db, owners: readonly string[]): Promise<Map<string, number>> => {
+export const totalsUnread = async (
+  db: Db,
+  owners: readonly string[],
+): Promise<Map<string, number>> => {
   const totals = new Map(owners.map((owner) => [owner, 0]));
   if (owners.length === 0) return totals;
   const result = await sql<{ owner: string; total: number }>`
@@ -85,7 +91,11 @@ export const ownerVersion = async (db: Db, owner: string): Promise<number> => {
 };
 
 /** Conversations changed after `sinceVersion`, hidden or not: what an incremental sync answers. */
-export const changedSince = async (db: Db, owner: string, sinceVersion: number): Promise<ConversationItem[]> => {
+export const changedSince = async (
+  db: Db,
+  owner: string,
+  sinceVersion: number,
+): Promise<ConversationItem[]> => {
   const result = await sql<Record<string, unknown>>`
     SELECT ${selectColumns} FROM ${TABLE} WHERE owner = ${owner} AND version > ${sinceVersion}
     ORDER BY version`.execute(db);
@@ -95,12 +105,17 @@ export const changedSince = async (db: Db, owner: string, sinceVersion: number):
 /** Who is in a group now. */
 export const groupMembers = async (db: Db, conversationID: string): Promise<Set<string>> => {
   const result = await sql<{ owner: string }>`
-    SELECT owner FROM ${TABLE} WHERE conversation_id = ${conversationID} AND NOT is_not_in_group`.execute(db);
+    SELECT owner FROM ${TABLE} WHERE conversation_id = ${conversationID} AND NOT is_not_in_group`.execute(
+    db,
+  );
   return new Set(result.rows.map((row) => row.owner));
 };
 
 /** Conversations with something to mark read: unread or flagged. */
-export const conversationsToMarkRead = async (db: Db, owner: string): Promise<ConversationState[]> => {
+export const conversationsToMarkRead = async (
+  db: Db,
+  owner: string,
+): Promise<ConversationState[]> => {
   const result = await sql<Record<string, unknown>>`
     SELECT ${selectColumns} FROM ${TABLE}
     WHERE owner = ${owner} AND (has_read_seq < max_seq OR group_at_type <> 0)`.execute(db);

@@ -1,0 +1,182 @@
+import './provided-context.ts';
+import { type Config, type Engine, loadConfig, startEngine } from '@im/api';
+import { createLogger } from '@im/projector';
+import { connect, type JsMsg, type NatsConnection } from 'nats';
+import pg from 'pg';
+import { inject } from 'vitest';
+
+let counter = 0;
+const unique = () => `${inject('runId')}_${process.pid}_${++counter}`;
+
+/** A fresh database on the test server; the run's teardown drops it. */
+export const createTestDatabase = async (): Promise<string> => {
+  const name = unique();
+  const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(inject('adminDatabaseUrl'));
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
+/** Engine configuration private to one test: its own database, subjects and stream. */
+export const testConfig = async (overrides: Record<string, string> = {}): Promise<Config> => {
+  const id = unique();
+  return loadConfig({
+    DATABASE_URL: await createTestDatabase(),
+    NATS_URL: inject('natsUrl'),
+    SUBJECT_PREFIX: `${id}.conversation`,
+    STREAM_NAME: `S_${id}`,
+    STREAM_MAX_BYTES: String(256 * 1024 * 1024),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    INSTANCE_ID: `test-${id}`,
+    ...overrides,
+  });
+};
+
+export interface Reply {
+  /** The Nats-Service-Error-Code, when the request failed. */
+  code: number | undefined;
+  /** The Nats-Service-Error sentence, when the request failed. */
+  error: string | undefined;
+  body: any;
+}
+
+export interface Client {
+  nc: NatsConnection;
+  request(method: string, body: unknown): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+/** A NATS client of the engine's API, as a gateway would be. */
+export const connectClient = async (config: Config): Promise<Client> => {
+  const nc = await connect({ servers: config.NATS_URL });
+  return {
+    nc,
+    async request(method, body) {
+      const data = typeof body === 'string' ? body : JSON.stringify(body);
+      const msg = await nc.request(
+        `${config.SUBJECT_PREFIX}.${method}`,
+        new TextEncoder().encode(data),
+        {
+          timeout: 30_000,
+        },
+      );
+      const code = msg.headers?.get('Nats-Service-Error-Code');
+      return {
+        code: code ? Number(code) : undefined,
+        error: msg.headers?.get('Nats-Service-Error') || undefined,
+        body: JSON.parse(new TextDecoder().decode(msg.data)),
+      };
+    },
+    close: () => nc.close(),
+  };
+};
+
+export interface ReceivedCallback {
+  subject: string;
+  userID: string;
+  name: string;
+  msgID: string;
+  version: number;
+  data: any;
+}
+
+/** Everything on the callback stream from its start, read by an ordered consumer. */
+export const collectCallbacks = async (nc: NatsConnection, config: Config) => {
+  const received: ReceivedCallback[] = [];
+  const consumer = await nc.jetstream().consumers.get(config.STREAM_NAME);
+  const messages = await consumer.consume();
+  const waiters = new Set<() => void>();
+  void (async () => {
+    for await (const msg of messages as AsyncIterable<JsMsg>) {
+      const body = msg.json<{ userID: string; version: number; data: unknown }>();
+      const name = msg.subject.split('.').at(-1) ?? '';
+      received.push({
+        subject: msg.subject,
+        userID: body.userID,
+        name,
+        msgID: msg.headers?.get('Nats-Msg-Id') ?? '',
+        version: body.version,
+        data: body.data,
+      });
+      for (const wake of waiters) wake();
+    }
+  })();
+  return {
+    received,
+    /** Resolves with the callbacks once `done` holds for them; fails after `timeoutMs`. */
+    until(
+      done: (all: ReceivedCallback[]) => boolean,
+      timeoutMs = 15_000,
+    ): Promise<ReceivedCallback[]> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!done(received)) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(received);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(`callbacks not as expected after ${timeoutMs} ms; got ${received.length}`),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    stop: () => messages.close(),
+  };
+};
+
+export interface TestEngine {
+  config: Config;
+  engine: Engine;
+  client: Client;
+  callbacks: Awaited<ReturnType<typeof collectCallbacks>>;
+  stop(): Promise<void>;
+}
+
+/** An engine in this process, with a client and a callback collector, on private resources. */
+export const startTestEngine = async (
+  overrides: Record<string, string> = {},
+): Promise<TestEngine> => {
+  const config = await testConfig(overrides);
+  const engine = await startEngine(config, createLogger({ level: config.LOG_LEVEL }));
+  const client = await connectClient(config);
+  const callbacks = await collectCallbacks(client.nc, config);
+  return {
+    config,
+    engine,
+    client,
+    callbacks,
+    async stop() {
+      await callbacks.stop();
+      await engine.stop();
+      const jsm = await client.nc.jetstreamManager();
+      await jsm.streams.delete(config.STREAM_NAME).catch(() => {});
+      await client.close();
+    },
+  };
+};
+
+export const message = (fields: {
+  clientMsgID: string;
+  sendID: string;
+  recvID?: string;
+  groupID?: string;
+  sessionType?: 1 | 3 | 4;
+  sendTime?: number;
+  content?: string;
+  atUserIDList?: string[];
+}) => ({
+  sessionType: fields.groupID ? 3 : 1,
+  contentType: 101,
+  content: 'hello',
+  sendTime: 1_700_000_000_000,
+  ...fields,
+});
