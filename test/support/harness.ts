@@ -1,6 +1,7 @@
 import './provided-context.ts';
 import { type Config, type Engine, loadConfig, startEngine } from '@im/api';
 import { createLogger } from '@im/projector';
+import { sql } from 'kysely';
 import { connect, type JsMsg, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -180,3 +181,55 @@ export const message = (fields: {
   sendTime: 1_700_000_000_000,
   ...fields,
 });
+
+/** How many events the log holds: a failed or no-op request must leave it unchanged. */
+export const countEvents = async (t: TestEngine): Promise<number> => {
+  const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM events`.execute(
+    t.engine.database.db,
+  );
+  return Number(result.rows[0]?.n);
+};
+
+/** The owner's listed conversations, in list order. */
+export const listOf = async (t: TestEngine, userID: string): Promise<any[]> =>
+  (await t.client.request('getAllConversationList', { userID })).body.conversations;
+
+export const totalOf = async (t: TestEngine, userID: string): Promise<number> =>
+  (await t.client.request('getTotalUnreadMsgCount', { userID })).body.total;
+
+let markers = 0;
+
+/**
+ * Every callback published before now. The publisher follows one outbox in order, so once a
+ * marker change made now has been received, everything due before it has been too: this is how
+ * a test proves that a request published nothing, without waiting on a clock.
+ */
+export const callbacksUntilNow = async (t: TestEngine): Promise<ReceivedCallback[]> => {
+  const marker = `marker-${process.pid}-${++markers}`;
+  await t.client.request(
+    'recordMessage',
+    message({ clientMsgID: marker, sendID: marker, recvID: `${marker}-to` }),
+  );
+  const isMarker = (c: ReceivedCallback) => c.userID === marker || c.userID === `${marker}-to`;
+  const all = await t.callbacks.until((received) => received.some(isMarker));
+  return all.slice(0, all.findIndex(isMarker));
+};
+
+/** One owner's callbacks, in the order they arrived, optionally of one kind. */
+export const callbacksFor = (
+  all: readonly ReceivedCallback[],
+  userID: string,
+  name?: string,
+): ReceivedCallback[] => all.filter((c) => c.userID === userID && (!name || c.name === name));
+
+/** Waits until the owner has a callback `name` whose data satisfies `matches`, and returns it. */
+export const awaitCallback = async (
+  t: TestEngine,
+  userID: string,
+  name: string,
+  matches: (data: any) => boolean = () => true,
+): Promise<ReceivedCallback> => {
+  const found = (all: readonly ReceivedCallback[]) =>
+    callbacksFor(all, userID, name).find((c) => matches(c.data));
+  return found(await t.callbacks.until((all) => found(all) !== undefined)) as ReceivedCallback;
+};

@@ -1,4 +1,5 @@
 import {
+  type ConversationItem,
   type ConversationState,
   conversationIDFor,
   decideOwnerCommand,
@@ -65,6 +66,22 @@ const emptyReply = async (result: Promise<Result<unknown>>) => {
 
 const markRead = ownerCommand('MarkConversationRead', () => ({}));
 
+/** Room in a page's reply for everything around its items: the braces and the cursor. */
+const PAGE_ENVELOPE_BYTES = 1024;
+
+/**
+ * The longest head of `items` whose reply fits in `maxBytes`, at least one item: a page holds
+ * fewer than its limit rather than exceed the NATS payload limit, so paging reaches any list.
+ */
+const fitting = (items: ConversationItem[], maxBytes: number): ConversationItem[] => {
+  let bytes = PAGE_ENVELOPE_BYTES;
+  for (const [index, item] of items.entries()) {
+    bytes += Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (bytes > maxBytes) return items.slice(0, Math.max(1, index));
+  }
+  return items;
+};
+
 /** Decides one command for each of several conversations, appended together. */
 const decideEach = (
   states: readonly ConversationState[],
@@ -101,11 +118,12 @@ export const createHandlers = (sync: SyncHandler): Handlers => ({
       after,
       limit: limit + 1,
     });
-    const conversations = page.slice(0, limit);
+    const conversations = fitting(page.slice(0, limit), context.maxPayload());
     const last = conversations.at(-1);
     return ok({
       conversations,
-      nextCursor: page.length > limit && last ? encodeCursor(listPosition(last)) : null,
+      nextCursor:
+        page.length > conversations.length && last ? encodeCursor(listPosition(last)) : null,
     });
   },
   async getOneConversation(context, { userID, sessionType, sourceID }) {

@@ -28,6 +28,20 @@ export const conversationIDFor = (
   }
 };
 
+/** Whether an ID has the shape SPEC §1 derives: `sg_<groupID>`, or `si_`/`sn_` and two sorted userIDs. */
+export const isWellFormedConversationID = (conversationID: string): boolean => {
+  const prefix = conversationID.slice(0, 3);
+  const rest = conversationID.slice(3);
+  if (prefix === 'sg_') return isValidID(rest);
+  if (prefix !== 'si_' && prefix !== 'sn_') return false;
+  for (let i = rest.indexOf('_'); i !== -1; i = rest.indexOf('_', i + 1)) {
+    const a = rest.slice(0, i);
+    const b = rest.slice(i + 1);
+    if (isValidID(a) && isValidID(b) && a <= b) return true;
+  }
+  return false;
+};
+
 export type ParsedConversationID =
   | { sessionType: 1 | 4; userIDs: readonly [string, string] }
   | { sessionType: 3; groupID: string };

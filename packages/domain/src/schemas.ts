@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ID_PATTERN } from './ids.ts';
+import { ID_PATTERN, isWellFormedConversationID } from './ids.ts';
 
 const id = (what: string) =>
   z
@@ -10,8 +10,8 @@ const userID = id('a userID');
 const groupID = id('a groupID');
 const conversationID = z
   .string({ error: 'must be a string' })
-  .regex(/^(si|sg|sn)_[A-Za-z0-9_\-@:+=]{1,129}$/, {
-    error: 'must be si_<a>_<b>, sg_<groupID> or sn_<a>_<b>',
+  .refine(isWellFormedConversationID, {
+    error: 'must be si_<a>_<b> or sn_<a>_<b> (two userIDs, sorted) or sg_<groupID>',
   });
 const sessionType = z.union([z.literal(1), z.literal(3), z.literal(4)], {
   error: 'must be 1 (single), 3 (group) or 4 (notification)',
@@ -38,6 +38,8 @@ export const DRAFT_MAX_BYTES = 4 * 1024;
 export const CONTENT_MAX_BYTES = 16 * 1024;
 export const LIST_MAX = 1000;
 export const GROUP_BATCH_MAX = 10_000;
+/** burnDuration is stored as a 32-bit integer. */
+const INT32_MAX = 2_147_483_647;
 
 export const requestSchemas = {
   getAllConversationList: request({ userID }),
@@ -90,7 +92,7 @@ export const requestSchemas = {
       .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)])
       .optional(),
     isPrivateChat: z.boolean().optional(),
-    burnDuration: z.number().int().min(0).optional(),
+    burnDuration: z.number().int().min(0).max(INT32_MAX, { error: `must be at most ${INT32_MAX}` }).optional(),
     attachedInfo: bytesAtMost(DRAFT_MAX_BYTES).optional(),
     ex: bytesAtMost(DRAFT_MAX_BYTES).optional(),
   }),

@@ -13,15 +13,26 @@ import {
 import { appendInTransaction, lockStream, streamVersion } from '@im/eventstore';
 import { readModel } from '@im/projector';
 import { awaitProjection, type EngineContext } from '../context.ts';
+import { oneAtATime } from './one-at-a-time.ts';
 
 const ATTEMPTS = 8;
 
 /**
  * Joins or leaves, decided against the projected membership. The message stream's lock is held
  * while deciding, so the recorded maxSeq splits the group's messages exactly: the ones before it
- * and the ones after it, whichever commits first.
+ * and the ones after it, whichever commits first. Changes to one group take turns within this
+ * process, so only one from another process can make a change decide again.
  */
-const changeMembership = async (
+const changeMembership = (
+  context: EngineContext,
+  command: { groupID: string; userIDs: string[] },
+  decide: (state: GroupState) => Array<GroupMembersJoined | GroupMembersLeft>,
+): Promise<Result<Record<string, never>>> =>
+  oneAtATime(context, streams.group(command.groupID), () =>
+    decideAndAppend(context, command, decide),
+  );
+
+const decideAndAppend = async (
   context: EngineContext,
   command: { groupID: string; userIDs: string[] },
   decide: (state: GroupState) => Array<GroupMembersJoined | GroupMembersLeft>,

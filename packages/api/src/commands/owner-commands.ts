@@ -12,15 +12,24 @@ import {
 import { appendToStream, streamVersion } from '@im/eventstore';
 import { readModel } from '@im/projector';
 import { awaitProjection, type EngineContext } from '../context.ts';
+import { oneAtATime } from './one-at-a-time.ts';
 
 const ATTEMPTS = 8;
 
 /**
  * Runs one decision on an owner's stream: waits until the read model holds every event of the
- * stream, decides against it, appends with the version it decided on. A concurrent append makes
- * it decide again; only a conflict that outlasts every attempt reaches the caller as a 409.
+ * stream, decides against it, appends with the version it decided on. Commands of one owner take
+ * turns within this process; an append from another process in between makes it decide again,
+ * and only a conflict that outlasts every attempt reaches the caller as a 409.
  */
-export const runOnOwnerStream = async (
+export const runOnOwnerStream = (
+  context: EngineContext,
+  owner: string,
+  decide: () => Promise<Result<OwnerConversationEvent[]>>,
+): Promise<Result<void>> =>
+  oneAtATime(context, streams.owner(owner), () => decideAndAppend(context, owner, decide));
+
+const decideAndAppend = async (
   context: EngineContext,
   owner: string,
   decide: () => Promise<Result<OwnerConversationEvent[]>>,

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  awaitCallback,
+  callbacksFor,
+  callbacksUntilNow,
+  listOf,
+  message,
+  startTestEngine,
+  type TestEngine,
+  totalOf,
+} from './support/harness.ts';
+
+const ids = (items: any[]) => items.map((c) => c.conversationID);
+
+describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await startTestEngine();
+  });
+  afterAll(() => t.stop());
+
+  const send = (
+    clientMsgID: string,
+    sendID: string,
+    recvID: string,
+    sendTime = 1_700_000_000_000,
+  ) =>
+    t.client.request(
+      'recordMessage',
+      message({ clientMsgID, sendID, recvID, sendTime, content: clientMsgID }),
+    );
+  const one = async (userID: string, peer: string) =>
+    (await t.client.request('getOneConversation', { userID, sessionType: 1, sourceID: peer })).body
+      .conversation;
+
+  it('rule 6: delete clears the owner’s history only; a later message brings back just the new ones', async () => {
+    const [owner, peer, id] = ['r6-o', 'r6-p', 'si_r6-o_r6-p'];
+    await send('d1', peer, owner);
+    await send('d2', peer, owner);
+    await t.client.request('setConversation', {
+      userID: owner,
+      conversationID: id,
+      isPinned: true,
+      recvMsgOpt: 2,
+    });
+    await t.client.request('setConversationDraft', {
+      userID: owner,
+      conversationID: id,
+      draftText: 'x',
+    });
+    await t.client.request('setConversationRecvMessageOpt', {
+      userID: owner,
+      conversationIDs: [id],
+      opt: 0,
+    });
+    const peerBefore = await one(peer, owner);
+    expect(await totalOf(t, owner)).toBe(2);
+
+    const deleted = await t.client.request('deleteConversation', {
+      userID: owner,
+      conversationID: id,
+    });
+    expect(deleted).toEqual({ code: undefined, error: undefined, body: {} });
+    expect(await listOf(t, owner)).toEqual([]);
+    expect(await totalOf(t, owner)).toBe(0);
+    expect(await one(owner, peer)).toMatchObject({
+      isHidden: true,
+      minSeq: 3,
+      unreadCount: 0,
+      latestMsg: '',
+      draftText: '',
+      isPinned: false,
+      recvMsgOpt: 0,
+    });
+    const left = await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
+      data.some((c: any) => c.conversationID === id && c.isHidden),
+    );
+    expect(left.data[0]).toMatchObject({ isHidden: true, unreadCount: 0 });
+    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 0);
+    // The other member is untouched.
+    expect(await one(peer, owner)).toEqual(peerBefore);
+    expect(ids(await listOf(t, peer))).toEqual([id]);
+
+    await t.client.request('setConversationRecvMessageOpt', {
+      userID: owner,
+      conversationIDs: [id],
+      opt: 2,
+    });
+    await send('d3', peer, owner, 1_700_000_500_000);
+    const back = await listOf(t, owner);
+    expect(back).toEqual([
+      expect.objectContaining({
+        conversationID: id,
+        isHidden: false,
+        minSeq: 3,
+        maxSeq: 3,
+        unreadCount: 1,
+        recvMsgOpt: 2,
+        isPinned: false,
+        latestMsgSendTime: 1_700_000_500_000,
+      }),
+    ]);
+    expect(JSON.parse(back[0].latestMsg)).toMatchObject({ seq: 3, clientMsgID: 'd3' });
+    const returned = await awaitCallback(t, owner, 'OnNewConversation', (data) =>
+      data.some((c: any) => c.conversationID === id && c.maxSeq === 3),
+    );
+    expect(returned.data[0]).toMatchObject({ unreadCount: 1, minSeq: 3 });
+    expect(callbacksFor(t.callbacks.received, owner, 'OnNewConversation')).toHaveLength(2);
+  });
+
+  it('rule 7: hide keeps history and unread out of the total; the next message brings them back', async () => {
+    const [owner, peer, id] = ['r7-o', 'r7-p', 'si_r7-o_r7-p'];
+    await send('h1', peer, owner);
+    await send('h2', peer, owner);
+    await send('other', 'r7-q', owner);
+    expect(await totalOf(t, owner)).toBe(3);
+
+    expect(
+      (await t.client.request('hideConversation', { userID: owner, conversationID: id })).body,
+    ).toEqual({});
+    expect(ids(await listOf(t, owner))).toEqual(['si_r7-o_r7-q']);
+    expect(await totalOf(t, owner)).toBe(1);
+    expect(await one(owner, peer)).toMatchObject({ isHidden: true, unreadCount: 2, minSeq: 1 });
+    await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
+      data.some((c: any) => c.conversationID === id && c.isHidden),
+    );
+    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 1);
+
+    await send('h3', peer, owner, 1_700_000_500_000);
+    const back = (await listOf(t, owner)).find((c) => c.conversationID === id);
+    expect(back).toMatchObject({ isHidden: false, unreadCount: 3, minSeq: 1, maxSeq: 3 });
+    expect(await totalOf(t, owner)).toBe(4);
+    const returned = await awaitCallback(t, owner, 'OnNewConversation', (data) =>
+      data.some((c: any) => c.conversationID === id && c.maxSeq === 3),
+    );
+    expect(returned.data[0]).toMatchObject({ unreadCount: 3 });
+    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 4);
+  });
+
+  it('rule 8: clear keeps the conversation at its place with no latest message and no unread', async () => {
+    const owner = 'r8-o';
+    await send('c-a', 'r8-a', owner, 1_700_000_001_000);
+    await send('c-b1', 'r8-b', owner, 1_700_000_002_000);
+    await send('c-b2', 'r8-b', owner, 1_700_000_002_500);
+    await send('c-c', 'r8-c', owner, 1_700_000_003_000);
+    const order = ids(await listOf(t, owner));
+    expect(order).toEqual(['si_r8-c_r8-o', 'si_r8-b_r8-o', 'si_r8-a_r8-o']);
+    expect(await totalOf(t, owner)).toBe(4);
+
+    const cleared = await t.client.request('clearConversationAndDeleteAllMsg', {
+      userID: owner,
+      conversationID: 'si_r8-b_r8-o',
+    });
+    expect(cleared.body.conversation).toMatchObject({
+      conversationID: 'si_r8-b_r8-o',
+      latestMsg: '',
+      unreadCount: 0,
+      minSeq: 3,
+      maxSeq: 2,
+      isHidden: false,
+    });
+    expect(ids(await listOf(t, owner))).toEqual(order);
+    expect(await totalOf(t, owner)).toBe(2);
+    await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
+      data.some((c: any) => c.conversationID === 'si_r8-b_r8-o' && c.latestMsg === ''),
+    );
+    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 2);
+    // The peer's history is its own.
+    expect(await one('r8-b', owner)).toMatchObject({ minSeq: 1, maxSeq: 2 });
+
+    await send('c-b3', 'r8-b', owner, 1_700_000_004_000);
+    const [top] = await listOf(t, owner);
+    expect(top).toMatchObject({
+      conversationID: 'si_r8-b_r8-o',
+      unreadCount: 1,
+      minSeq: 3,
+      maxSeq: 3,
+    });
+    expect(JSON.parse(top.latestMsg)).toMatchObject({ seq: 3, clientMsgID: 'c-b3' });
+    const owners = callbacksFor(await callbacksUntilNow(t), owner, 'OnNewConversation');
+    expect(owners.filter((c) => c.data[0].conversationID === 'si_r8-b_r8-o')).toHaveLength(1);
+  });
+});
