@@ -77,7 +77,11 @@ const evolveMessage = (
     next.latestMsgSendTime = message.sendTime;
   }
   if (message.sendID === owner) next.hasReadSeq = Math.max(next.hasReadSeq, message.seq);
-  next.groupAtType = accumulateMention(next.groupAtType, mentionFlag(owner, event));
+  // Writing reads the conversation (rule 1), so it clears the @ flags as a read does (rule 3).
+  next.groupAtType =
+    message.sendID === owner && next.hasReadSeq >= next.maxSeq
+      ? 0
+      : accumulateMention(next.groupAtType, mentionFlag(owner, event));
   next.isHidden = false;
   return next;
 };
@@ -105,12 +109,14 @@ export const evolve = (
         };
       }
       if (!state.isNotInGroup) return state;
-      // Rejoining lifts the freeze; what was sent while away stays below minSeq.
+      // Rejoining lifts the freeze; what was sent while away stays below minSeq. Nothing is unread
+      // then, so no @ flag is left pointing at it.
       return {
         ...state,
         isNotInGroup: false,
         maxSeq: Math.max(state.maxSeq, maxSeq),
         minSeq: Math.max(state.minSeq, maxSeq + 1),
+        groupAtType: 0,
       };
     }
     case 'GroupMembersLeft':

@@ -8,11 +8,9 @@ const id = (what: string) =>
 
 const userID = id('a userID');
 const groupID = id('a groupID');
-const conversationID = z
-  .string({ error: 'must be a string' })
-  .refine(isWellFormedConversationID, {
-    error: 'must be si_<a>_<b> or sn_<a>_<b> (two userIDs, sorted) or sg_<groupID>',
-  });
+const conversationID = z.string({ error: 'must be a string' }).refine(isWellFormedConversationID, {
+  error: 'must be si_<a>_<b> or sn_<a>_<b> (two userIDs, sorted) or sg_<groupID>',
+});
 const sessionType = z.union([z.literal(1), z.literal(3), z.literal(4)], {
   error: 'must be 1 (single), 3 (group) or 4 (notification)',
 });
@@ -92,7 +90,12 @@ export const requestSchemas = {
       .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)])
       .optional(),
     isPrivateChat: z.boolean().optional(),
-    burnDuration: z.number().int().min(0).max(INT32_MAX, { error: `must be at most ${INT32_MAX}` }).optional(),
+    burnDuration: z
+      .number()
+      .int()
+      .min(0)
+      .max(INT32_MAX, { error: `must be at most ${INT32_MAX}` })
+      .optional(),
     attachedInfo: bytesAtMost(DRAFT_MAX_BYTES).optional(),
     ex: bytesAtMost(DRAFT_MAX_BYTES).optional(),
   }),
