@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { LogPosition } from './position.ts';
 import type { EventStoreSchema } from './schema.ts';
 
@@ -19,132 +19,124 @@ export interface AppendResult {
   lastPosition: LogPosition;
 }
 
-export type AppendFailure =
-  | { kind: 'conflict'; expected: ExpectedVersion; actual: number }
-  | { kind: 'duplicate' };
+export type AppendFailure = { kind: 'conflict'; expected: ExpectedVersion } | { kind: 'duplicate' };
 
 export type AppendOutcome = { ok: true; value: AppendResult } | { ok: false; error: AppendFailure };
 
-const UNIQUE_VIOLATION = '23505';
+/** A connection or a transaction: an append runs on either. */
+type Executor = Kysely<EventStoreSchema>;
 
-const isUniqueViolation = (error: unknown): error is { code: string; constraint?: string } =>
-  typeof error === 'object' &&
-  error !== null &&
-  (error as { code?: unknown }).code === UNIQUE_VIOLATION;
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * The stream's version under a row lock held until the transaction ends; 0 for a new stream,
  * whose row is made first so that two first appends queue on it rather than collide.
  */
-export const lockStream = async (
-  tx: Transaction<EventStoreSchema>,
-  streamId: string,
-): Promise<number> => {
-  await sql`
-    INSERT INTO streams (stream_id, version, last_transaction_id, last_global_position)
-    VALUES (${streamId}, 0, '0'::xid8, 0) ON CONFLICT (stream_id) DO NOTHING`.execute(tx);
-  const row = await sql<{ version: number }>`
-    SELECT version FROM streams WHERE stream_id = ${streamId} FOR UPDATE`.execute(tx);
-  return row.rows[0]?.version ?? 0;
+export const lockStream = async (tx: Executor, streamId: string): Promise<number> => {
+  const result = await sql<{ version: number }>`
+    INSERT INTO streams AS s (stream_id, version) VALUES (${streamId}, 0)
+    ON CONFLICT (stream_id) DO UPDATE SET version = s.version
+    RETURNING version`.execute(tx);
+  return result.rows[0]?.version ?? 0;
 };
 
+export interface StreamState {
+  version: number;
+  /** The stream's last event in read order: what a reader must pass to have seen the stream. */
+  lastPosition: LogPosition | undefined;
+  /** The position in the stream of the event carrying the asked idempotency key, if any. */
+  duplicateOf: number | undefined;
+}
+
+/** A stream's version and last event, without locking; with a key, whether an event carries it. */
 export const streamVersion = async (
-  db: Kysely<EventStoreSchema>,
+  db: Executor,
   streamId: string,
-): Promise<{ version: number; lastPosition: LogPosition | undefined }> => {
-  const row = await db
-    .selectFrom('streams')
-    .select(['version', sql<string>`last_transaction_id::text`.as('tx'), 'last_global_position'])
-    .where('stream_id', '=', streamId)
-    .executeTakeFirst();
-  return row && row.version > 0
-    ? {
-        version: row.version,
-        lastPosition: { transactionId: row.tx, globalPosition: row.last_global_position },
-      }
-    : { version: 0, lastPosition: undefined };
-};
-
-const insertEvents = async (
-  tx: Transaction<EventStoreSchema>,
-  streamId: string,
-  version: number,
-  events: readonly NewEvent[],
-): Promise<AppendResult> => {
-  const inserted = await tx
-    .insertInto('events')
-    .values(
-      events.map((event, index) => ({
-        stream_id: streamId,
-        stream_position: version + index + 1,
-        type: event.type,
-        data: JSON.stringify(event.data),
-        idempotency_key: event.idempotencyKey ?? null,
-      })),
-    )
-    .returning(['global_position', sql<string>`transaction_id::text`.as('tx')])
-    .execute();
-  const last = inserted.reduce((a, b) => (a.global_position > b.global_position ? a : b));
-  const nextVersion = version + events.length;
-  await sql`
-    INSERT INTO streams (stream_id, version, last_transaction_id, last_global_position)
-    VALUES (${streamId}, ${nextVersion}, pg_current_xact_id(), ${last.global_position})
-    ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,
-      last_transaction_id = excluded.last_transaction_id,
-      last_global_position = excluded.last_global_position`.execute(tx);
-  await sql`SELECT pg_notify(${EVENTS_CHANNEL}, '')`.execute(tx);
+  options: { idempotencyKey?: string } = {},
+): Promise<StreamState> => {
+  const result = await sql<{
+    version: number | null;
+    tx: string | null;
+    pos: number | null;
+    duplicate: number | null;
+  }>`
+    SELECT s.version, last.tx, last.pos,
+      (SELECT stream_position FROM events
+       WHERE stream_id = ${streamId} AND idempotency_key = ${options.idempotencyKey ?? null}) AS duplicate
+    FROM (SELECT 1) one
+    LEFT JOIN streams s ON s.stream_id = ${streamId}
+    LEFT JOIN LATERAL (
+      SELECT transaction_id::text AS tx, global_position AS pos FROM events
+      WHERE stream_id = ${streamId} ORDER BY stream_position DESC LIMIT 1
+    ) last ON true`.execute(db);
+  const row = result.rows[0];
   return {
-    nextVersion,
-    lastPosition: { transactionId: last.tx, globalPosition: last.global_position },
+    version: row?.version ?? 0,
+    lastPosition: row?.tx ? { transactionId: row.tx, globalPosition: row.pos ?? 0 } : undefined,
+    duplicateOf: row?.duplicate ?? undefined,
   };
 };
 
 /**
- * Appends events to a stream inside `tx` when its version is as expected. Two appends that race
- * for one version cannot both succeed: the loser fails as a conflict, never merged.
+ * Appends events to a stream when its version is as expected, in one statement: the stream row's
+ * upsert takes its lock and moves its version only when the expectation holds, and the events
+ * are inserted behind it. Two appends that race for one version cannot both succeed: the loser
+ * is answered a conflict, never merged.
  */
-export const appendInTransaction = async (
-  tx: Transaction<EventStoreSchema>,
-  streamId: string,
-  events: readonly NewEvent[],
-  options: { expectedVersion: ExpectedVersion },
-): Promise<AppendOutcome> => {
-  const actual = await lockStream(tx, streamId);
-  const { expectedVersion } = options;
-  if (expectedVersion !== 'any' && expectedVersion !== actual) {
-    return { ok: false, error: { kind: 'conflict', expected: expectedVersion, actual } };
-  }
-  return { ok: true, value: await insertEvents(tx, streamId, actual, events) };
-};
-
 export const appendToStream = async (
-  db: Kysely<EventStoreSchema>,
+  db: Executor,
   streamId: string,
   events: readonly NewEvent[],
   options: { expectedVersion: ExpectedVersion },
 ): Promise<AppendOutcome> => {
+  const expected = options.expectedVersion === 'any' ? null : options.expectedVersion;
+  const count = events.length;
   try {
-    return await db.transaction().execute(async (tx) => {
-      const outcome = await appendInTransaction(tx, streamId, events, options);
-      // Rolls back a failed append so that nothing of it stays.
-      if (!outcome.ok) throw new AppendAborted(outcome.error);
-      return outcome;
-    });
-  } catch (error) {
-    if (error instanceof AppendAborted) return { ok: false, error: error.failure };
-    if (isUniqueViolation(error)) {
-      return error.constraint === 'events_idempotency'
-        ? { ok: false, error: { kind: 'duplicate' } }
-        : { ok: false, error: { kind: 'conflict', expected: options.expectedVersion, actual: -1 } };
+    const result = await sql<{
+      next_version: number | null;
+      tx: string | null;
+      pos: number | null;
+    }>`
+      WITH stream AS (
+        INSERT INTO streams AS s (stream_id, version)
+        -- A new stream is made only when nothing else is expected of it.
+        SELECT ${streamId}, ${count}::bigint
+        WHERE coalesce(${expected}::bigint, 0) = 0 OR EXISTS (SELECT 1 FROM streams WHERE stream_id = ${streamId})
+        ON CONFLICT (stream_id) DO UPDATE SET version = s.version + ${count}::bigint
+          WHERE ${expected}::bigint IS NULL OR s.version = ${expected}::bigint
+        RETURNING version
+      ), appended AS (
+        INSERT INTO events (stream_id, stream_position, type, data, idempotency_key)
+        SELECT ${streamId}, stream.version - ${count}::bigint + e.ordinality, e.type, e.data, e.key
+        FROM stream, unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::jsonb[],
+                            ${events.map((e) => e.idempotencyKey ?? null)}::text[]) WITH ORDINALITY AS e(type, data, key)
+        RETURNING global_position, transaction_id
+      ), notified AS (
+        SELECT pg_notify(${EVENTS_CHANNEL}, '') FROM (SELECT 1 FROM appended LIMIT 1) any_appended
+      )
+      SELECT (SELECT version FROM stream) AS next_version,
+             (SELECT transaction_id::text FROM appended LIMIT 1) AS tx,
+             (SELECT max(global_position) FROM appended) AS pos,
+             (SELECT count(*) FROM notified) AS notified`.execute(db);
+    const row = result.rows[0];
+    if (row?.next_version == null || row.tx === null) {
+      return { ok: false, error: { kind: 'conflict', expected: options.expectedVersion } };
     }
-    throw error;
+    return {
+      ok: true,
+      value: {
+        nextVersion: row.next_version,
+        lastPosition: { transactionId: row.tx, globalPosition: row.pos ?? 0 },
+      },
+    };
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+    const constraint = (error as { constraint?: string }).constraint;
+    return constraint === 'events_idempotency'
+      ? { ok: false, error: { kind: 'duplicate' } }
+      : { ok: false, error: { kind: 'conflict', expected: options.expectedVersion } };
   }
 };
 
-class AppendAborted extends Error {
-  constructor(readonly failure: AppendFailure) {
-    super(failure.kind);
-  }
-}
-
-export { isUniqueViolation };
+/** The same append inside a caller's transaction, e.g. one that holds other streams' locks. */
+export const appendInTransaction = appendToStream;

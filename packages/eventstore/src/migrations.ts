@@ -26,9 +26,7 @@ export const eventStoreMigrations: Record<string, Migration> = {
       await sql`
         CREATE TABLE streams (
           stream_id text PRIMARY KEY,
-          version bigint NOT NULL,
-          last_transaction_id xid8 NOT NULL,
-          last_global_position bigint NOT NULL
+          version bigint NOT NULL
         )`.execute(db);
       await sql`
         CREATE TABLE checkpoints (

@@ -15,8 +15,6 @@ export interface EventsTable {
 export interface StreamsTable {
   stream_id: string;
   version: number;
-  last_transaction_id: string;
-  last_global_position: number;
 }
 
 export interface CheckpointsTable {

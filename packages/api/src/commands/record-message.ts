@@ -1,14 +1,17 @@
 import {
   decideRecordMessage,
+  fail,
   messageConversationID,
   ok,
   type RecordMessageCommand,
   type Result,
   streams,
 } from '@im/domain';
-import { appendInTransaction, lockStream, streamVersion } from '@im/eventstore';
-import { sql } from 'kysely';
+import { appendToStream, type LogPosition, streamVersion } from '@im/eventstore';
 import { awaitProjection, type EngineContext } from '../context.ts';
+import { oneAtATime } from './one-at-a-time.ts';
+
+const ATTEMPTS = 8;
 
 export interface RecordMessageReply {
   conversationID: string;
@@ -17,37 +20,44 @@ export interface RecordMessageReply {
 }
 
 /**
- * Records a message under its conversation's stream lock: appends queue on the lock instead of
- * colliding, so 200 concurrent messages take seqs 1..200 without a retry between them.
+ * Decides the next seq from the stream's version (and whether clientMsgID is known), appends with
+ * that version expected. Messages of one conversation take turns within this process, so 200 at
+ * once take seqs 1..200 without colliding; one from another process makes it decide again.
  */
+const decideAndAppend = async (
+  context: EngineContext,
+  command: RecordMessageCommand,
+  stream: string,
+): Promise<Result<{ reply: RecordMessageReply; position: LogPosition | undefined }>> => {
+  const { db } = context.database;
+  const conversationID = messageConversationID(command);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const state = await streamVersion(db, stream, { idempotencyKey: command.clientMsgID });
+    const decided = decideRecordMessage(command, {
+      maxSeq: state.version,
+      duplicateSeq: state.duplicateOf,
+    });
+    if (!decided.ok) return decided;
+    const { seq, duplicate, events } = decided.value;
+    const reply = { conversationID, seq, duplicate };
+    if (duplicate) return ok({ reply, position: state.lastPosition });
+    const keyed = events.map((event) => ({ ...event, idempotencyKey: command.clientMsgID }));
+    const appended = await appendToStream(db, stream, keyed, { expectedVersion: state.version });
+    if (appended.ok) return ok({ reply, position: appended.value.lastPosition });
+  }
+  return fail(
+    409,
+    `conversationID: ${conversationID} kept changing concurrently; retry the request`,
+  );
+};
+
 export const recordMessage = async (
   context: EngineContext,
   command: RecordMessageCommand,
 ): Promise<Result<RecordMessageReply>> => {
-  const conversationID = messageConversationID(command);
-  const stream = streams.messages(conversationID);
-  const decided = await context.database.db.transaction().execute(async (tx) => {
-    const maxSeq = await lockStream(tx, stream);
-    const duplicate = await sql<{ stream_position: number }>`
-      SELECT stream_position FROM events
-      WHERE stream_id = ${stream} AND idempotency_key = ${command.clientMsgID}`.execute(tx);
-    const decision = decideRecordMessage(command, {
-      maxSeq,
-      duplicateSeq: duplicate.rows[0]?.stream_position,
-    });
-    if (!decision.ok || decision.value.events.length === 0) return decision;
-    const events = decision.value.events.map((event) => ({
-      ...event,
-      idempotencyKey: command.clientMsgID,
-    }));
-    const appended = await appendInTransaction(tx, stream, events, { expectedVersion: maxSeq });
-    return appended.ok ? { ...decision, position: appended.value.lastPosition } : decision;
-  });
-  if (!decided.ok) return decided;
-  const position =
-    'position' in decided
-      ? decided.position
-      : (await streamVersion(context.database.db, stream)).lastPosition;
-  await awaitProjection(context, position);
-  return ok({ conversationID, seq: decided.value.seq, duplicate: decided.value.duplicate });
+  const stream = streams.messages(messageConversationID(command));
+  const done = await oneAtATime(context, stream, () => decideAndAppend(context, command, stream));
+  if (!done.ok) return done;
+  await awaitProjection(context, done.value.position);
+  return ok(done.value.reply);
 };

@@ -9,8 +9,9 @@ export const createConversationTable = async (
 ): Promise<void> => {
   await sql`
     CREATE TABLE ${sql.table(table)} (
-      owner text NOT NULL,
-      conversation_id text NOT NULL,
+      -- Byte order, whatever the database's collation: the list order's tie-break is JavaScript's.
+      owner text COLLATE "C" NOT NULL,
+      conversation_id text COLLATE "C" NOT NULL,
       conversation_type smallint NOT NULL,
       user_id text NOT NULL,
       group_id text NOT NULL,
