@@ -1,0 +1,65 @@
+import type { ChildProcess } from 'node:child_process';
+import type { ApiClient } from './api-client.ts';
+import { CLI, type EngineEnv, spawnCli } from './cli-process.ts';
+import { processRunning, statusKb } from './process-memory.ts';
+
+export interface EngineProcess {
+  /** The node process that runs the engine (tsx's child), whose memory is measured. */
+  pid: number;
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+const kill = (target: ChildProcess | number, signal: NodeJS.Signals) => {
+  try {
+    if (typeof target === 'number') process.kill(target, signal);
+    else target.kill(signal);
+  } catch {
+    // already gone
+  }
+};
+
+/** Starts `cli.ts start` as a child process and returns once it answers on the NATS API. */
+export const startEngineProcess = async (
+  env: EngineEnv,
+  api: ApiClient,
+): Promise<EngineProcess> => {
+  const { child, tail, exited } = spawnCli(['start'], env);
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const failure = (why: string) =>
+    new Error(`engine ${why}; its last output:\n${tail.join('\n') || '(none)'}`);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (gone) throw failure('exited while starting');
+    if (Date.now() > deadline) {
+      kill(child, 'SIGKILL');
+      throw failure('did not answer within 90 s');
+    }
+    const reply = await api
+      .request('getTotalUnreadMsgCount', { userID: 'bench_ready' }, 1000)
+      .catch(() => undefined);
+    if (reply && reply.code === undefined) break;
+    await sleep(200);
+  }
+  const pid = processRunning(child.pid as number, CLI);
+  if (pid === undefined) throw failure('runs in no process found under its tsx wrapper');
+  return {
+    pid,
+    peakRssMb: () => statusKb(pid, 'VmHWM') / 1024,
+    async stop() {
+      if (gone) return;
+      kill(child, 'SIGTERM');
+      const stopped = await Promise.race([exited, sleep(20_000).then(() => undefined)]);
+      if (!stopped) {
+        kill(pid, 'SIGKILL');
+        kill(child, 'SIGKILL');
+        await exited;
+      }
+    },
+  };
+};
