@@ -132,6 +132,18 @@ describe('the first slice over NATS and PostgreSQL', () => {
     ).toBe(false);
   });
 
+  it('answers the whole list with the same items, field for field, as the other queries', async () => {
+    const list = (await t.client.request('getAllConversationList', { userID: 'bob' })).body
+      .conversations;
+    const ids = list.map((c: { conversationID: string }) => c.conversationID);
+    const multiple = (
+      await t.client.request('getMultipleConversation', { userID: 'bob', conversationIDs: ids })
+    ).body.conversations;
+    const byID = new Map(multiple.map((c: { conversationID: string }) => [c.conversationID, c]));
+    expect(list.length).toBeGreaterThan(0);
+    for (const item of list) expect(item).toStrictEqual(byID.get(item.conversationID));
+  });
+
   it('answers a retried pin without appending or publishing anything', async () => {
     const events = await eventCount(t);
     const reply = await t.client.request('pinConversation', {

@@ -22,6 +22,7 @@ import { joinGroup, leaveGroup } from './commands/group-membership.ts';
 import { currentItem, loadState, loadStates, runOnOwnerStream } from './commands/owner-commands.ts';
 import { recordMessage } from './commands/record-message.ts';
 import type { EngineContext } from './context.ts';
+import { conversationsReply } from './serialized-reply.ts';
 import type { SyncHandler } from './sync.ts';
 
 type Handler<M extends Method> = (
@@ -99,17 +100,19 @@ const decideEach = (
 
 export const createHandlers = (sync: SyncHandler): Handlers => ({
   async getAllConversationList(context, { userID }) {
-    return ok({
-      conversations: await readModel.listConversations(context.database.db, userID, {}),
-    });
+    return ok(
+      conversationsReply(await readModel.listConversationsJSON(context.database.db, userID, {})),
+    );
   },
   async getConversationListSplit(context, { userID, offset, count }) {
-    return ok({
-      conversations: await readModel.listConversations(context.database.db, userID, {
-        offset,
-        limit: count,
-      }),
-    });
+    return ok(
+      conversationsReply(
+        await readModel.listConversationsJSON(context.database.db, userID, {
+          offset,
+          limit: count,
+        }),
+      ),
+    );
   },
   async getConversationListPage(context, { userID, cursor, limit }) {
     const after = cursor ? decodeCursor(cursor) : undefined;

@@ -2,6 +2,7 @@ import { describeIssues, type Method, requestSchemas } from '@im/domain';
 import type { NatsConnection, Service, ServiceMsg } from 'nats';
 import type { EngineContext } from './context.ts';
 import type { Handlers } from './endpoints.ts';
+import { SerializedReply } from './serialized-reply.ts';
 import { findUnstorableText } from './storable-text.ts';
 
 export const SERVICE_NAME = 'conversation-engine';
@@ -76,7 +77,9 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
         handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>
       )(context, parsed.data);
       if (!result.ok) return respondError(msg, result.error.code, result.error.message);
-      const reply = encoder.encode(JSON.stringify(result.value));
+      const reply = encoder.encode(
+        result.value instanceof SerializedReply ? result.value.json : JSON.stringify(result.value),
+      );
       if (reply.length > context.maxPayload()) {
         return respondError(
           msg,

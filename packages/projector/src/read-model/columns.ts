@@ -47,6 +47,19 @@ export const updateFromExcluded: RawBuilder<unknown> = sql.raw(
     .join(', '),
 );
 
+/** SPEC §1's unread formula over the stored seqs, for SQL; toItem computes the same in JavaScript. */
+export const UNREAD_SQL = 'greatest(0, max_seq - greatest(has_read_seq, min_seq - 1))';
+
+/**
+ * The conversation item (SPEC §2) as PostgreSQL's JSON, equal to JSON.stringify(toItem(state)) in
+ * content: large lists are answered without parsing and re-serialising every row in JavaScript.
+ */
+export const itemJSON: RawBuilder<unknown> = sql.raw(
+  `json_build_object(${COLUMNS.filter(([field]) => field !== 'owner' && field !== 'latestMsgSeq')
+    .map(([field, column]) => `'${field}', ${column}`)
+    .join(', ')}, 'unreadCount', ${UNREAD_SQL})`,
+);
+
 export const toRow = (state: ConversationState): ConversationRow =>
   Object.fromEntries(COLUMNS.map(([field, column]) => [column, state[field]])) as ConversationRow;
 

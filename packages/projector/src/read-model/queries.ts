@@ -6,14 +6,14 @@ import {
 } from '@im/domain';
 import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import { fromRow, selectColumns } from './columns.ts';
+import { fromRow, itemJSON, selectColumns, UNREAD_SQL } from './columns.ts';
 
 type Db = Kysely<EventStoreSchema>;
 
 const TABLE = sql.table('conversation_item');
 const LIST_ORDER = sql`list_block, list_time, conversation_id`;
 /** SPEC §1's unread formula, for sums in SQL; toItem computes the same for each item. */
-const UNREAD = sql`greatest(0, max_seq - greatest(has_read_seq, min_seq - 1))`;
+const UNREAD = sql.raw(UNREAD_SQL);
 
 const items = (rows: Record<string, unknown>[]): ConversationItem[] =>
   rows.map((row) => toItem(fromRow(row)));
@@ -59,6 +59,26 @@ export const listConversations = async (
     WHERE owner = ${owner} AND NOT is_hidden ${after}
     ORDER BY ${LIST_ORDER} ${limit} ${offset}`.execute(db);
   return items(result.rows);
+};
+
+/**
+ * The same list as listConversations, as a JSON array text built by PostgreSQL: the reply of the
+ * whole-list queries, whose size makes per-row work in JavaScript the cost.
+ */
+export const listConversationsJSON = async (
+  db: Db,
+  owner: string,
+  page: { limit?: number; offset?: number },
+): Promise<string> => {
+  const limit = page.limit === undefined ? sql`` : sql`LIMIT ${page.limit}`;
+  const offset = page.offset ? sql`OFFSET ${page.offset}` : sql``;
+  const result = await sql<{ items: string }>`
+    SELECT coalesce(json_agg(item ORDER BY ${LIST_ORDER}), '[]')::text AS items FROM (
+      SELECT list_block, list_time, conversation_id, ${itemJSON} AS item FROM ${TABLE}
+      WHERE owner = ${owner} AND NOT is_hidden
+      ORDER BY ${LIST_ORDER} ${limit} ${offset}
+    ) page`.execute(db);
+  return result.rows[0]?.items ?? '[]';
 };
 
 /** Unread over listed, not muted conversations (SPEC §2 "Total unread"). */
