@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, type Engine, loadConfig, startEngine } from '@im/api';
 import { createLogger } from '@im/projector';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Client, collectCallbacks, connectClient, message } from './support/harness.ts';
 
 describe('with DATABASE_URL unset: the embedded PGlite', () => {
@@ -35,19 +35,38 @@ describe('with DATABASE_URL unset: the embedded PGlite', () => {
   it('runs the same slice: message, lists, unread, pin and callbacks', async () => {
     expect(engine.database.kind).toBe('pglite');
     const callbacks = await collectCallbacks(client.nc, config);
-    const recorded = await client.request('recordMessage', message({ clientMsgID: 'p1', sendID: 'ann', recvID: 'ben' }));
+    const recorded = await client.request(
+      'recordMessage',
+      message({ clientMsgID: 'p1', sendID: 'ann', recvID: 'ben' }),
+    );
     expect(recorded.body).toEqual({ conversationID: 'si_ann_ben', seq: 1, duplicate: false });
-    const retried = await client.request('recordMessage', message({ clientMsgID: 'p1', sendID: 'ann', recvID: 'ben' }));
+    const retried = await client.request(
+      'recordMessage',
+      message({ clientMsgID: 'p1', sendID: 'ann', recvID: 'ben' }),
+    );
     expect(retried.body).toEqual({ conversationID: 'si_ann_ben', seq: 1, duplicate: true });
 
-    const benList = (await client.request('getAllConversationList', { userID: 'ben' })).body.conversations;
-    expect(benList).toMatchObject([{ conversationID: 'si_ann_ben', userID: 'ann', unreadCount: 1 }]);
-    expect((await client.request('getTotalUnreadMsgCount', { userID: 'ben' })).body).toEqual({ total: 1 });
-    expect((await client.request('getTotalUnreadMsgCount', { userID: 'ann' })).body).toEqual({ total: 0 });
-    const pinned = await client.request('pinConversation', { userID: 'ben', conversationID: 'si_ann_ben', isPinned: true });
+    const benList = (await client.request('getAllConversationList', { userID: 'ben' })).body
+      .conversations;
+    expect(benList).toMatchObject([
+      { conversationID: 'si_ann_ben', userID: 'ann', unreadCount: 1 },
+    ]);
+    expect((await client.request('getTotalUnreadMsgCount', { userID: 'ben' })).body).toEqual({
+      total: 1,
+    });
+    expect((await client.request('getTotalUnreadMsgCount', { userID: 'ann' })).body).toEqual({
+      total: 0,
+    });
+    const pinned = await client.request('pinConversation', {
+      userID: 'ben',
+      conversationID: 'si_ann_ben',
+      isPinned: true,
+    });
     expect(pinned.body.conversation.isPinned).toBe(true);
 
-    const received = await callbacks.until((all) => all.filter((c) => c.userID === 'ben').length >= 3);
+    const received = await callbacks.until(
+      (all) => all.filter((c) => c.userID === 'ben').length >= 3,
+    );
     expect(received.filter((c) => c.userID === 'ben').map((c) => c.name)).toEqual([
       'OnNewConversation',
       'OnTotalUnreadMessageCountChanged',
@@ -59,8 +78,11 @@ describe('with DATABASE_URL unset: the embedded PGlite', () => {
   it('keeps its data in the folder across a restart', async () => {
     await engine.stop();
     engine = await startEngine(config, createLogger({ level: 'silent' }));
-    const benList = (await client.request('getAllConversationList', { userID: 'ben' })).body.conversations;
-    expect(benList).toMatchObject([{ conversationID: 'si_ann_ben', isPinned: true, unreadCount: 1 }]);
+    const benList = (await client.request('getAllConversationList', { userID: 'ben' })).body
+      .conversations;
+    expect(benList).toMatchObject([
+      { conversationID: 'si_ann_ben', isPinned: true, unreadCount: 1 },
+    ]);
   });
 
   it('answers bad input with 400 there too', async () => {

@@ -52,7 +52,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
   });
   const publisher = createCallbackPublisher({
     database,
-    js,
+    nc,
     subjectPrefix: callbackPrefix(config),
     logger: logger.child({ component: 'publisher' }),
     isActive: () => projector.stats().leader,

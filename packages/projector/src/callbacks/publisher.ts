@@ -1,179 +1,187 @@
-import { toItem } from '@im/domain';
-import type { Database, EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
-import type { JetStreamClient } from 'nats';
+import type { Database } from '@im/eventstore';
+import type { JetStreamClient, NatsConnection } from 'nats';
 import type { Logger } from '../logger.ts';
-import { ChangeKind } from '../projection/apply-batch.ts';
 import { createSignal } from '../projection/signal.ts';
-import { fromRow, selectColumns } from '../read-model/columns.ts';
-import { totalsUnread } from '../read-model/queries.ts';
+import { type Callback, toMessage } from './callback.ts';
+import { markPublished, nextCallbacks, type OutboxBatch, outboxPosition } from './outbox.ts';
+import { createPipelinedPublisher, PublishFailed } from './pipelined-publish.ts';
 
-const CHECKPOINT = 'callbacks';
-const encoder = new TextEncoder();
+export {
+  type Callback,
+  type CallbackName,
+  callbackSubject,
+  changeMsgID,
+} from './callback.ts';
 
-export type CallbackName =
-  | 'OnNewConversation'
-  | 'OnConversationChanged'
-  | 'OnTotalUnreadMessageCountChanged'
-  | 'OnSyncServerStart'
-  | 'OnSyncServerFinish'
-  | 'OnSyncServerFailed';
-
-export interface Callback {
-  userID: string;
-  version: number;
-  name: CallbackName;
-  data: unknown;
-  /** Nats-Msg-Id: unique to (owner, version, callback), so a re-publish is dropped by JetStream. */
-  msgID: string;
-}
-
-export const callbackSubject = (prefix: string, userID: string, name: CallbackName) =>
-  `${prefix}.${userID}.${name}`;
-
-/** Publishes callbacks in order on one connection and resolves once JetStream acked them all. */
+/** Publishes a few callbacks (the sync brackets) and resolves once JetStream acked each. */
 export const publishCallbacks = async (
   js: JetStreamClient,
   prefix: string,
   callbacks: readonly Callback[],
 ): Promise<void> => {
-  await Promise.all(
-    callbacks.map((callback) =>
-      js.publish(
-        callbackSubject(prefix, callback.userID, callback.name),
-        encoder.encode(
-          JSON.stringify({
-            userID: callback.userID,
-            version: callback.version,
-            data: callback.data,
-          }),
-        ),
-        { msgID: callback.msgID },
-      ),
-    ),
-  );
-};
-
-const readPublished = async (db: Kysely<EventStoreSchema>): Promise<number> => {
-  const result = await sql<{ last_change_id: number }>`
-    SELECT last_change_id FROM publisher_checkpoint WHERE name = ${CHECKPOINT}`.execute(db);
-  return result.rows[0]?.last_change_id ?? 0;
-};
-
-/** The callbacks due for the next outbox rows, each with its conversation's latest state. */
-const nextCallbacks = async (
-  db: Kysely<EventStoreSchema>,
-  after: number,
-  limit: number,
-): Promise<{ lastID: number; callbacks: Callback[] }> => {
-  const result = await sql<
-    Record<string, unknown> & {
-      change_id: number;
-      change_version: number;
-      kind: number;
-      total_changed: boolean;
-    }
-  >`
-    SELECT c.change_id, c.change_version, c.kind, c.total_changed, ${selectColumns}
-    FROM (
-      SELECT id AS change_id, owner, conversation_id, version AS change_version, kind, total_changed
-      FROM conversation_change WHERE id > ${after} ORDER BY id LIMIT ${limit}
-    ) c
-    JOIN conversation_item i USING (owner, conversation_id)
-    ORDER BY c.change_id`.execute(db);
-  const rows = result.rows;
-  const totals = await totalsUnread(db, [
-    ...new Set(rows.filter((r) => r.total_changed).map((r) => String(r.owner))),
-  ]);
-  const callbacks: Callback[] = [];
-  for (const row of rows) {
-    const item = toItem(fromRow(row));
-    const owner = String(row.owner);
-    const version = row.change_version;
-    const name = row.kind === ChangeKind.entered ? 'OnNewConversation' : 'OnConversationChanged';
-    callbacks.push({
-      userID: owner,
-      version,
-      name,
-      data: [item],
-      msgID: `${owner}.${version}.${name}`,
-    });
-    if (row.total_changed) {
-      const total = 'OnTotalUnreadMessageCountChanged';
-      callbacks.push({
-        userID: owner,
-        version,
-        name: total,
-        data: totals.get(owner) ?? 0,
-        msgID: `${owner}.${version}.${total}`,
-      });
-    }
+  for (const callback of callbacks) {
+    const message = toMessage(prefix, callback);
+    await js.publish(message.subject, message.data, { msgID: message.msgID });
   }
-  return { lastID: rows.at(-1)?.change_id ?? after, callbacks };
 };
 
 export interface PublisherOptions {
   database: Database;
-  js: JetStreamClient;
+  nc: NatsConnection;
   subjectPrefix: string;
   logger: Logger;
   /** Only the process that holds the projector lease publishes, so order per owner holds. */
   isActive: () => boolean;
+  /** Outbox rows per batch; a row gives one or two callbacks. */
   batchSize?: number;
+  ackTimeoutMs?: number;
 }
 
+export interface PublisherStats {
+  /** `degraded` while NATS is away or the last attempt failed: callbacks wait in the outbox. */
+  status: 'ok' | 'degraded';
+  connected: boolean;
+  published: number;
+  failures: number;
+  /** Outbox rows not yet published, as of the last attempt. */
+  backlog: number;
+  lastError: string | undefined;
+  lastPublishedAt: number | undefined;
+}
+
+/** An outbox batch and the row limit it was read with. */
+interface Batch extends OutboxBatch {
+  limit: number;
+}
+
+const MIN_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5000;
+
 /**
- * Follows the outbox the projector writes and publishes each change's callbacks; the checkpoint
- * moves only after JetStream acked them, so a crash or an outage re-publishes, never loses.
+ * Follows the outbox the projector writes and publishes each change's callbacks in outbox order;
+ * the checkpoint moves only after JetStream acked the whole batch, so a crash or an outage
+ * re-publishes (deduplicated by Nats-Msg-Id), never loses, and never reorders an owner's callbacks.
  */
 export const createCallbackPublisher = (options: PublisherOptions) => {
-  const { database, js, subjectPrefix, logger } = options;
-  const batchSize = options.batchSize ?? 2000;
+  const { database, subjectPrefix, logger } = options;
+  const batchSize = options.batchSize ?? 5000;
   const signal = createSignal();
-  const stats = { published: 0, failures: 0, healthy: true, backlog: 0 };
+  const stats: PublisherStats = {
+    status: 'ok',
+    connected: true,
+    published: 0,
+    failures: 0,
+    backlog: 0,
+    lastError: undefined,
+    lastPublishedAt: undefined,
+  };
+  let failing = false;
+  const refreshStatus = () => {
+    stats.status = stats.connected && !failing ? 'ok' : 'degraded';
+  };
+  const pipeline = createPipelinedPublisher(options.nc, {
+    ackTimeoutMs: options.ackTimeoutMs,
+    onConnectionChange(connected) {
+      stats.connected = connected;
+      refreshStatus();
+      if (connected) {
+        logger.info('NATS is back; publishing the callbacks due', { backlog: stats.backlog });
+        signal.notify();
+      } else {
+        logger.warn('NATS connection lost; callbacks wait in the outbox', {});
+      }
+    },
+  });
   let running = false;
   let loop: Promise<void> | undefined;
 
-  const publishBatch = async (): Promise<number> => {
+  /** A batch read ahead while the previous one waits for its acks. */
+  let ahead: Promise<Batch> | undefined;
+  /** A batch that failed part way, and how many of its callbacks JetStream took. */
+  let resume: { batch: Batch; from: number } | undefined;
+  const readBatch = async (after: number, limit: number): Promise<Batch> => ({
+    after,
+    limit,
+    ...(await nextCallbacks(database.db, after, limit)),
+  });
+  // A burst starts small and doubles, so its first callbacks go out at once and each read ahead
+  // takes about as long as the publishing it overlaps.
+  const firstBatchSize = Math.min(batchSize, 500);
+
+  /** Publishes the next batch; answers whether more callbacks are due. */
+  const publishBatch = async (): Promise<boolean> => {
     const db = database.db;
-    const after = await readPublished(db);
-    const { lastID, callbacks } = await nextCallbacks(db, after, batchSize);
-    if (lastID === after) return 0;
-    await publishCallbacks(js, subjectPrefix, callbacks);
-    await db.transaction().execute(async (tx) => {
-      await sql`
-        INSERT INTO publisher_checkpoint (name, last_change_id) VALUES (${CHECKPOINT}, ${lastID})
-        ON CONFLICT (name) DO UPDATE SET last_change_id = excluded.last_change_id`.execute(tx);
-      await sql`DELETE FROM conversation_change WHERE id <= ${lastID}`.execute(tx);
+    const { published, head } = await outboxPosition(db);
+    stats.backlog = head - published;
+    const readAhead = ahead;
+    ahead = undefined;
+    if (stats.backlog === 0) return false;
+    if (!pipeline.connected()) throw new Error('NATS is not connected');
+    const started = performance.now();
+    const retry = resume?.batch.after === published ? resume : undefined;
+    resume = undefined;
+    const prepared = await readAhead?.catch(() => undefined);
+    const batch =
+      retry?.batch ??
+      (prepared?.after === published ? prepared : await readBatch(published, firstBatchSize));
+    const from = retry?.from ?? 0;
+    const readDone = performance.now();
+    const publishing = pipeline.publish(
+      batch.callbacks.slice(from).map((callback) => toMessage(subjectPrefix, callback)),
+    );
+    // One batch in flight at a time, so a failed one is resumed before anything after it goes
+    // out; the next batch's reads overlap this one's acks instead.
+    if (batch.lastID < head) {
+      ahead = readBatch(batch.lastID, Math.min(batchSize, batch.limit * 2));
+      ahead.catch(() => {});
+    }
+    await publishing.catch((error) => {
+      resume = { batch, from: from + (error instanceof PublishFailed ? error.acked : 0) };
+      throw error;
     });
-    stats.published += callbacks.length;
-    return lastID - after;
+    const acked = performance.now();
+    await markPublished(db, batch.lastID);
+    logger.debug('published batch', {
+      callbacks: batch.callbacks.length,
+      readMs: Math.round(readDone - started),
+      publishMs: Math.round(acked - readDone),
+      checkpointMs: Math.round(performance.now() - acked),
+    });
+    stats.published += batch.callbacks.length;
+    stats.backlog = Math.max(0, head - batch.lastID);
+    stats.lastPublishedAt = Date.now();
+    return batch.lastID < head;
   };
 
   const run = async () => {
-    let backoffMs = 100;
+    let backoffMs = MIN_BACKOFF_MS;
     while (running) {
       if (!options.isActive()) {
         await signal.wait(1000);
         continue;
       }
       try {
-        const rows = await publishBatch();
-        stats.healthy = true;
-        backoffMs = 100;
-        if (rows < batchSize) await signal.wait(250);
+        const more = await publishBatch();
+        if (failing) logger.info('callback publishing recovered', { backlog: stats.backlog });
+        failing = false;
+        refreshStatus();
+        backoffMs = MIN_BACKOFF_MS;
+        if (!more) await signal.wait(250);
       } catch (error) {
         stats.failures += 1;
-        if (stats.healthy) logger.warn('callback publishing failed; will retry', { error });
-        stats.healthy = false;
-        await signal.wait(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 5000);
+        stats.lastError = String((error as Error)?.message ?? error);
+        if (!failing) logger.warn('callback publishing failed; will retry', { error });
+        failing = true;
+        refreshStatus();
+        // Jitter keeps several engines from retrying in step after a shared outage.
+        await signal.wait(backoffMs * (0.5 + Math.random() / 2));
+        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       }
     }
   };
 
   return {
-    stats: () => ({ ...stats }),
+    stats: (): PublisherStats => ({ ...stats }),
     wake: () => signal.notify(),
     start() {
       running = true;
@@ -183,6 +191,7 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
       running = false;
       signal.notify();
       await loop;
+      pipeline.close();
     },
   };
 };

@@ -1,4 +1,11 @@
-import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from 'nats';
+import {
+  DiscardPolicy,
+  type JetStreamManager,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type StreamInfo,
+} from 'nats';
 
 export interface CallbackStreamOptions {
   name: string;
@@ -9,25 +16,39 @@ export interface CallbackStreamOptions {
   maxBytes: number;
 }
 
-/** Creates the callback stream, or updates it to the configured limits. */
+/**
+ * Creates the callback stream, or updates an existing one to the configured subjects and limits,
+ * and answers what the server now holds. Limits drop the oldest callbacks first; a gateway that
+ * fell further behind than the stream keeps resyncs (docs/gateway-guide.md).
+ */
 export const ensureCallbackStream = async (
   jsm: JetStreamManager,
   options: CallbackStreamOptions,
-) => {
+): Promise<StreamInfo> => {
   const config = {
-    name: options.name,
     subjects: [`${options.subjectPrefix}.>`],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    duplicate_window: nanos(options.duplicateWindowMs),
+    discard: DiscardPolicy.Old,
+    // The server refuses a duplicate window longer than the messages are kept.
+    duplicate_window: nanos(Math.min(options.duplicateWindowMs, options.maxAgeMs)),
     max_age: nanos(options.maxAgeMs),
     max_bytes: options.maxBytes,
   };
-  try {
-    await jsm.streams.info(options.name);
-    await jsm.streams.update(options.name, config);
-  } catch (error) {
-    if ((error as { code?: string }).code !== '404') throw error;
-    await jsm.streams.add(config);
+  const existing = await jsm.streams.info(options.name).catch((error) => {
+    if ((error as { code?: string }).code === '404') return undefined;
+    throw error;
+  });
+  if (!existing) {
+    return jsm.streams.add({
+      name: options.name,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      ...config,
+    });
   }
+  if (existing.config.storage !== StorageType.File) {
+    throw new Error(
+      `stream ${options.name} keeps its messages in ${existing.config.storage}, not in files; delete it or choose another STREAM_NAME`,
+    );
+  }
+  return jsm.streams.update(options.name, config);
 };

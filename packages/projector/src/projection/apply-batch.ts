@@ -28,8 +28,6 @@ export interface ConversationChange {
   totalChanged: boolean;
 }
 
-const key = (owner: string, conversationID: string) => `${owner}\u0000${conversationID}`;
-
 const conversationOf = (event: ConversationEvent): string =>
   event.type === 'GroupMembersJoined' || event.type === 'GroupMembersLeft'
     ? `sg_${event.data.groupID}`
@@ -48,15 +46,102 @@ const changeKind = (
   return wasListed ? ChangeKind.left : undefined;
 };
 
-const loadStates = async (
+/**
+ * Conversation states in memory, by conversation then owner: a group message evolves every row of
+ * its conversation, so the set must hold all of them for each conversation it is asked about.
+ */
+export const createStateSet = () => {
+  const conversations = new Map<string, Map<string, ConversationState>>();
+  let size = 0;
+  return {
+    get: (owner: string, conversationID: string) => conversations.get(conversationID)?.get(owner),
+    /** Owners with a row in the conversation. */
+    owners: (conversationID: string): string[] => [
+      ...(conversations.get(conversationID)?.keys() ?? []),
+    ],
+    remember(state: ConversationState) {
+      let rows = conversations.get(state.conversationID);
+      if (!rows) {
+        rows = new Map();
+        conversations.set(state.conversationID, rows);
+      }
+      if (!rows.has(state.owner)) size += 1;
+      rows.set(state.owner, state);
+    },
+    get size() {
+      return size;
+    },
+    *values(): IterableIterator<ConversationState> {
+      for (const rows of conversations.values()) yield* rows.values();
+    },
+  };
+};
+
+export type StateSet = ReturnType<typeof createStateSet>;
+
+export interface EvolvedBatch {
+  /** The number of events handled after this batch: the version of its last changes. */
+  handled: number;
+  /** Every state the batch changed, as it is after the batch. */
+  changed: ConversationState[];
+  changes: ConversationChange[];
+}
+
+/** What projecting needs of a stored event: the domain event and where it sits in the log. */
+export type LoggedEvent = Pick<StoredEvent, 'type' | 'data' | 'position'>;
+
+const asEvent = (stored: LoggedEvent) => stored as unknown as ConversationEvent;
+
+/**
+ * Evolves `states` through the events, in memory. Each event takes the next number after
+ * `handled`; that number is the version of everything it changed. `states` must hold every row
+ * the events touch (see loadStates); it is updated in place. `changes: false` skips working out
+ * the callbacks' changes, for a replay that needs none.
+ */
+export const evolveBatch = (
+  states: StateSet,
+  stored: readonly LoggedEvent[],
+  handled: number,
+  options: { changes?: boolean } = {},
+): EvolvedBatch => {
+  const changed = new Set<ConversationState>();
+  const changes: ConversationChange[] = [];
+  const recording = options.changes ?? true;
+  let version = handled;
+  for (const storedEvent of stored) {
+    const event = asEvent(storedEvent);
+    version += 1;
+    const conversationID = conversationOf(event);
+    const owners = touchesAllRows(event) ? states.owners(conversationID) : namedOwners(event);
+    for (const owner of owners) {
+      const before = states.get(owner, conversationID);
+      const after = evolve(before, event, owner);
+      if (!after || !differs(before, after)) continue;
+      // evolve made a new object for the change: it is ours to number.
+      after.version = version;
+      states.remember(after);
+      if (before) changed.delete(before);
+      changed.add(after);
+      if (!recording) continue;
+      const kind = changeKind(before, after);
+      if (kind === undefined) continue;
+      const totalChanged = (before ? unreadContribution(before) : 0) !== unreadContribution(after);
+      changes.push({ owner, version, conversationID, kind, totalChanged });
+    }
+  }
+  return { handled: version, changed: [...changed.values()], changes };
+};
+
+/** Reads every row of `table` the events touch into a new state set. */
+export const loadStates = async (
   db: Kysely<EventStoreSchema>,
   table: string,
-  events: readonly ConversationEvent[],
-): Promise<ConversationState[]> => {
+  stored: readonly LoggedEvent[],
+): Promise<StateSet> => {
   const wide = new Set<string>();
   const owners: string[] = [];
   const conversations: string[] = [];
-  for (const event of events) {
+  for (const event of stored.map(asEvent)) {
     const conversationID = conversationOf(event);
     if (touchesAllRows(event)) wide.add(conversationID);
     for (const owner of namedOwners(event)) {
@@ -70,7 +155,26 @@ const loadStates = async (
     SELECT ${selectColumns} FROM ${sql.table(table)}
     JOIN unnest(${owners}::text[], ${conversations}::text[]) AS wanted(o, c)
       ON owner = wanted.o AND conversation_id = wanted.c`.execute(db);
-  return result.rows.map(fromRow);
+  const states = createStateSet();
+  for (const row of result.rows) states.remember(fromRow(row));
+  return states;
+};
+
+const WRITE_CHUNK = 5000;
+
+/** Upserts the states into `table`, a few thousand rows a statement. */
+export const writeStates = async (
+  db: Kysely<EventStoreSchema>,
+  table: string,
+  states: readonly ConversationState[],
+): Promise<void> => {
+  for (let start = 0; start < states.length; start += WRITE_CHUNK) {
+    const rows = states.slice(start, start + WRITE_CHUNK).map(toRow);
+    await sql`
+      INSERT INTO ${sql.table(table)} (${selectColumns})
+      SELECT ${selectColumns} FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(${recordDefinition})
+      ON CONFLICT (owner, conversation_id) DO UPDATE SET ${updateFromExcluded}`.execute(db);
+  }
 };
 
 export interface BatchResult {
@@ -80,59 +184,18 @@ export interface BatchResult {
 
 /**
  * Applies a batch of events to the read model in `table`, set-based: one read of every row the
- * batch touches, the domain's evolve in memory, one upsert of what changed. Each event takes the
- * next number after `handled`; that number is the version of everything it changed.
+ * batch touches, the domain's evolve in memory, one upsert of what changed.
  */
 export const applyBatch = async (
   db: Kysely<EventStoreSchema>,
   table: string,
-  stored: readonly StoredEvent[],
+  stored: readonly LoggedEvent[],
   handled: number,
 ): Promise<BatchResult> => {
-  const events = stored.map(
-    (event) => ({ type: event.type, data: event.data }) as ConversationEvent,
-  );
-  const states = new Map<string, ConversationState>();
-  const membersOf = new Map<string, Set<string>>();
-  const remember = (state: ConversationState) => {
-    states.set(key(state.owner, state.conversationID), state);
-    const members = membersOf.get(state.conversationID) ?? new Set<string>();
-    membersOf.set(state.conversationID, members);
-    members.add(state.owner);
-  };
-  for (const state of await loadStates(db, table, events)) remember(state);
-
-  const dirty = new Set<string>();
-  const changes: ConversationChange[] = [];
-  let version = handled;
-  for (const event of events) {
-    version += 1;
-    const conversationID = conversationOf(event);
-    const owners = touchesAllRows(event)
-      ? [...(membersOf.get(conversationID) ?? [])]
-      : namedOwners(event);
-    for (const owner of owners) {
-      const before = states.get(key(owner, conversationID));
-      const evolved = evolve(before, event, owner);
-      if (!evolved || !differs(before, evolved)) continue;
-      const after = { ...evolved, version };
-      remember(after);
-      dirty.add(key(owner, conversationID));
-      const kind = changeKind(before, after);
-      if (kind === undefined) continue;
-      const totalChanged = (before ? unreadContribution(before) : 0) !== unreadContribution(after);
-      changes.push({ owner, version, conversationID, kind, totalChanged });
-    }
-  }
-
-  if (dirty.size > 0) {
-    const rows = [...dirty].map((k) => toRow(states.get(k) as ConversationState));
-    await sql`
-      INSERT INTO ${sql.table(table)} (${selectColumns})
-      SELECT ${selectColumns} FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(${recordDefinition})
-      ON CONFLICT (owner, conversation_id) DO UPDATE SET ${updateFromExcluded}`.execute(db);
-  }
-  return { handled: version, changes };
+  const states = await loadStates(db, table, stored);
+  const evolved = evolveBatch(states, stored, handled);
+  await writeStates(db, table, evolved.changed);
+  return { handled: evolved.handled, changes: evolved.changes };
 };
 
 /** Appends the batch's changes to the outbox the callback publisher follows. */
@@ -144,7 +207,7 @@ export const recordChanges = async (
   await sql`
     INSERT INTO conversation_change (owner, version, conversation_id, kind, total_changed)
     SELECT owner, version, conversation_id, kind, total_changed
-    FROM jsonb_to_recordset(${JSON.stringify(
+    FROM json_to_recordset(${JSON.stringify(
       changes.map((c) => ({
         owner: c.owner,
         version: c.version,
@@ -152,6 +215,6 @@ export const recordChanges = async (
         kind: c.kind,
         total_changed: c.totalChanged,
       })),
-    )}::jsonb) AS r(owner text, version bigint, conversation_id text, kind smallint, total_changed boolean)
+    )}::json) AS r(owner text, version bigint, conversation_id text, kind smallint, total_changed boolean)
     ORDER BY version`.execute(db);
 };

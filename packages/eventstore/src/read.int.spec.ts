@@ -1,0 +1,166 @@
+import type { Transaction } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../test/support/harness.ts';
+import { appendInTransaction, appendToStream, lockStream } from './append.ts';
+import { type Database, openDatabase } from './database.ts';
+import { eventStoreMigrations } from './migrations.ts';
+import { comparePositions, LOG_START, type LogPosition } from './position.ts';
+import { readEventsAfter, type StoredEvent } from './read.ts';
+import type { EventStoreSchema } from './schema.ts';
+
+const event = (name: string) => ({ type: 'Noted', data: { name } });
+const names = (events: readonly StoredEvent[]) =>
+  events.map((e) => (e.data as { name: string }).name);
+
+/** A transaction kept open until `commit` is called: the late committer of these tests. */
+const holdOpen = (
+  database: Database,
+  work: (tx: Transaction<EventStoreSchema>) => Promise<void>,
+) => {
+  let commit = () => {};
+  const released = new Promise<void>((resolve) => {
+    commit = resolve;
+  });
+  let ready = () => {};
+  const started = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
+  const done = database.db.transaction().execute(async (tx) => {
+    await work(tx);
+    ready();
+    await released;
+  });
+  return {
+    started,
+    commit: async () => {
+      commit();
+      await done;
+    },
+  };
+};
+
+/**
+ * Follows the log as a projector does, from a position a page at a time, until `count` events
+ * came. Transactions of other tests on the server can hold every reader back for a moment (the
+ * snapshot's xmin is server-wide), so an empty page means "not yet", never "done".
+ */
+const readUntil = async (
+  database: Database,
+  from: LogPosition,
+  count: number,
+  pageSize: number,
+): Promise<{ seen: StoredEvent[]; position: LogPosition }> => {
+  const seen: StoredEvent[] = [];
+  let position = from;
+  const deadline = Date.now() + 20_000;
+  while (seen.length < count && Date.now() < deadline) {
+    const page = await readEventsAfter(database.db, position, { limit: pageSize });
+    seen.push(...page);
+    if (page.length > 0) position = (page.at(-1) as StoredEvent).position;
+    else await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return { seen, position };
+};
+
+describe('reading the log in order without gaps', () => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await openDatabase({ url: await createTestDatabase() });
+    const migrated = await new Migrator({
+      db: database.db,
+      provider: { getMigrations: async () => eventStoreMigrations },
+    }).migrateToLatest();
+    if (migrated.error) throw migrated.error;
+  });
+  afterAll(() => database.close());
+
+  it('withholds events committed after an earlier transaction that is still open, then returns them all in order', async () => {
+    await appendToStream(database.db, 'first', [event('first')], { expectedVersion: 0 });
+    const checkpoint = (await readUntil(database, LOG_START, 1, 10)).position;
+
+    // A takes its global position first, then stays open while B and C commit.
+    const a = holdOpen(database, async (tx) => {
+      const appended = await appendInTransaction(tx, 'a', [event('a1')], { expectedVersion: 0 });
+      expect(appended.ok).toBe(true);
+    });
+    await a.started;
+    await appendToStream(database.db, 'b', [event('b1')], { expectedVersion: 0 });
+    await appendToStream(database.db, 'c', [event('c1'), event('c2')], { expectedVersion: 0 });
+
+    const whileOpen = await readEventsAfter(database.db, checkpoint, { limit: 100 });
+    expect(names(whileOpen)).toEqual([]);
+
+    await a.commit();
+    const afterCommit = await readUntil(database, checkpoint, 4, 1);
+    expect(names(afterCommit.seen)).toEqual(['a1', 'b1', 'c1', 'c2']);
+    // The same order on every read, whatever the page size.
+    expect(names(await readEventsAfter(database.db, checkpoint, { limit: 100 }))).toEqual([
+      'a1',
+      'b1',
+      'c1',
+      'c2',
+    ]);
+  });
+
+  it('orders by transaction: one that took its id first reads first, whatever its global position', async () => {
+    const checkpoint = (await readUntil(database, LOG_START, 5, 100)).position;
+    // A takes its transaction id (the stream lock writes), but appends its event only later.
+    let appendInA: () => Promise<void> = async () => {};
+    const a = holdOpen(database, async (tx) => {
+      await lockStream(tx, 'late');
+      appendInA = async () => {
+        const appended = await appendInTransaction(tx, 'late', [event('late')], {
+          expectedVersion: 0,
+        });
+        expect(appended.ok).toBe(true);
+      };
+    });
+    await a.started;
+    const early = await appendToStream(database.db, 'early', [event('early')], {
+      expectedVersion: 0,
+    });
+    expect(await readEventsAfter(database.db, checkpoint, { limit: 100 })).toEqual([]);
+    await appendInA();
+    await a.commit();
+
+    const read = (await readUntil(database, checkpoint, 2, 100)).seen;
+    expect(names(read)).toEqual(['late', 'early']);
+    const [late, next] = read as [StoredEvent, StoredEvent];
+    // "late" has the higher global position but the older transaction.
+    expect(late.position.globalPosition).toBeGreaterThan(
+      early.ok ? early.value.lastPosition.globalPosition : Number.POSITIVE_INFINITY,
+    );
+    expect(comparePositions(late.position, next.position)).toBeLessThan(0);
+  });
+
+  it('a follower reading small pages while many writers commit out of order sees every event once', async () => {
+    const start = (await readUntil(database, LOG_START, 7, 100)).position;
+    const writers = 12;
+    const appendsEach = 8;
+    const follower = readUntil(database, start, writers * appendsEach, 3);
+    await Promise.all(
+      Array.from({ length: writers }, async (_, writer) => {
+        for (let i = 0; i < appendsEach; i++) {
+          // Some transactions stay open a while, so later ones commit before them.
+          await database.db.transaction().execute(async (tx) => {
+            await appendInTransaction(tx, `w${writer}`, [event(`w${writer}-${i}`)], {
+              expectedVersion: i,
+            });
+            if ((writer + i) % 3 === 0) await new Promise((r) => setTimeout(r, 5 + writer));
+          });
+        }
+      }),
+    );
+    const { seen } = await follower;
+
+    const all = await readEventsAfter(database.db, start, { limit: 1000 });
+    expect(all).toHaveLength(writers * appendsEach);
+    expect(names(seen)).toEqual(names(all));
+    for (let i = 1; i < seen.length; i++) {
+      expect(
+        comparePositions((seen[i - 1] as StoredEvent).position, (seen[i] as StoredEvent).position),
+      ).toBeLessThan(0);
+    }
+  });
+});

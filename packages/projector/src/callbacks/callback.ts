@@ -1,0 +1,41 @@
+export type CallbackName =
+  | 'OnNewConversation'
+  | 'OnConversationChanged'
+  | 'OnTotalUnreadMessageCountChanged'
+  | 'OnSyncServerStart'
+  | 'OnSyncServerFinish'
+  | 'OnSyncServerFailed';
+
+export interface Callback {
+  userID: string;
+  version: number;
+  name: CallbackName;
+  data: unknown;
+  /** Nats-Msg-Id: unique to (owner, version, callback), so a re-publish is dropped by JetStream. */
+  msgID: string;
+}
+
+/** A message ready for JetStream: where it goes, its bytes, and its dedupe id. */
+export interface OutgoingMessage {
+  subject: string;
+  data: Uint8Array;
+  msgID: string;
+}
+
+const encoder = new TextEncoder();
+
+export const callbackSubject = (prefix: string, userID: string, name: CallbackName) =>
+  `${prefix}.${userID}.${name}`;
+
+/** The id of a change callback; sync callbacks use their request's id instead. */
+export const changeMsgID = (userID: string, version: number, name: CallbackName) =>
+  `${userID}.${version}.${name}`;
+
+/** SPEC §5: the body is `{userID, version, data}` on `<prefix>.<userID>.<callback>`. */
+export const toMessage = (prefix: string, callback: Callback): OutgoingMessage => ({
+  subject: callbackSubject(prefix, callback.userID, callback.name),
+  data: encoder.encode(
+    JSON.stringify({ userID: callback.userID, version: callback.version, data: callback.data }),
+  ),
+  msgID: callback.msgID,
+});

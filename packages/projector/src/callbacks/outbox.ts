@@ -1,0 +1,95 @@
+import { toItem } from '@im/domain';
+import type { EventStoreSchema } from '@im/eventstore';
+import { type Kysely, sql } from 'kysely';
+import { ChangeKind } from '../projection/apply-batch.ts';
+import { fromRow, selectColumns } from '../read-model/columns.ts';
+import { totalsUnread } from '../read-model/queries.ts';
+import { type Callback, type CallbackName, changeMsgID } from './callback.ts';
+
+type Db = Kysely<EventStoreSchema>;
+
+const CHECKPOINT = 'callbacks';
+
+/** How far the publisher got, and how far the projector wrote: the gap is the backlog. */
+export const outboxPosition = async (db: Db): Promise<{ published: number; head: number }> => {
+  const result = await sql<{ published: number | null; head: number | null }>`
+    SELECT (SELECT last_change_id FROM publisher_checkpoint WHERE name = ${CHECKPOINT}) AS published,
+           (SELECT max(id) FROM conversation_change) AS head`.execute(db);
+  const row = result.rows[0];
+  const published = Number(row?.published ?? 0);
+  return { published, head: Math.max(published, Number(row?.head ?? 0)) };
+};
+
+/**
+ * The callbacks due for the next outbox rows, in outbox order. Each carries its conversation's
+ * latest state (a burst of changes shows the last state in each callback) and the version of its
+ * change, so versions rise per owner. Two reads for any number of rows: changes with their
+ * conversations, then the totals of the owners whose total changed.
+ */
+export interface OutboxBatch {
+  /** The checkpoint the batch was read after. */
+  after: number;
+  /** The last outbox row it covers. */
+  lastID: number;
+  callbacks: Callback[];
+}
+
+export const nextCallbacks = async (
+  db: Db,
+  after: number,
+  limit: number,
+): Promise<Omit<OutboxBatch, 'after'>> => {
+  const result = await sql<
+    Record<string, unknown> & {
+      change_id: number;
+      change_version: number;
+      kind: number;
+      total_changed: boolean;
+    }
+  >`
+    SELECT c.change_id, c.change_version, c.kind, c.total_changed, ${selectColumns}
+    FROM (
+      SELECT id AS change_id, owner, conversation_id, version AS change_version, kind, total_changed
+      FROM conversation_change WHERE id > ${after} ORDER BY id LIMIT ${limit}
+    ) c
+    LEFT JOIN conversation_item i USING (owner, conversation_id)
+    ORDER BY c.change_id`.execute(db);
+  const rows = result.rows;
+  const totals = await totalsUnread(db, [
+    ...new Set(rows.filter((row) => row.total_changed).map((row) => String(row.owner))),
+  ]);
+  const callbacks: Callback[] = [];
+  const push = (userID: string, version: number, name: CallbackName, data: unknown) =>
+    callbacks.push({ userID, version, name, data, msgID: changeMsgID(userID, version, name) });
+  for (const row of rows) {
+    // A change always has its row; should one be missing, the batch still moves past it.
+    if (row.version === null) continue;
+    const owner = String(row.owner);
+    const version = Number(row.change_version);
+    push(
+      owner,
+      version,
+      Number(row.kind) === ChangeKind.entered ? 'OnNewConversation' : 'OnConversationChanged',
+      [toItem(fromRow(row))],
+    );
+    if (row.total_changed)
+      push(owner, version, 'OnTotalUnreadMessageCountChanged', totals.get(owner) ?? 0);
+  }
+  return { lastID: Number(rows.at(-1)?.change_id ?? after), callbacks };
+};
+
+/**
+ * Moves the checkpoint past `lastID` and drops the rows it covers. GREATEST: a publisher that lost
+ * its turn and finishes late must not move the checkpoint back over its successor's.
+ */
+export const markPublished = async (db: Db, lastID: number): Promise<void> => {
+  await db.transaction().execute(async (tx) => {
+    await sql`
+      INSERT INTO publisher_checkpoint (name, last_change_id) VALUES (${CHECKPOINT}, ${lastID})
+      ON CONFLICT (name) DO UPDATE
+      SET last_change_id = greatest(publisher_checkpoint.last_change_id, excluded.last_change_id)`.execute(
+      tx,
+    );
+    await sql`DELETE FROM conversation_change WHERE id <= ${lastID}`.execute(tx);
+  });
+};

@@ -1,0 +1,201 @@
+import { type MessageRecorded, singleConversationID, streams } from '@im/domain';
+import {
+  appendInTransaction,
+  appendToStream,
+  type Database,
+  eventStoreMigrations,
+  LOG_START,
+  lockStream,
+  openDatabase,
+  readCheckpoint,
+  readEventsAfter,
+} from '@im/eventstore';
+import { sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../../test/support/harness.ts';
+import { createLogger } from '../logger.ts';
+import { readModelMigrations } from '../read-model/migrations.ts';
+import { createProjector, type Projector } from './projector.ts';
+import { PROJECTOR_CHECKPOINT } from './watcher.ts';
+
+const message = (sendID: string, recvID: string, seq: number): MessageRecorded => ({
+  type: 'MessageRecorded',
+  data: {
+    conversationID: singleConversationID(sendID, recvID),
+    conversationType: 1,
+    message: {
+      clientMsgID: `${sendID}-${recvID}-${seq}`,
+      serverMsgID: '',
+      sendID,
+      recvID,
+      groupID: '',
+      sessionType: 1,
+      contentType: 101,
+      content: 'hi',
+      sendTime: 1_700_000_000_000 + seq,
+      seq,
+    },
+    atUserIDList: [],
+  },
+});
+
+const waitFor = async (condition: () => Promise<boolean> | boolean, what: string) => {
+  const deadline = Date.now() + 20_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+/** A transaction that stays open until released. */
+const holdOpen = (database: Database, work: (tx: any) => Promise<void>) => {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let ready = () => {};
+  const started = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
+  const done = database.db.transaction().execute(async (tx) => {
+    await work(tx);
+    ready();
+    await released;
+  });
+  return {
+    started,
+    commit: async () => {
+      release();
+      await done;
+    },
+  };
+};
+
+describe('the live projector with a transaction held open across later commits', () => {
+  let database: Database;
+  let projector: Projector;
+
+  const versions = async () =>
+    Object.fromEntries(
+      (
+        await sql<{ owner: string; conversation_id: string; version: number }>`
+          SELECT owner, conversation_id, version FROM conversation_item`.execute(database.db)
+      ).rows.map((row) => [`${row.owner}/${row.conversation_id}`, row.version]),
+    );
+  const outbox = async () =>
+    (
+      await sql<{ owner: string; conversation_id: string; version: number }>`
+        SELECT owner, conversation_id, version FROM conversation_change ORDER BY id`.execute(
+        database.db,
+      )
+    ).rows;
+  /** Waits until the projector has looked at the log `n` more times. */
+  const looks = async (n: number) => {
+    const target = projector.stats().polls + n;
+    await waitFor(() => projector.stats().polls >= target, `${n} projector polls`);
+  };
+
+  beforeAll(async () => {
+    database = await openDatabase({ url: await createTestDatabase() });
+    const migrated = await new Migrator({
+      db: database.db,
+      provider: {
+        getMigrations: async () => ({ ...eventStoreMigrations, ...readModelMigrations }),
+      },
+    }).migrateToLatest();
+    if (migrated.error) throw migrated.error;
+    projector = createProjector({
+      database,
+      holder: 'int-test',
+      logger: createLogger({ level: 'silent' }),
+      idlePollMs: 20,
+    });
+    await projector.start();
+    await waitFor(() => projector.stats().leader, 'the lease');
+  });
+  afterAll(async () => {
+    await projector.stop();
+    await database.close();
+  });
+
+  it('neither skips the early transaction nor applies later events before it', async () => {
+    const bob = streams.messages(singleConversationID('alice', 'bob'));
+    const early = holdOpen(database, async (tx) => {
+      await appendInTransaction(tx, bob, [message('alice', 'bob', 1)], { expectedVersion: 0 });
+    });
+    await early.started;
+    await appendToStream(
+      database.db,
+      streams.messages(singleConversationID('alice', 'carol')),
+      [message('alice', 'carol', 1)],
+      { expectedVersion: 0 },
+    );
+    await appendToStream(
+      database.db,
+      streams.messages(singleConversationID('alice', 'dave')),
+      [message('alice', 'dave', 1)],
+      { expectedVersion: 0 },
+    );
+    projector.wake();
+    await looks(3);
+    // Later events are committed, but the projector waits for the open transaction.
+    expect((await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled).toBe(0);
+    expect(await versions()).toEqual({});
+
+    await early.commit();
+    projector.wake();
+    await waitFor(
+      async () => (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled === 3,
+      'three events projected',
+    );
+    // Versions number the events in the order applied: the early transaction's event first.
+    expect(await versions()).toEqual({
+      'alice/si_alice_bob': 1,
+      'bob/si_alice_bob': 1,
+      'alice/si_alice_carol': 2,
+      'carol/si_alice_carol': 2,
+      'alice/si_alice_dave': 3,
+      'dave/si_alice_dave': 3,
+    });
+    expect((await outbox()).map((row) => row.version)).toEqual([1, 1, 2, 2, 3, 3]);
+  });
+
+  it('applies in the log read order when a transaction took its id early and its event late', async () => {
+    const handledBefore = (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled;
+    const erin = streams.messages(singleConversationID('erin', 'frank'));
+    let appendLate: () => Promise<void> = async () => {};
+    const early = holdOpen(database, async (tx) => {
+      await lockStream(tx, erin);
+      appendLate = async () => {
+        await appendInTransaction(tx, erin, [message('erin', 'frank', 1)], {
+          expectedVersion: 0,
+        });
+      };
+    });
+    await early.started;
+    await appendToStream(
+      database.db,
+      streams.messages(singleConversationID('erin', 'gina')),
+      [message('erin', 'gina', 1)],
+      { expectedVersion: 0 },
+    );
+    await looks(2);
+    expect((await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled).toBe(handledBefore);
+    await appendLate();
+    await early.commit();
+    projector.wake();
+    await waitFor(
+      async () =>
+        (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled === handledBefore + 2,
+      'two more events projected',
+    );
+    const order = (await readEventsAfter(database.db, LOG_START, { limit: 100 })).map(
+      (event) => (event.data as MessageRecorded['data']).conversationID,
+    );
+    expect(order.slice(-2)).toEqual(['si_erin_frank', 'si_erin_gina']);
+    const projected = await versions();
+    expect(projected['erin/si_erin_frank']).toBe(handledBefore + 1);
+    expect(projected['erin/si_erin_gina']).toBe(handledBefore + 2);
+  });
+});

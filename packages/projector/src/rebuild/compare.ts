@@ -1,0 +1,86 @@
+import type { EventStoreSchema } from '@im/eventstore';
+import { type Kysely, sql } from 'kysely';
+import { fromRow, selectColumns } from '../read-model/columns.ts';
+
+export interface DifferingRow {
+  owner: string;
+  conversationID: string;
+  /** `missing`: only the rebuild has it; `extra`: only the live table has it. */
+  kind: 'differs' | 'missing' | 'extra';
+  /** For `differs`: the fields whose values differ. */
+  fields: string[];
+}
+
+export interface Comparison {
+  equal: boolean;
+  liveRows: number;
+  rebuiltRows: number;
+  /** Rows of the live table that the rebuild does not have exactly. */
+  onlyInLive: number;
+  /** Rows of the rebuild that the live table does not have exactly. */
+  onlyInRebuild: number;
+  /** The first few differing rows, by key. */
+  sample: DifferingRow[];
+}
+
+const rowOf = async (db: Kysely<EventStoreSchema>, table: string, owner: string, id: string) => {
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${selectColumns} FROM ${sql.table(table)}
+    WHERE owner = ${owner} AND conversation_id = ${id}`.execute(db);
+  const row = result.rows[0];
+  return row ? (fromRow(row) as unknown as Record<string, unknown>) : undefined;
+};
+
+/** Compares two conversation tables on every stored column, both ways (EXCEPT), in `db`'s snapshot. */
+export const compareTables = async (
+  db: Kysely<EventStoreSchema>,
+  live: string,
+  rebuilt: string,
+  options: { sample?: number } = {},
+): Promise<Comparison> => {
+  const result = await sql<{
+    live_rows: number;
+    rebuilt_rows: number;
+    only_live: number;
+    only_rebuilt: number;
+    sample: Array<{ owner: string; conversation_id: string; live: boolean; rebuilt: boolean }>;
+  }>`
+    WITH only_live AS (
+      SELECT ${selectColumns} FROM ${sql.table(live)}
+      EXCEPT SELECT ${selectColumns} FROM ${sql.table(rebuilt)}
+    ), only_rebuilt AS (
+      SELECT ${selectColumns} FROM ${sql.table(rebuilt)}
+      EXCEPT SELECT ${selectColumns} FROM ${sql.table(live)}
+    ), keys AS (
+      SELECT owner, conversation_id, bool_or(side = 'live') AS live, bool_or(side = 'rebuilt') AS rebuilt
+      FROM (SELECT owner, conversation_id, 'live' AS side FROM only_live
+            UNION ALL SELECT owner, conversation_id, 'rebuilt' FROM only_rebuilt) sides
+      GROUP BY owner, conversation_id ORDER BY owner, conversation_id LIMIT ${options.sample ?? 5}
+    )
+    SELECT (SELECT count(*)::int FROM ${sql.table(live)}) AS live_rows,
+           (SELECT count(*)::int FROM ${sql.table(rebuilt)}) AS rebuilt_rows,
+           (SELECT count(*)::int FROM only_live) AS only_live,
+           (SELECT count(*)::int FROM only_rebuilt) AS only_rebuilt,
+           (SELECT coalesce(json_agg(keys), '[]') FROM keys) AS sample`.execute(db);
+  const figures = result.rows[0];
+  if (!figures) throw new Error('comparison returned no row');
+  const sample: DifferingRow[] = [];
+  for (const key of figures.sample) {
+    const kind = key.live && key.rebuilt ? 'differs' : key.live ? 'extra' : 'missing';
+    let fields: string[] = [];
+    if (kind === 'differs') {
+      const a = await rowOf(db, live, key.owner, key.conversation_id);
+      const b = await rowOf(db, rebuilt, key.owner, key.conversation_id);
+      fields = Object.keys(a ?? {}).filter((field) => a?.[field] !== b?.[field]);
+    }
+    sample.push({ owner: key.owner, conversationID: key.conversation_id, kind, fields });
+  }
+  return {
+    equal: figures.only_live === 0 && figures.only_rebuilt === 0,
+    liveRows: figures.live_rows,
+    rebuiltRows: figures.rebuilt_rows,
+    onlyInLive: figures.only_live,
+    onlyInRebuild: figures.only_rebuilt,
+    sample,
+  };
+};

@@ -1,0 +1,61 @@
+import { comparePositions, type LogPosition } from '@im/eventstore';
+import { ChangeKind, type ConversationChange } from '../projection/apply-batch.ts';
+
+interface Pending {
+  last: ConversationChange;
+  lastAt: LogPosition;
+  /** The latest change that listed or unlisted the conversation. */
+  turn: { kind: ChangeKind; at: LogPosition } | undefined;
+  totalChangedAt: LogPosition | undefined;
+}
+
+const after = (position: LogPosition | undefined, limit: LogPosition) =>
+  position !== undefined && comparePositions(position, limit) > 0;
+
+/**
+ * The changes a replay made, one per conversation row: what the callbacks of events the live
+ * projector has not projected yet are made of, should the replay take its place. A row's burst
+ * of changes becomes one change at its last version, as SPEC §5 allows: the publisher sends the
+ * row's current state, and it is `entered` when the burst listed the row and nothing unlisted it.
+ */
+export const createPendingChanges = () => {
+  const rows = new Map<string, Pending>();
+  return {
+    record(change: ConversationChange, at: LogPosition) {
+      const key = `${change.owner}\u0000${change.conversationID}`;
+      const pending = rows.get(key);
+      rows.set(key, {
+        last: change,
+        lastAt: at,
+        turn: change.kind === ChangeKind.changed ? pending?.turn : { kind: change.kind, at },
+        totalChangedAt: change.totalChanged ? at : pending?.totalChangedAt,
+      });
+    },
+    /** Forgets the rows whose last change is at or before `position`: already projected live. */
+    prune(position: LogPosition) {
+      for (const [key, pending] of rows) if (!after(pending.lastAt, position)) rows.delete(key);
+    },
+    /** The coalesced changes of the events after `position`, in version order. */
+    since(position: LogPosition): ConversationChange[] {
+      const changes: ConversationChange[] = [];
+      for (const { last, lastAt, turn, totalChangedAt } of rows.values()) {
+        if (!after(lastAt, position)) continue;
+        const entered =
+          last.kind === ChangeKind.changed &&
+          turn?.kind === ChangeKind.entered &&
+          after(turn.at, position);
+        changes.push({
+          ...last,
+          kind: entered ? ChangeKind.entered : last.kind,
+          totalChanged: after(totalChangedAt, position),
+        });
+      }
+      return changes.sort((a, b) => a.version - b.version);
+    },
+    get size() {
+      return rows.size;
+    },
+  };
+};
+
+export type PendingChanges = ReturnType<typeof createPendingChanges>;

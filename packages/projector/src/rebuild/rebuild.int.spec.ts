@@ -1,0 +1,219 @@
+import { type Database, eventStoreMigrations, openDatabase, readCheckpoint } from '@im/eventstore';
+import { sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../../test/support/harness.ts';
+import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
+import { createLogger } from '../logger.ts';
+import { ChangeKind } from '../projection/apply-batch.ts';
+import { acquireLease, PROJECTOR_LEASE } from '../projection/lease.ts';
+import { projectBatch } from '../projection/projector.ts';
+import { PROJECTOR_CHECKPOINT } from '../projection/watcher.ts';
+import { readModelMigrations } from '../read-model/migrations.ts';
+import { rebuildReadModel, verifyReadModel } from './rebuild.ts';
+
+const logger = createLogger({ level: 'silent' });
+const HOLDER = 'live-projector';
+const countOf = (appends: ReturnType<typeof workload>) =>
+  appends.reduce((sum, append) => sum + append.events.length, 0);
+
+const migratedDatabase = async (): Promise<Database> => {
+  const database = await openDatabase({ url: await createTestDatabase() });
+  const migrated = await new Migrator({
+    db: database.db,
+    provider: { getMigrations: async () => ({ ...eventStoreMigrations, ...readModelMigrations }) },
+  }).migrateToLatest();
+  if (migrated.error) throw migrated.error;
+  return database;
+};
+
+/** Runs the live projector's batches until `handled` events are projected (or the log's end). */
+const projectUntil = async (database: Database, handled: number, batchSize = 250) => {
+  await acquireLease(database.db, { name: PROJECTOR_LEASE, holder: HOLDER, ttlMs: 60_000 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const checkpoint = await readCheckpoint(database.db, PROJECTOR_CHECKPOINT);
+    if (checkpoint.handled >= handled) return checkpoint;
+    if (Date.now() > deadline) throw new Error(`projector stuck at ${checkpoint.handled}`);
+    await projectBatch(database, { holder: HOLDER, batchSize });
+  }
+};
+
+const rows = async (database: Database) =>
+  (
+    await sql<Record<string, unknown>>`
+      SELECT * FROM conversation_item ORDER BY owner, conversation_id`.execute(database.db)
+  ).rows;
+
+const outbox = async (database: Database) =>
+  (
+    await sql<{
+      owner: string;
+      conversation_id: string;
+      version: number;
+      kind: number;
+      total_changed: boolean;
+    }>`SELECT owner, conversation_id, version, kind, total_changed FROM conversation_change ORDER BY id`.execute(
+      database.db,
+    )
+  ).rows;
+
+const tables = async (database: Database) =>
+  (
+    await sql<{ name: string }>`
+      SELECT relname AS name FROM pg_class
+      WHERE relnamespace = 'public'::regnamespace AND relname LIKE 'conversation_item%'
+      ORDER BY relname`.execute(database.db)
+  ).rows.map((row) => row.name);
+
+describe('rebuild and verify against the live projector', () => {
+  let database: Database;
+  const appends = workload({ events: 3000, users: 60, groups: 5 });
+  const EVENTS = countOf(appends);
+  beforeAll(async () => {
+    database = await migratedDatabase();
+    await appendWorkload(database.db, appends);
+    await projectUntil(database, EVENTS);
+  });
+  afterAll(() => database.close());
+
+  it('verify finds a fresh rebuild equal to what the live projector built', async () => {
+    const result = await verifyReadModel({ database, logger });
+    expect(result.comparison).toMatchObject({ equal: true, onlyInLive: 0, onlyInRebuild: 0 });
+    expect(result.equal).toBe(true);
+    expect(result.rebuiltHandled).toBe(result.checkpoint.handled);
+    expect(result.comparison.liveRows).toBeGreaterThan(100);
+    expect(await tables(database)).toEqual([
+      'conversation_item',
+      'conversation_item_list',
+      'conversation_item_members',
+      'conversation_item_pkey',
+      'conversation_item_version',
+    ]);
+  });
+
+  it('verify reports a drifted read model with counts and the differing keys', async () => {
+    const [changed, removed] = (
+      await sql<{ owner: string; conversation_id: string }>`
+        SELECT owner, conversation_id FROM conversation_item ORDER BY owner, conversation_id LIMIT 2`.execute(
+        database.db,
+      )
+    ).rows as [
+      { owner: string; conversation_id: string },
+      { owner: string; conversation_id: string },
+    ];
+    await sql`UPDATE conversation_item SET has_read_seq = has_read_seq + 1000
+              WHERE owner = ${changed.owner} AND conversation_id = ${changed.conversation_id}`.execute(
+      database.db,
+    );
+    await sql`DELETE FROM conversation_item
+              WHERE owner = ${removed.owner} AND conversation_id = ${removed.conversation_id}`.execute(
+      database.db,
+    );
+
+    const result = await verifyReadModel({ database, logger });
+    expect(result.equal).toBe(false);
+    expect(result.comparison).toMatchObject({ onlyInLive: 1, onlyInRebuild: 2 });
+    expect(result.comparison.sample).toEqual([
+      {
+        owner: changed.owner,
+        conversationID: changed.conversation_id,
+        kind: 'differs',
+        fields: ['hasReadSeq'],
+      },
+      {
+        owner: removed.owner,
+        conversationID: removed.conversation_id,
+        kind: 'missing',
+        fields: [],
+      },
+    ]);
+  });
+
+  it('rebuild replaces the drifted table, keeps the checkpoint and publishes nothing again', async () => {
+    const before = await readCheckpoint(database.db, PROJECTOR_CHECKPOINT);
+    const outboxBefore = (await outbox(database)).length;
+    const result = await rebuildReadModel({ database, logger, batchSize: 500 });
+    expect(result).toMatchObject({ events: EVENTS, callbacks: 0, checkpoint: before });
+    expect(await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).toEqual(before);
+    expect((await outbox(database)).length).toBe(outboxBefore);
+    expect((await verifyReadModel({ database, logger })).equal).toBe(true);
+    expect(await tables(database)).toEqual([
+      'conversation_item',
+      'conversation_item_list',
+      'conversation_item_members',
+      'conversation_item_pkey',
+      'conversation_item_version',
+    ]);
+  });
+
+  it('builds the same read model when the rows do not fit in memory', async () => {
+    const live = await rows(database);
+    const result = await rebuildReadModel({ database, logger, batchSize: 97, cacheRows: 10 });
+    expect(result.events).toBe(EVENTS);
+    expect(await rows(database)).toEqual(live);
+    expect((await verifyReadModel({ database, logger, batchSize: 53, cacheRows: 5 })).equal).toBe(
+      true,
+    );
+  });
+});
+
+describe('a rebuild that overtakes the live projector', () => {
+  let full: Database;
+  let half: Database;
+  const appends = workload({ events: 3000, users: 60, groups: 5, seed: 7 });
+  const EVENTS = countOf(appends);
+  beforeAll(async () => {
+    // Two logs alike event for event: appended one at a time, they read in the same order.
+    full = await migratedDatabase();
+    half = await migratedDatabase();
+    await appendWorkload(full.db, appends, { concurrency: 1 });
+    await appendWorkload(half.db, appends, { concurrency: 1 });
+  });
+  afterAll(async () => {
+    await full.close();
+    await half.close();
+  });
+
+  it('ends with the read model and versions the projector would have built, and outbox changes for the rest of the events', async () => {
+    await projectUntil(full, EVENTS);
+    const live = await projectUntil(half, Math.floor(EVENTS / 2));
+    expect(live.handled).toBeLessThan(EVENTS);
+
+    const result = await rebuildReadModel({ database: half, logger, batchSize: 400 });
+    expect(result.replaced).toEqual(live);
+    // Transaction ids differ between the two databases; positions and counts do not.
+    const projected = await readCheckpoint(full.db, PROJECTOR_CHECKPOINT);
+    expect(result.checkpoint.handled).toBe(projected.handled);
+    expect(result.checkpoint.position.globalPosition).toBe(projected.position.globalPosition);
+    expect(await rows(half)).toEqual(await rows(full));
+
+    // What the projector wrote, then one change per row for the events it had not reached.
+    const expected = await outbox(full);
+    const written = await outbox(half);
+    const projectedPart = expected.filter((change) => change.version <= live.handled);
+    expect(written.slice(0, projectedPart.length)).toEqual(projectedPart);
+    const rest = written.slice(projectedPart.length);
+    const bursts = new Map<string, typeof expected>();
+    for (const change of expected.filter((c) => c.version > live.handled)) {
+      const key = `${change.owner}/${change.conversation_id}`;
+      bursts.set(key, [...(bursts.get(key) ?? []), change]);
+    }
+    expect(rest.length).toBe(bursts.size);
+    expect(rest.map((c) => c.version)).toEqual(
+      [...rest.map((c) => c.version)].sort((a, b) => a - b),
+    );
+    for (const change of rest) {
+      const burst = bursts.get(`${change.owner}/${change.conversation_id}`) ?? [];
+      const last = burst.at(-1);
+      const lastTurn = burst.filter((c) => c.kind !== ChangeKind.changed).at(-1);
+      expect(change.version).toBe(last?.version);
+      expect(change.kind).toBe(
+        last?.kind === ChangeKind.changed && lastTurn?.kind === ChangeKind.entered
+          ? ChangeKind.entered
+          : last?.kind,
+      );
+      expect(change.total_changed).toBe(burst.some((c) => c.total_changed));
+    }
+  });
+});

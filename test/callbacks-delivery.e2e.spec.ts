@@ -1,0 +1,529 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Config, startEngine } from '@im/api';
+import { openDatabase } from '@im/eventstore';
+import { createLogger, type PublisherStats } from '@im/projector';
+import { type Kysely, sql } from 'kysely';
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  connect,
+  DeliverPolicy,
+  type JsMsg,
+  type NatsConnection,
+} from 'nats';
+import { afterAll, describe, expect, it } from 'vitest';
+import { message, testConfig } from './support/harness.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+const waitFor = async (
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+};
+
+interface Delivered {
+  msgID: string;
+  userID: string;
+  name: string;
+  version: number;
+  data: any;
+}
+
+const toDelivered = (msg: JsMsg): Delivered => {
+  const body = msg.json<{ userID: string; version: number; data: unknown }>();
+  return {
+    msgID: msg.headers?.get('Nats-Msg-Id') ?? '',
+    userID: body.userID,
+    name: msg.subject.split('.').at(-1) ?? '',
+    version: body.version,
+    data: body.data,
+  };
+};
+
+/** What a gateway keeps: the first delivery of each Nats-Msg-Id, in arrival order. */
+const dedupe = (all: readonly Delivered[]) => {
+  const seen = new Set<string>();
+  return all.filter((c) => !seen.has(c.msgID) && seen.add(c.msgID));
+};
+
+/**
+ * The Nats-Msg-Ids the event log calls for, for a workload of group joins and messages in which
+ * every conversation's messages come from one sender: each message changes every participant's
+ * conversation at the message's version (new the first time), and the total of everyone but the
+ * sender. The version of an event is its place in the log's read order.
+ */
+const expectedMsgIDs = async (db: Kysely<any>): Promise<string[]> => {
+  const { rows } = await sql<{ type: string; data: any }>`
+    SELECT type, data FROM events ORDER BY transaction_id, global_position`.execute(db);
+  const members = new Map<string, string[]>();
+  const listed = new Set<string>();
+  const expected: string[] = [];
+  rows.forEach(({ type, data }, index) => {
+    const version = index + 1;
+    if (type === 'GroupMembersJoined') {
+      const conversationID = `sg_${data.groupID}`;
+      members.set(conversationID, [...(members.get(conversationID) ?? []), ...data.userIDs]);
+      return;
+    }
+    expect(type).toBe('MessageRecorded');
+    const { sendID, recvID } = data.message;
+    const owners =
+      data.conversationType === 3 ? (members.get(data.conversationID) ?? []) : [sendID, recvID];
+    for (const owner of owners) {
+      const key = `${owner} ${data.conversationID}`;
+      expected.push(
+        `${owner}.${version}.${listed.has(key) ? 'OnConversationChanged' : 'OnNewConversation'}`,
+      );
+      listed.add(key);
+      if (owner !== sendID) expected.push(`${owner}.${version}.OnTotalUnreadMessageCountChanged`);
+    }
+  });
+  return expected;
+};
+
+/** Returns as soon as one more group message is in the event log. */
+const nextGroupMessage = async (db: Kysely<any>) => {
+  const count = async () =>
+    Number(
+      (
+        await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM events
+          WHERE type = 'MessageRecorded' AND (data->>'conversationType')::int = 3`.execute(db)
+      ).rows[0]?.n,
+    );
+  const seen = await count();
+  const deadline = Date.now() + 60_000;
+  while ((await count()) === seen) {
+    if (Date.now() > deadline) throw new Error('no group message within 60 s');
+  }
+};
+
+/** Returns while a group message's callbacks go out: the stream grows by a hundred between looks. */
+const duringBurst = async (streamSeq: () => Promise<number>) => {
+  const deadline = Date.now() + 60_000;
+  let seen = await streamSeq();
+  for (;;) {
+    const seq = await streamSeq();
+    if (seq - seen >= 100) return;
+    seen = seq;
+    if (Date.now() > deadline) throw new Error('no burst of callbacks within 60 s');
+  }
+};
+
+/**
+ * Freezes a process (SIGSTOP) once `burst` says a group message's callbacks are due or going out,
+ * and answers how many outbox rows are due, at least `minimum` (a whole group message) not yet
+ * checkpointed; when the freeze came too late for that, thaws it and waits for the next burst.
+ */
+const freezeWhileDue = async (
+  burst: () => Promise<void>,
+  unpublished: () => Promise<number>,
+  signal: (name: NodeJS.Signals) => void,
+  minimum: number,
+): Promise<number> => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await burst();
+    signal('SIGSTOP');
+    const due = await waitFor('rows due', async () => (await unpublished()) >= minimum, 3000).then(
+      unpublished,
+      () => 0,
+    );
+    if (due >= minimum) return due;
+    signal('SIGCONT');
+  }
+  throw new Error('never froze with a group message due');
+};
+
+/** Per owner, callbacks in arrival order never go back in version, and each kind strictly rises. */
+const expectVersionOrder = (delivered: readonly Delivered[]) => {
+  const last = new Map<string, number>();
+  for (const c of delivered) {
+    expect(c.version, `${c.msgID} after version ${last.get(c.userID)}`).toBeGreaterThanOrEqual(
+      last.get(c.userID) ?? 0,
+    );
+    last.set(c.userID, c.version);
+    const kind = `${c.userID} ${c.name}`;
+    expect(c.version, `${c.msgID} repeats a version`).toBeGreaterThan(last.get(kind) ?? 0);
+    last.set(kind, c.version);
+  }
+};
+
+/** The last callbacks an owner got show the state the engine answers now. */
+const expectLastStates = async (
+  client: Awaited<ReturnType<typeof patientClient>>,
+  delivered: readonly Delivered[],
+  owners: readonly string[],
+) => {
+  for (const owner of owners) {
+    const mine = delivered.filter((c) => c.userID === owner);
+    const { conversations } = await client.request('getAllConversationList', { userID: owner });
+    expect(conversations.length).toBeGreaterThan(0);
+    for (const item of conversations) {
+      const last = mine.findLast(
+        (c) =>
+          c.name !== 'OnTotalUnreadMessageCountChanged' &&
+          c.data[0]?.conversationID === item.conversationID,
+      );
+      expect(last?.data).toEqual([item]);
+    }
+    const { total } = await client.request('getTotalUnreadMsgCount', { userID: owner });
+    const lastTotal = mine.findLast((c) => c.name === 'OnTotalUnreadMessageCountChanged');
+    expect(lastTotal?.data ?? 0).toBe(total);
+  }
+};
+
+/** A durable pull consumer, as a gateway runs it: acks each callback after keeping it. */
+const durableConsumer = async (nc: NatsConnection, config: Config, name: string) => {
+  const jsm = await nc.jetstreamManager();
+  await jsm.consumers.add(config.STREAM_NAME, {
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: `${config.SUBJECT_PREFIX}.events.>`,
+  });
+  const consumer = await nc.jetstream().consumers.get(config.STREAM_NAME, name);
+  const messages: ConsumerMessages = await consumer.consume();
+  const received: Delivered[] = [];
+  void (async () => {
+    for await (const msg of messages) {
+      received.push(toDelivered(msg));
+      msg.ack();
+    }
+  })();
+  return { received, stop: () => messages.close() };
+};
+
+/** Every callback in the stream, in stream order, read by an ordered consumer from the start. */
+const readStream = async (nc: NatsConnection, config: Config): Promise<Delivered[]> => {
+  const info = await (await nc.jetstreamManager()).streams.info(config.STREAM_NAME);
+  const consumer = await nc.jetstream().consumers.get(config.STREAM_NAME);
+  const messages = await consumer.consume();
+  const all: Delivered[] = [];
+  for await (const msg of messages) {
+    all.push(toDelivered(msg));
+    if (msg.seq >= info.state.last_seq) break;
+  }
+  return all;
+};
+
+/** An API client that waits out an engine or a NATS server that is away, as a caller would. */
+const patientClient = async (config: Config) => {
+  const nc = await connect({
+    servers: config.NATS_URL,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+  });
+  const encoder = new TextEncoder();
+  return {
+    nc,
+    async request(method: string, body: unknown): Promise<any> {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        try {
+          const reply = await nc.request(
+            `${config.SUBJECT_PREFIX}.${method}`,
+            encoder.encode(JSON.stringify(body)),
+            { timeout: 3000 },
+          );
+          const code = reply.headers?.get('Nats-Service-Error-Code');
+          if (code) throw new Error(`${method} answered ${code}: ${reply.string()}`);
+          return reply.json();
+        } catch (error) {
+          // No responder or no answer: the engine or NATS is away. Commands are idempotent.
+          if (String(error).includes('answered') || Date.now() > deadline) throw error;
+          await sleep(100);
+        }
+      }
+    },
+    close: () => nc.close(),
+  };
+};
+
+const engineEnv = (config: Config): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(config)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => [key, String(value)]),
+  );
+
+/** `tsx packages/api/src/cli.ts start` in its own process group, so SIGKILL reaches all of it. */
+const spawnEngine = (config: Config) => {
+  const child: ChildProcess = spawn(TSX, ['packages/api/src/cli.ts', 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, ...engineEnv(config) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  const log: string[] = [];
+  child.stderr?.on('data', (chunk) => log.push(String(chunk)));
+  const exited = once(child, 'exit');
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    log,
+    signal(name: NodeJS.Signals) {
+      if (alive()) process.kill(-(child.pid as number), name);
+    },
+    async kill() {
+      if (alive()) {
+        process.kill(-(child.pid as number), 'SIGKILL');
+        await exited;
+      }
+    },
+  };
+};
+
+const freePort = async (): Promise<number> => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+};
+
+/** A nats-server of this test's own, with JetStream keeping its files across restarts. */
+const startNatsServer = async () => {
+  const port = await freePort();
+  const storeDir = await mkdtemp(join(tmpdir(), 'nats-outage-'));
+  let child: ChildProcess | undefined;
+  const server = {
+    url: `nats://127.0.0.1:${port}`,
+    async start() {
+      child = spawn(
+        '/usr/sbin/nats-server',
+        ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let output = '';
+      child.stderr?.on('data', (chunk) => {
+        output += String(chunk);
+      });
+      await waitFor('nats-server ready', () => output.includes('Server is ready'), 30_000);
+    },
+    signal(name: NodeJS.Signals) {
+      child?.kill(name);
+    },
+    async kill() {
+      const running = child;
+      child = undefined;
+      if (running && running.exitCode === null) {
+        running.kill('SIGKILL');
+        await once(running, 'exit');
+      }
+    },
+    async remove() {
+      await server.kill();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+};
+
+const silent = createLogger({ level: 'silent' });
+const crowd = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
+
+/**
+ * A stream of commands from a few concurrent callers: one message in four goes to a group, the
+ * rest to fixed single chats. `onProgress` sees each completed command.
+ */
+const runCommands = async (
+  client: Awaited<ReturnType<typeof patientClient>>,
+  options: { tag: string; count: number; groupID: string; sender: string },
+  onProgress: (done: number) => Promise<void> | void = () => {},
+) => {
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < options.count) {
+      const i = next++;
+      const pair = i % 3;
+      const body =
+        i % 4 === 0
+          ? message({
+              clientMsgID: `${options.tag}${i}`,
+              sendID: options.sender,
+              groupID: options.groupID,
+            })
+          : message({
+              clientMsgID: `${options.tag}${i}`,
+              sendID: `${options.tag}s${pair}`,
+              recvID: `${options.tag}r${pair}`,
+            });
+      await client.request('recordMessage', body);
+      await onProgress(++done);
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
+};
+
+/** Waits until a final marker message's callbacks arrived: all due before it have arrived too. */
+const markerDone = async (
+  client: Awaited<ReturnType<typeof patientClient>>,
+  received: () => readonly Delivered[],
+  tag: string,
+) => {
+  await client.request(
+    'recordMessage',
+    message({ clientMsgID: `${tag}-end`, sendID: `${tag}-a`, recvID: `${tag}-b` }),
+  );
+  await waitFor(
+    'the marker callbacks',
+    () => received().filter((c) => c.userID === `${tag}-b`).length >= 2,
+    120_000,
+  );
+};
+
+describe('delivery while the engine is killed', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  });
+
+  it('gives a durable consumer every callback exactly once after dedupe, in version order', async () => {
+    const config = await testConfig();
+    let engine = spawnEngine(config);
+    cleanup.push(() => engine.kill());
+    const client = await patientClient(config);
+    cleanup.push(() => client.close());
+    const members = crowd(600, 'c');
+    await client.request('joinGroup', { groupID: 'crowd', userIDs: members });
+    const gateway = await connect({ servers: config.NATS_URL });
+    cleanup.push(async () => {
+      await (await gateway.jetstreamManager()).streams.delete(config.STREAM_NAME);
+      await gateway.close();
+    });
+    const consumer = await durableConsumer(gateway, config, 'gateway');
+    cleanup.push(async () => consumer.stop());
+
+    const database = await openDatabase({ url: config.DATABASE_URL });
+    cleanup.push(() => database.close());
+    const unpublished = async () =>
+      Number(
+        (
+          await sql<{ n: number }>`SELECT count(*)::int AS n FROM conversation_change`.execute(
+            database.db,
+          )
+        ).rows[0]?.n,
+      );
+
+    const jsm = await gateway.jetstreamManager();
+    const streamSeq = async () => (await jsm.streams.info(config.STREAM_NAME)).state.last_seq;
+    const backlogAtKill: number[] = [];
+    await runCommands(
+      client,
+      { tag: 'k', count: 72, groupID: 'crowd', sender: members[0] as string },
+      async (done) => {
+        if (done % 24 !== 0 || done === 72) return;
+        // Kill while a group message's callbacks are being published, not yet checkpointed.
+        const backlog = await freezeWhileDue(
+          () => duringBurst(streamSeq),
+          unpublished,
+          engine.signal,
+          members.length,
+        );
+        await engine.kill();
+        backlogAtKill.push(backlog);
+        engine = spawnEngine(config);
+      },
+    );
+    expect(backlogAtKill).toHaveLength(2);
+    expect(Math.min(...backlogAtKill)).toBeGreaterThanOrEqual(members.length);
+    await markerDone(client, () => consumer.received, 'k');
+
+    const expected = await expectedMsgIDs(database.db);
+    const delivered = dedupe(consumer.received);
+    expect(new Set(expected).size).toBe(expected.length);
+    expect(delivered.map((c) => c.msgID).sort()).toEqual([...expected].sort());
+    expectVersionOrder(delivered);
+    await expectLastStates(client, delivered, ['kr0', 'ks1', 'kr2', ...members.slice(0, 3)]);
+    console.info(
+      `engine killed with ${backlogAtKill.join(' and ')} outbox rows due: ${expected.length} callbacks expected, ${consumer.received.length} delivered, ${delivered.length} after dedupe`,
+    );
+  }, 300_000);
+});
+
+describe('delivery across a NATS outage', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  });
+
+  it('publishes every callback due, in version order per owner, once NATS returns', async () => {
+    const nats = await startNatsServer();
+    cleanup.push(() => nats.remove());
+    const config = await testConfig({ NATS_URL: nats.url });
+    const engine = await startEngine(config, silent);
+    cleanup.push(() => engine.stop());
+    const publisher = () => engine.stats().publisher as PublisherStats;
+    const client = await patientClient(config);
+    cleanup.push(() => client.close());
+    const gateway = await connect({
+      servers: nats.url,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    cleanup.push(() => gateway.close());
+    const unpublished = async () =>
+      Number(
+        (
+          await sql<{ n: number }>`SELECT count(*)::int AS n FROM conversation_change`.execute(
+            engine.database.db,
+          )
+        ).rows[0]?.n,
+      );
+    const members = crowd(600, 'o');
+    await client.request('joinGroup', { groupID: 'town', userIDs: members });
+
+    let outage: { due: number; backlog: number; failures: number } | undefined;
+    await runCommands(
+      client,
+      { tag: 'n', count: 60, groupID: 'town', sender: members[0] as string },
+      async (done) => {
+        if (done !== 20) return;
+        // Stop NATS as a group message is recorded: its callbacks fall due while NATS is away.
+        const due = await freezeWhileDue(
+          () => nextGroupMessage(engine.database.db),
+          unpublished,
+          nats.signal,
+          members.length,
+        );
+        await nats.kill();
+        await waitFor('degraded', () => publisher().status === 'degraded');
+        // The engine keeps projecting; what it cannot publish waits in the outbox.
+        await waitFor('a failed publish', () => publisher().failures > 0);
+        outage = { due, backlog: await unpublished(), failures: publisher().failures };
+        await nats.start();
+      },
+    );
+    expect(outage?.due).toBeGreaterThanOrEqual(members.length);
+    await waitFor('healthy again', () => publisher().status === 'ok');
+    await waitFor('the outbox drained', async () => (await unpublished()) === 0);
+
+    const delivered = dedupe(await readStream(gateway, config));
+    const expected = await expectedMsgIDs(engine.database.db);
+    expect(delivered.map((c) => c.msgID).sort()).toEqual([...expected].sort());
+    expectVersionOrder(delivered);
+    await expectLastStates(client, delivered, ['nr0', 'ns2', ...members.slice(0, 3)]);
+    console.info(
+      `NATS killed with ${outage?.due} outbox rows due (${outage?.backlog} during the outage); ${outage?.failures} failed attempts; ${delivered.length} callbacks in the stream`,
+    );
+  }, 300_000);
+});

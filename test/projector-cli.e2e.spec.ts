@@ -1,0 +1,102 @@
+import { type Config, migrateToLatest } from '@im/api';
+import { appendInTransaction, appendToStream, type Database, openDatabase } from '@im/eventstore';
+import { acquireLease, PROJECTOR_LEASE } from '@im/projector';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configEnv, runCli } from './support/cli-process.ts';
+import { testConfig } from './support/harness.ts';
+
+const noted = (name: string) => [{ type: 'Noted', data: { name } }];
+
+describe('the CLI', () => {
+  let config: Config;
+  let env: Record<string, string>;
+  let database: Database;
+  beforeAll(async () => {
+    config = await testConfig();
+    env = configEnv(config);
+    database = await openDatabase({ url: config.DATABASE_URL, poolSize: 4 });
+    await migrateToLatest(database);
+  });
+  afterAll(() => database.close());
+
+  it('answers --help for every command with exit 0, and usage errors with exit 2', async () => {
+    const commands = ['start', 'migrate', 'rebuild', 'verify', 'status'];
+    const helps = await Promise.all(commands.map((command) => runCli([command, '--help'], env)));
+    helps.forEach((help, i) => {
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`usage: pnpm cli ${commands[i]}`);
+      expect(help.stdout).toMatch(/exit codes: 0 /);
+    });
+    expect(helps[2]?.stdout).toContain('--dry-run');
+
+    const [top, none, unknown, badOption, badValue] = await Promise.all([
+      runCli(['--help'], env),
+      runCli([], env),
+      runCli(['rebiuld'], env),
+      runCli(['verify', '--fast'], env),
+      runCli(['rebuild', '--batch-size', '0'], env),
+    ]);
+    expect(top.code).toBe(0);
+    for (const command of commands) expect(top.stdout).toContain(`  ${command} `);
+    expect(none.code).toBe(2);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command: rebiuld');
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toContain("Unknown option '--fast'");
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toContain('--batch-size: expected a positive integer, got 0');
+  }, 120_000);
+
+  it('fails with exit 1 when the database is unreachable', async () => {
+    const down = await runCli(['status'], {
+      ...env,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+    });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('"msg":"fatal"');
+  }, 60_000);
+
+  it('status shows the head, the checkpoint, the lag, the lease holder, and a transaction that holds the projector back', async () => {
+    await appendToStream(database.db, 'first', noted('first'), { expectedVersion: 0 });
+    await acquireLease(database.db, { name: PROJECTOR_LEASE, holder: 'host-1:42', ttlMs: 60_000 });
+    let commit = () => {};
+    const released = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let opened = () => {};
+    const open = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const held = database.db.transaction().execute(async (tx) => {
+      await appendInTransaction(tx, 'slow', noted('slow'), { expectedVersion: 0 });
+      opened();
+      await released;
+    });
+    await open;
+    await appendToStream(database.db, 'later', noted('later'), { expectedVersion: 0 });
+
+    const text = await runCli(['status'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^log head {5}tx \d+, position \d+ \(2 events\)$/m);
+    expect(text.stdout).toContain('checkpoint   tx 0, position 0, 0 events handled');
+    expect(text.stdout).toMatch(/^lag {10}2 events, [\d.]+ s$/m);
+    expect(text.stdout).toMatch(/^projector {4}host-1:42 \(lease until /m);
+    expect(text.stdout).toMatch(
+      /^held back {4}\d committed events wait for an older transaction: pid \d+ in database /m,
+    );
+
+    const json = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    expect(json).toMatchObject({
+      events: 2,
+      checkpoint: { handled: 0 },
+      lag: { events: 2 },
+      lease: { holder: 'host-1:42', active: true },
+    });
+    // "later" waits for "slow"; "first" too, should another database's transaction be older.
+    expect(json.lag.withheld).toBeGreaterThanOrEqual(1);
+    expect(json.lag.heldBackBy.pid).toEqual(expect.any(Number));
+
+    commit();
+    await held;
+  }, 60_000);
+});

@@ -1,0 +1,118 @@
+import { type Config, migrateToLatest } from '@im/api';
+import { type Database, openDatabase } from '@im/eventstore';
+import { leaseHolder, PROJECTOR_LEASE } from '@im/projector';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CliProcess,
+  configEnv,
+  runCli,
+  startEngineProcess,
+  stopProcess,
+} from './support/cli-process.ts';
+import {
+  type Client,
+  collectCallbacks,
+  connectClient,
+  message,
+  type Reply,
+  testConfig,
+} from './support/harness.ts';
+
+const waitFor = async (condition: () => Promise<boolean> | boolean, what: string) => {
+  const deadline = Date.now() + 60_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe('two engine processes on one database', () => {
+  let config: Config;
+  let database: Database;
+  let client: Client;
+  const engines = new Map<string, CliProcess>();
+
+  beforeAll(async () => {
+    config = await testConfig();
+    database = await openDatabase({ url: config.DATABASE_URL, poolSize: 4 });
+    await migrateToLatest(database);
+    for (const name of ['a', 'b']) {
+      const holder = `${config.INSTANCE_ID}-${name}`;
+      engines.set(holder, await startEngineProcess(configEnv(config, { INSTANCE_ID: holder })));
+    }
+    client = await connectClient(config);
+  }, 120_000);
+  afterAll(async () => {
+    for (const engine of engines.values()) await stopProcess(engine, 'SIGKILL');
+    const jsm = await client.nc.jetstreamManager();
+    await jsm.streams.delete(config.STREAM_NAME).catch(() => false);
+    await client.close();
+    await database.close();
+  });
+
+  /** A client as a gateway would be: on a timeout it sends the same request again. */
+  const send = async (method: string, body: unknown): Promise<Reply> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await client.request(method, body);
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
+  };
+
+  it('when the projector process is killed, the other takes over and nothing is lost', async () => {
+    const callbacks = await collectCallbacks(client.nc, config);
+    const sendMessages = (from: number, to: number) =>
+      Promise.all(
+        Array.from({ length: to - from }, (_, i) =>
+          send(
+            'recordMessage',
+            message({ clientMsgID: `t${from + i}`, sendID: `sender${from + i}`, recvID: 'bob' }),
+          ),
+        ),
+      );
+    const before = await sendMessages(0, 20);
+    expect(before.map((reply) => reply.code)).toEqual(Array(20).fill(undefined));
+    expect((await send('getTotalUnreadMsgCount', { userID: 'bob' })).body).toEqual({ total: 20 });
+
+    const active = (await leaseHolder(database.db, PROJECTOR_LEASE))?.holder ?? '';
+    const victim = engines.get(active);
+    expect(victim).toBeDefined();
+    expect((await stopProcess(victim as CliProcess, 'SIGKILL')).signal).toBe('SIGKILL');
+    engines.delete(active);
+    const [survivor] = engines.keys();
+
+    // Sent right after the kill: the survivor answers them once it has taken the lease over.
+    const after = await sendMessages(20, 40);
+    expect(after.map((reply) => reply.code)).toEqual(Array(20).fill(undefined));
+    await waitFor(
+      async () => (await leaseHolder(database.db, PROJECTOR_LEASE))?.holder === survivor,
+      'the survivor holding the lease',
+    );
+    await waitFor(
+      async () => (await send('getTotalUnreadMsgCount', { userID: 'bob' })).body.total === 40,
+      'all 40 conversations in bob’s total',
+    );
+    const list = (await send('getAllConversationList', { userID: 'bob' })).body.conversations;
+    expect(list).toHaveLength(40);
+
+    // Every conversation's callback arrives, from before and after the takeover.
+    const received = await callbacks.until(
+      (all) =>
+        new Set(
+          all
+            .filter((c) => c.userID === 'bob' && c.name === 'OnNewConversation')
+            .map((c) => c.data[0].conversationID),
+        ).size === 40,
+      60_000,
+    );
+    const versions = received.filter((c) => c.userID === 'bob').map((c) => c.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    await callbacks.stop();
+
+    const verify = await runCli(['verify'], configEnv(config));
+    expect(verify.stdout).toMatch(/^equal: /);
+    expect(verify.code).toBe(0);
+  }, 180_000);
+});
