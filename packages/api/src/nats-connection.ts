@@ -2,13 +2,26 @@ import { readFileSync } from 'node:fs';
 import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from 'nats';
 import type { Config } from './config.ts';
 
+const reconnectBackoff = () => {
+  let attempt = 0;
+  let lastAt = 0;
+  return () => {
+    // A reconnect long after the last one is a new outage: start the backoff over.
+    if (Date.now() - lastAt > 30_000) attempt = 0;
+    lastAt = Date.now();
+    attempt += 1;
+    return Math.min(250 * 2 ** (attempt - 1), 5000);
+  };
+};
+
 /** Connects with the configured credentials and TLS, reconnecting without end after a loss. */
 export const connectNats = (config: Config, name: string): Promise<NatsConnection> => {
   const options: ConnectionOptions = {
     servers: config.NATS_URL.split(','),
     name,
     maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
+    // Backs off from 250 ms to 5 s while the server stays away, with jitter from nats.js.
+    reconnectDelayHandler: reconnectBackoff(),
     waitOnFirstConnect: true,
   };
   if (config.NATS_USER) options.user = config.NATS_USER;
