@@ -93,8 +93,12 @@ describe('rebuild while the engine serves', () => {
     const { code } = await rebuild.exited;
     const switchedAt = Date.now();
     const sentBefore = load.sent.length;
+    // Verify with the commands still arriving: it compares at the live checkpoint it reaches.
+    const verifyUnderLoad = await runCli(['verify'], env);
     await waitFor(() => load.sent.length >= sentBefore + 100, 'requests after the switch');
     await load.stop();
+    expect(verifyUnderLoad.stdout).toMatch(/^equal: /);
+    expect(verifyUnderLoad.code).toBe(0);
 
     expect(rebuild.stderr()).not.toContain('"level":"error"');
     expect(code).toBe(0);
@@ -135,13 +139,20 @@ describe('rebuild while the engine serves', () => {
 
   it('reports projection lag and throughput in the NATS service stats', async () => {
     const projectorStats = async () => {
-      const reply = await t.client.nc.request('$SRV.STATS.conversation-engine', new Uint8Array(), {
-        timeout: 5000,
-      });
+      // Addressed to this engine's instance: other engines may serve the same name on this server.
+      const reply = await t.client.nc.request(
+        `$SRV.STATS.conversation-engine.${t.engine.service.info().id}`,
+        new Uint8Array(),
+        { timeout: 5000 },
+      );
       return reply.json<{ endpoints: Array<{ data: any }> }>().endpoints[0]?.data?.projector;
     };
-    await waitFor(async () => (await projectorStats())?.lagEvents === 0, 'lag 0 in the stats');
-    expect(await projectorStats()).toMatchObject({
+    let stats: any;
+    await waitFor(async () => {
+      stats = await projectorStats();
+      return stats?.lagEvents === 0;
+    }, 'lag 0 in the stats');
+    expect(stats).toMatchObject({
       leader: true,
       lagEvents: 0,
       lagSeconds: 0,

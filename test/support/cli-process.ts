@@ -116,10 +116,18 @@ export const runCli = async (
   return { code, stdout: cli.stdout(), stderr: cli.stderr(), logLines: cli.logLines() };
 };
 
-/** An engine in a child process (`cli.ts start`), ready once it logged that it started. */
+/**
+ * An engine in a child process (`cli.ts start`), ready once it logged that it started; killed
+ * if it never does, so that no engine outlives the test.
+ */
 export const startEngineProcess = async (env: Record<string, string>): Promise<CliProcess> => {
   const engine = spawnCli(['start'], { ...env, LOG_LEVEL: 'info' });
-  await engine.waitForLog((line) => line.msg === 'engine started');
+  try {
+    await engine.waitForLog((line) => line.msg === 'engine started');
+  } catch (error) {
+    await stopProcess(engine, 'SIGKILL');
+    throw error;
+  }
   return engine;
 };
 

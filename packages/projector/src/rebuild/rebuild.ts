@@ -142,6 +142,17 @@ const withReplay = async <T>(
   }
 };
 
+/**
+ * Inside a transaction: stops the live projector between batches until the transaction ends. A
+ * projector commits a batch only under its lease row's lock; one that is mid-batch finishes first.
+ */
+const holdProjector = async (tx: Db) => {
+  await sql`
+    INSERT INTO leases (name, holder, expires_at) VALUES (${PROJECTOR_LEASE}, '', '-infinity')
+    ON CONFLICT (name) DO NOTHING`.execute(tx);
+  await sql`SELECT 1 FROM leases WHERE name = ${PROJECTOR_LEASE} FOR UPDATE`.execute(tx);
+};
+
 /** Makes the replay take the live table's place, in one transaction (see rebuildReadModel). */
 const switchTables = async (
   db: Db,
@@ -152,12 +163,7 @@ const switchTables = async (
 ) =>
   db.transaction().execute(async (tx) => {
     await sql.raw(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`).execute(tx);
-    // The live projector commits a batch only under this row's lock: holding it stops the
-    // projector between batches, and a projector that is mid-batch finishes first.
-    await sql`
-      INSERT INTO leases (name, holder, expires_at) VALUES (${PROJECTOR_LEASE}, '', '-infinity')
-      ON CONFLICT (name) DO NOTHING`.execute(tx);
-    await sql`SELECT 1 FROM leases WHERE name = ${PROJECTOR_LEASE} FOR UPDATE`.execute(tx);
+    await holdProjector(tx);
     await sql`LOCK TABLE ${sql.table(LIVE_TABLE)} IN ACCESS EXCLUSIVE MODE`.execute(tx);
     onCatchUp();
     const replaced = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
@@ -257,6 +263,72 @@ const rowCount = async (db: Db) =>
   (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(LIVE_TABLE)}`.execute(db))
     .rows[0]?.n ?? 0;
 
+type Compared = { checkpoint: Checkpoint; comparison: Comparison };
+
+/**
+ * Brings the replay to the live checkpoint and compares the tables there. The comparison runs in
+ * a repeatable-read snapshot taken while the live projector is held between batches, so the live
+ * table stands at the checkpoint the replay reached. The snapshot is read-only: a long
+ * comparison holds no transaction id, and so holds back no reader of the log.
+ */
+const compareAtCheckpoint = async (
+  database: Database,
+  replay: Replay,
+  table: ScratchTable,
+  onCheckpoint: (checkpoint: Checkpoint) => void,
+): Promise<Compared> => {
+  const db = database.db;
+  const compare = async (tx: Db, checkpoint: Checkpoint) => ({
+    checkpoint,
+    comparison: await compareTables(tx, LIVE_TABLE, table.name),
+  });
+  if (database.kind === 'pglite') {
+    // One connection, nothing running beside: one snapshot does it all.
+    return db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (tx) => {
+        const checkpoint = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
+        onCheckpoint(checkpoint);
+        await replay.catchUp(tx, checkpoint.position);
+        return compare(tx, checkpoint);
+      });
+  }
+  let release = () => {};
+  const snapshotTaken = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let holding: Promise<void> = Promise.resolve();
+  const held = new Promise<Checkpoint>((resolve, reject) => {
+    holding = db.transaction().execute(async (tx) => {
+      await holdProjector(tx);
+      const checkpoint = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
+      onCheckpoint(checkpoint);
+      await replay.catchUp(db, checkpoint.position);
+      resolve(checkpoint);
+      await snapshotTaken;
+    });
+    holding.catch(reject);
+  });
+  try {
+    const checkpoint = await held;
+    return await db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (tx) => {
+        // The first statement takes the snapshot; the projector may go on after it.
+        const seen = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
+        release();
+        if (comparePositions(seen.position, checkpoint.position) !== 0)
+          throw new Error('the live checkpoint moved while the projector was held');
+        return compare(tx, checkpoint);
+      });
+  } finally {
+    release();
+    await holding.catch(() => {});
+  }
+};
+
 /**
  * Rebuilds the read model into a scratch table up to the live projector's checkpoint and
  * compares it with the live table, row by row on every stored column, in one snapshot so that
@@ -270,17 +342,9 @@ export const verifyReadModel = async (options: ReplayRunOptions): Promise<Verify
   return withReplay(options, 'verify', async (replay, table, counted) => {
     replay.projectedUpTo(live.position);
     await replay.build(live.position);
-    const compared = await db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (tx) => {
-        const checkpoint = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
-        options.progress?.setTotal(
-          counted() + (await eventsUpTo(tx, replay.position(), checkpoint.position)),
-        );
-        await replay.catchUp(tx, checkpoint.position);
-        return { checkpoint, comparison: await compareTables(tx, LIVE_TABLE, table.name) };
-      });
+    const compared = await compareAtCheckpoint(options.database, replay, table, (checkpoint) =>
+      options.progress?.setTotal(counted() + checkpoint.handled - replay.handled()),
+    );
     options.progress?.finish();
     await table.drop();
     const seconds = (performance.now() - started) / 1000;
