@@ -40,9 +40,14 @@ const accumulateMention = (current: GroupAtType, flag: GroupAtType): GroupAtType
   return (current | flag) as GroupAtType;
 };
 
+/** One serialisation per message, however many member rows a group message reaches. */
+const serialized = new WeakMap<RecordedMessage, string>();
+
 /** The recorded message as `latestMsg`, its fields in SPEC §2's order whatever order storage kept. */
-const latestMsgJSON = (m: RecordedMessage): string =>
-  JSON.stringify({
+const latestMsgJSON = (m: RecordedMessage): string => {
+  const known = serialized.get(m);
+  if (known !== undefined) return known;
+  const json = JSON.stringify({
     clientMsgID: m.clientMsgID,
     serverMsgID: m.serverMsgID,
     sendID: m.sendID,
@@ -54,6 +59,9 @@ const latestMsgJSON = (m: RecordedMessage): string =>
     sendTime: m.sendTime,
     seq: m.seq,
   });
+  serialized.set(m, json);
+  return json;
+};
 
 const evolveMessage = (
   state: ConversationState | undefined,

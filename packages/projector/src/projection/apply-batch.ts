@@ -8,13 +8,7 @@ import {
 } from '@im/domain';
 import type { EventStoreSchema, StoredEvent } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import {
-  fromRow,
-  recordDefinition,
-  selectColumns,
-  toRow,
-  updateFromExcluded,
-} from '../read-model/columns.ts';
+import { fromRow, selectColumns, upsertStates } from '../read-model/columns.ts';
 
 export const ChangeKind = { entered: 1, changed: 2, left: 3 } as const;
 export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
@@ -169,11 +163,7 @@ export const writeStates = async (
   states: readonly ConversationState[],
 ): Promise<void> => {
   for (let start = 0; start < states.length; start += WRITE_CHUNK) {
-    const rows = states.slice(start, start + WRITE_CHUNK).map(toRow);
-    await sql`
-      INSERT INTO ${sql.table(table)} (${selectColumns})
-      SELECT ${selectColumns} FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(${recordDefinition})
-      ON CONFLICT (owner, conversation_id) DO UPDATE SET ${updateFromExcluded}`.execute(db);
+    await upsertStates(table, states.slice(start, start + WRITE_CHUNK)).execute(db);
   }
 };
 

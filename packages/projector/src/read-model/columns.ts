@@ -28,16 +28,9 @@ const COLUMNS = [
   ['version', 'version', 'bigint'],
 ] as const satisfies ReadonlyArray<readonly [keyof ConversationState, string, string]>;
 
-export type ConversationRow = Record<(typeof COLUMNS)[number][1], unknown>;
-
 /** The stored columns, for SELECT lists: `owner, conversation_id, …`. */
 export const selectColumns: RawBuilder<unknown> = sql.raw(
   COLUMNS.map(([, column]) => column).join(', '),
-);
-
-/** The record definition for jsonb_to_recordset: `owner text, conversation_id text, …`. */
-export const recordDefinition: RawBuilder<unknown> = sql.raw(
-  COLUMNS.map(([, column, type]) => `${column} ${type}`).join(', '),
 );
 
 /** `col = excluded.col, …` for every column outside the key. */
@@ -60,8 +53,35 @@ export const itemJSON: RawBuilder<unknown> = sql.raw(
     .join(', ')}, 'unreadCount', ${UNREAD_SQL})`,
 );
 
-export const toRow = (state: ConversationState): ConversationRow =>
-  Object.fromEntries(COLUMNS.map(([field, column]) => [column, state[field]])) as ConversationRow;
+/**
+ * An upsert of the states into `table` with one array parameter per column (no per-row keys to
+ * parse), and `latest_msg` sent once per distinct message: the rows of a group message all
+ * carry the same one.
+ */
+export const upsertStates = (
+  table: string,
+  states: readonly ConversationState[],
+): RawBuilder<unknown> => {
+  const latestIndex = new Map<string, number>();
+  for (const state of states) {
+    if (!latestIndex.has(state.latestMsg)) latestIndex.set(state.latestMsg, latestIndex.size + 1);
+  }
+  const arrays = COLUMNS.map(([field, , type]) =>
+    field === 'latestMsg'
+      ? sql`${states.map((state) => latestIndex.get(state.latestMsg))}::integer[]`
+      : sql`${states.map((state) => state[field])}::${sql.raw(type)}[]`,
+  );
+  const values = COLUMNS.map(([field, column]) =>
+    field === 'latestMsg'
+      ? sql`(${[...latestIndex.keys()]}::text[])[r.${sql.raw(column)}]`
+      : sql.raw(`r.${column}`),
+  );
+  return sql`
+    INSERT INTO ${sql.table(table)} (${selectColumns})
+    SELECT ${sql.join(values)}
+    FROM unnest(${sql.join(arrays)}) AS r(${selectColumns})
+    ON CONFLICT (owner, conversation_id) DO UPDATE SET ${updateFromExcluded}`;
+};
 
 export const fromRow = (row: Record<string, unknown>): ConversationState =>
   Object.fromEntries(
