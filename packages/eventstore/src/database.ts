@@ -28,20 +28,37 @@ const connectPostgres = async (url: string, poolSize: number): Promise<Database>
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   const listeners = new Map<string, Set<Listener>>();
-  let client: pg.Client | undefined;
-  const listenClient = async (): Promise<pg.Client> => {
-    if (client) return client;
-    const created = new pg.Client({ connectionString: url });
-    created.on('notification', (message) => {
-      for (const listener of listeners.get(message.channel) ?? []) listener(message.payload ?? '');
-    });
-    created.on('error', () => {
-      // Listeners fall back on their polling until the next listen() reconnects.
-      client = undefined;
-    });
-    await created.connect();
-    client = created;
-    return created;
+  let client: Promise<pg.Client> | undefined;
+  let closed = false;
+  let retryMs = 500;
+  // LISTEN needs one connection of its own. When it is lost, listeners fall back on their polling
+  // while it is made again, with backoff, and listens to every channel anew.
+  const listenClient = (): Promise<pg.Client> => {
+    client ??= (async () => {
+      const created = new pg.Client({ connectionString: url });
+      created.on('notification', (message) => {
+        for (const listener of listeners.get(message.channel) ?? [])
+          listener(message.payload ?? '');
+      });
+      created.on('error', () => lost());
+      created.on('end', () => lost());
+      await created.connect();
+      for (const channel of listeners.keys()) await created.query(`LISTEN "${channel}"`);
+      retryMs = 500;
+      return created;
+    })();
+    client.catch(() => lost());
+    return client;
+  };
+  let reconnecting: NodeJS.Timeout | undefined;
+  const lost = () => {
+    client = undefined;
+    if (closed || reconnecting || listeners.size === 0) return;
+    reconnecting = setTimeout(() => {
+      reconnecting = undefined;
+      listenClient().catch(() => {});
+    }, retryMs);
+    retryMs = Math.min(retryMs * 2, 10_000);
   };
   return {
     db: new Kysely<EventStoreSchema>({ dialect: new PostgresDialect({ pool }) }),
@@ -56,7 +73,9 @@ const connectPostgres = async (url: string, poolSize: number): Promise<Database>
       };
     },
     async close() {
-      await client?.end().catch(() => {});
+      closed = true;
+      clearTimeout(reconnecting);
+      await (await client?.catch(() => undefined))?.end().catch(() => {});
       await pool.end();
     },
   };
