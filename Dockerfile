@@ -7,9 +7,13 @@ COPY packages/domain/package.json packages/domain/
 COPY packages/eventstore/package.json packages/eventstore/
 COPY packages/projector/package.json packages/projector/
 COPY packages/api/package.json packages/api/
-RUN pnpm install --frozen-lockfile
+RUN pnpm install --frozen-lockfile --prod
 COPY tsconfig.json ./
 COPY packages packages
 ENV NODE_ENV=production
+# The embedded database's folder, used when DATABASE_URL is unset.
+ENV DATA_DIR=/data
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
 USER node
 CMD ["pnpm", "start"]
