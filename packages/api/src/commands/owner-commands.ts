@@ -12,6 +12,7 @@ import {
 import { appendToStream, streamVersion } from '@im/eventstore';
 import { readModel } from '@im/projector';
 import { awaitProjection, type EngineContext } from '../context.ts';
+import { knownVersions } from './known-versions.ts';
 import { oneAtATime } from './one-at-a-time.ts';
 
 const ATTEMPTS = 8;
@@ -36,17 +37,26 @@ const decideAndAppend = async (
 ): Promise<Result<void>> => {
   const { db } = context.database;
   const stream = streams.owner(owner);
+  const versions = knownVersions(context);
+  let known = versions.get(stream) ?? (await streamVersion(db, stream));
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const { version, lastPosition } = await streamVersion(db, stream);
-    await awaitProjection(context, lastPosition);
+    await awaitProjection(context, known.lastPosition);
     const decided = await decide();
     if (!decided.ok) return decided;
     if (decided.value.length === 0) return ok(undefined);
-    const outcome = await appendToStream(db, stream, decided.value, { expectedVersion: version });
+    const outcome = await appendToStream(db, stream, decided.value, {
+      expectedVersion: known.version,
+    });
     if (outcome.ok) {
+      versions.remember(stream, {
+        version: outcome.value.nextVersion,
+        lastPosition: outcome.value.lastPosition,
+      });
       await awaitProjection(context, outcome.value.lastPosition);
       return ok(undefined);
     }
+    versions.forget(stream);
+    known = await streamVersion(db, stream);
   }
   return fail(
     409,

@@ -7,8 +7,9 @@ import {
   type Result,
   streams,
 } from '@im/domain';
-import { appendToStream, type LogPosition, streamVersion } from '@im/eventstore';
+import { appendToStream, type LogPosition, type StreamState, streamVersion } from '@im/eventstore';
 import { awaitProjection, type EngineContext } from '../context.ts';
+import { knownVersions } from './known-versions.ts';
 import { oneAtATime } from './one-at-a-time.ts';
 
 const ATTEMPTS = 8;
@@ -31,8 +32,14 @@ const decideAndAppend = async (
 ): Promise<Result<{ reply: RecordMessageReply; position: LogPosition | undefined }>> => {
   const { db } = context.database;
   const conversationID = messageConversationID(command);
+  const versions = knownVersions(context);
+  const remembered = versions.get(stream);
+  // A remembered version knows nothing of clientMsgID: a retried message then fails the append
+  // as a duplicate, and the stream's state, read anew, answers its seq.
+  let state: StreamState = remembered
+    ? { ...remembered, duplicateOf: undefined }
+    : await streamVersion(db, stream, { idempotencyKey: command.clientMsgID });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const state = await streamVersion(db, stream, { idempotencyKey: command.clientMsgID });
     const decided = decideRecordMessage(command, {
       maxSeq: state.version,
       duplicateSeq: state.duplicateOf,
@@ -43,7 +50,13 @@ const decideAndAppend = async (
     if (duplicate) return ok({ reply, position: state.lastPosition });
     const keyed = events.map((event) => ({ ...event, idempotencyKey: command.clientMsgID }));
     const appended = await appendToStream(db, stream, keyed, { expectedVersion: state.version });
-    if (appended.ok) return ok({ reply, position: appended.value.lastPosition });
+    if (appended.ok) {
+      const { nextVersion, lastPosition } = appended.value;
+      versions.remember(stream, { version: nextVersion, lastPosition });
+      return ok({ reply, position: lastPosition });
+    }
+    versions.forget(stream);
+    state = await streamVersion(db, stream, { idempotencyKey: command.clientMsgID });
   }
   return fail(
     409,
