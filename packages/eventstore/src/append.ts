@@ -108,7 +108,7 @@ export const appendToStream = async (
       ), appended AS (
         INSERT INTO events (stream_id, stream_position, type, data, idempotency_key)
         SELECT ${streamId}, stream.version - ${count}::bigint + e.ordinality, e.type, e.data, e.key
-        FROM stream, unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::jsonb[],
+        FROM stream, unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::json[],
                             ${events.map((e) => e.idempotencyKey ?? null)}::text[]) WITH ORDINALITY AS e(type, data, key)
         RETURNING global_position, transaction_id
       ), notified AS (

@@ -12,7 +12,9 @@ export const eventStoreMigrations: Record<string, Migration> = {
           stream_id text NOT NULL,
           stream_position bigint NOT NULL,
           type text NOT NULL,
-          data jsonb NOT NULL,
+          -- json, not jsonb: the log is read whole, never searched by content, and json is
+          -- cheaper to write and to read back as text.
+          data json NOT NULL,
           idempotency_key text,
           created_at timestamptz NOT NULL DEFAULT now(),
           UNIQUE (stream_id, stream_position)
