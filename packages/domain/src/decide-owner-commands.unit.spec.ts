@@ -1,41 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationState } from './conversation.ts';
 import { decideOwnerCommand, type OwnerCommand } from './decide.ts';
-import type { ConversationEvent, MessageRecorded } from './events.ts';
-import { evolve } from './evolve.ts';
-import { singleConversationID } from './ids.ts';
 import { compareListPositions, listPosition } from './order.ts';
+import { apply, singleMessage as message, NOW, T0 } from './test-fixtures.ts';
 import { toItem, totalUnread, unreadContribution } from './unread.ts';
-
-const T0 = 1_700_000_000_000;
-const NOW = T0 + 60_000;
-
-const message = (seq: number, sendID: string, recvID: string): MessageRecorded => ({
-  type: 'MessageRecorded',
-  data: {
-    conversationID: singleConversationID(sendID, recvID),
-    conversationType: 1,
-    message: {
-      clientMsgID: `c${seq}`,
-      serverMsgID: '',
-      sendID,
-      recvID,
-      groupID: '',
-      sessionType: 1,
-      contentType: 101,
-      content: `message ${seq}`,
-      sendTime: T0 + seq,
-      seq,
-    },
-    atUserIDList: [],
-  },
-});
-
-const apply = (state: ConversationState | undefined, event: ConversationEvent, owner: string) => {
-  const next = evolve(state, event, owner);
-  if (!next) throw new Error(`${owner} has no conversation`);
-  return next;
-};
 
 /** alice's view of her chat with `peer` after the peer sent `count` messages. */
 const chat = (count: number, peer = 'bob'): ConversationState => {

@@ -1,44 +1,16 @@
-import type { Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/support/harness.ts';
+import { holdOpen } from '../../../test/support/hold-open.ts';
 import { appendInTransaction, appendToStream, lockStream } from './append.ts';
 import { type Database, openDatabase } from './database.ts';
 import { eventStoreMigrations } from './migrations.ts';
 import { comparePositions, LOG_START, type LogPosition } from './position.ts';
 import { readEventsAfter, type StoredEvent } from './read.ts';
-import type { EventStoreSchema } from './schema.ts';
 
 const event = (name: string) => ({ type: 'Noted', data: { name } });
 const names = (events: readonly StoredEvent[]) =>
   events.map((e) => (e.data as { name: string }).name);
-
-/** A transaction kept open until `commit` is called: the late committer of these tests. */
-const holdOpen = (
-  database: Database,
-  work: (tx: Transaction<EventStoreSchema>) => Promise<void>,
-) => {
-  let commit = () => {};
-  const released = new Promise<void>((resolve) => {
-    commit = resolve;
-  });
-  let ready = () => {};
-  const started = new Promise<void>((resolve) => {
-    ready = resolve;
-  });
-  const done = database.db.transaction().execute(async (tx) => {
-    await work(tx);
-    ready();
-    await released;
-  });
-  return {
-    started,
-    commit: async () => {
-      commit();
-      await done;
-    },
-  };
-};
 
 /**
  * Follows the log as a projector does, from a position a page at a time, until `count` events

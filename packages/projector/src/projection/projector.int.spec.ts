@@ -14,6 +14,7 @@ import { sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../../test/support/harness.ts';
+import { holdOpen } from '../../../../test/support/hold-open.ts';
 import { createLogger } from '../logger.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
 import { createProjector, type Projector } from './projector.ts';
@@ -46,30 +47,6 @@ const waitFor = async (condition: () => Promise<boolean> | boolean, what: string
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-};
-
-/** A transaction that stays open until released. */
-const holdOpen = (database: Database, work: (tx: any) => Promise<void>) => {
-  let release = () => {};
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let ready = () => {};
-  const started = new Promise<void>((resolve) => {
-    ready = resolve;
-  });
-  const done = database.db.transaction().execute(async (tx) => {
-    await work(tx);
-    ready();
-    await released;
-  });
-  return {
-    started,
-    commit: async () => {
-      release();
-      await done;
-    },
-  };
 };
 
 describe('the live projector with a transaction held open across later commits', () => {
