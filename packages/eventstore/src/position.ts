@@ -6,9 +6,13 @@ export interface LogPosition {
 
 export const LOG_START: LogPosition = { transactionId: '0', globalPosition: 0 };
 
+/**
+ * Transaction ids are xid8s printed in decimal without leading zeros: the shorter is the smaller,
+ * and equal lengths compare as strings. No BigInt, as readers compare every event of a batch.
+ */
 export const comparePositions = (a: LogPosition, b: LogPosition): number => {
-  const ax = BigInt(a.transactionId);
-  const bx = BigInt(b.transactionId);
-  if (ax !== bx) return ax < bx ? -1 : 1;
-  return a.globalPosition - b.globalPosition;
+  const ax = a.transactionId;
+  const bx = b.transactionId;
+  const byTransaction = ax.length - bx.length || (ax < bx ? -1 : ax > bx ? 1 : 0);
+  return byTransaction || a.globalPosition - b.globalPosition;
 };

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { LogPosition } from './position.ts';
 import type { EventStoreSchema } from './schema.ts';
 
@@ -11,18 +11,33 @@ export interface StoredEvent {
 }
 
 /**
- * The next events after `after` in the log's read order, only from transactions older than every
- * transaction still running: a transaction that began early and commits late is never passed over,
- * since no reader moves beyond it while it runs.
+ * The next events after `after` (up to `upTo`, if given) in the log's read order, only from
+ * transactions older than every transaction still running: a transaction that began early and
+ * commits late is never passed over, since no reader moves beyond it while it runs. The one
+ * rule of every reader of the log, as a subquery each can shape its result from.
  */
+export const nextEvents = (
+  after: LogPosition,
+  options: { limit: number; upTo?: LogPosition },
+): RawBuilder<unknown> => {
+  const upTo = options.upTo
+    ? sql`AND (transaction_id, global_position) <= (${options.upTo.transactionId}::xid8, ${options.upTo.globalPosition}::bigint)`
+    : sql``;
+  return sql`
+    SELECT global_position, transaction_id, stream_id, stream_position, type, data FROM events
+    WHERE (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
+      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ${upTo}
+    ORDER BY transaction_id, global_position
+    LIMIT ${options.limit}`;
+};
+
+/** nextEvents, as rows. */
 export const readEventsAfter = async (
   db: Kysely<EventStoreSchema>,
   after: LogPosition,
   options: { limit: number; upTo?: LogPosition },
 ): Promise<StoredEvent[]> => {
-  const upTo = options.upTo
-    ? sql`AND (transaction_id, global_position) <= (${options.upTo.transactionId}::xid8, ${options.upTo.globalPosition}::bigint)`
-    : sql``;
   const result = await sql<{
     global_position: number;
     tx: string;
@@ -32,12 +47,8 @@ export const readEventsAfter = async (
     data: unknown;
   }>`
     SELECT global_position, transaction_id::text AS tx, stream_id, stream_position, type, data
-    FROM events
-    WHERE (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
-      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      ${upTo}
-    ORDER BY transaction_id, global_position
-    LIMIT ${options.limit}`.execute(db);
+    FROM (${nextEvents(after, options)}) next
+    ORDER BY next.transaction_id, next.global_position`.execute(db);
   return result.rows.map((row) => ({
     type: row.type,
     data: row.data,
