@@ -28,18 +28,22 @@ export const conversationIDFor = (
   }
 };
 
+/** Every way to read `<a>_<b>` as two valid userIDs in sorted order; several when IDs hold `_`. */
+const userIDPairs = function* (pair: string): Generator<readonly [string, string]> {
+  for (let i = pair.indexOf('_'); i !== -1; i = pair.indexOf('_', i + 1)) {
+    const a = pair.slice(0, i);
+    const b = pair.slice(i + 1);
+    if (isValidID(a) && isValidID(b) && a <= b) yield [a, b];
+  }
+};
+
 /** Whether an ID has the shape SPEC §1 derives: `sg_<groupID>`, or `si_`/`sn_` and two sorted userIDs. */
 export const isWellFormedConversationID = (conversationID: string): boolean => {
   const prefix = conversationID.slice(0, 3);
   const rest = conversationID.slice(3);
   if (prefix === 'sg_') return isValidID(rest);
   if (prefix !== 'si_' && prefix !== 'sn_') return false;
-  for (let i = rest.indexOf('_'); i !== -1; i = rest.indexOf('_', i + 1)) {
-    const a = rest.slice(0, i);
-    const b = rest.slice(i + 1);
-    if (isValidID(a) && isValidID(b) && a <= b) return true;
-  }
-  return false;
+  return !userIDPairs(rest).next().done;
 };
 
 export type ParsedConversationID =
@@ -59,12 +63,7 @@ export const parseConversationID = (
   if (prefix === 'sg_') return isValidID(rest) ? { sessionType: 3, groupID: rest } : undefined;
   if (prefix !== 'si_' && prefix !== 'sn_') return undefined;
   const sessionType = prefix === 'si_' ? 1 : 4;
-  const candidates: Array<readonly [string, string]> = [];
-  for (let i = rest.indexOf('_'); i !== -1; i = rest.indexOf('_', i + 1)) {
-    const a = rest.slice(0, i);
-    const b = rest.slice(i + 1);
-    if (isValidID(a) && isValidID(b) && a <= b) candidates.push([a, b]);
-  }
+  const candidates = [...userIDPairs(rest)];
   const chosen =
     owner === undefined
       ? candidates.length === 1
