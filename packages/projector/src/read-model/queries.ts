@@ -42,22 +42,34 @@ export const getConversationStates = async (
   return result.rows.map(fromRow);
 };
 
-/** Listed conversations in list order; `after` continues a keyset page, `offset` serves the split query. */
-export const listConversations = async (
-  db: Db,
-  owner: string,
-  page: { limit?: number; after?: ListPosition; offset?: number },
-): Promise<ConversationItem[]> => {
+interface ListPage {
+  limit?: number;
+  /** Continues a keyset page after this position. */
+  after?: ListPosition;
+  /** Skips this many: the split query's offset paging. */
+  offset?: number;
+}
+
+/** FROM … ORDER BY … LIMIT: the owner's listed conversations in list order, one page of them. */
+const listedPage = (owner: string, page: ListPage) => {
   const after = page.after
     ? sql`AND (list_block, list_time, conversation_id) >
           (${page.after.isPinned ? 0 : 1}::smallint, ${-page.after.sortTime}::bigint, ${page.after.conversationID})`
     : sql``;
   const limit = page.limit === undefined ? sql`` : sql`LIMIT ${page.limit}`;
   const offset = page.offset ? sql`OFFSET ${page.offset}` : sql``;
+  return sql`FROM ${TABLE} WHERE owner = ${owner} AND NOT is_hidden ${after}
+    ORDER BY ${LIST_ORDER} ${limit} ${offset}`;
+};
+
+/** Listed conversations in list order. */
+export const listConversations = async (
+  db: Db,
+  owner: string,
+  page: ListPage,
+): Promise<ConversationItem[]> => {
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} FROM ${TABLE}
-    WHERE owner = ${owner} AND NOT is_hidden ${after}
-    ORDER BY ${LIST_ORDER} ${limit} ${offset}`.execute(db);
+    SELECT ${selectColumns} ${listedPage(owner, page)}`.execute(db);
   return items(result.rows);
 };
 
@@ -68,15 +80,11 @@ export const listConversations = async (
 export const listConversationsJSON = async (
   db: Db,
   owner: string,
-  page: { limit?: number; offset?: number },
+  page: ListPage,
 ): Promise<string> => {
-  const limit = page.limit === undefined ? sql`` : sql`LIMIT ${page.limit}`;
-  const offset = page.offset ? sql`OFFSET ${page.offset}` : sql``;
   const result = await sql<{ items: string }>`
     SELECT coalesce(json_agg(item ORDER BY ${LIST_ORDER}), '[]')::text AS items FROM (
-      SELECT list_block, list_time, conversation_id, ${itemJSON} AS item FROM ${TABLE}
-      WHERE owner = ${owner} AND NOT is_hidden
-      ORDER BY ${LIST_ORDER} ${limit} ${offset}
+      SELECT list_block, list_time, conversation_id, ${itemJSON} AS item ${listedPage(owner, page)}
     ) page`.execute(db);
   return result.rows[0]?.items ?? '[]';
 };
