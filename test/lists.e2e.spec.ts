@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listOf, message, startTestEngine, type TestEngine } from './support/harness.ts';
+import {
+  conversationIDs,
+  listOf,
+  message,
+  startTestEngine,
+  type TestEngine,
+} from './support/harness.ts';
 
-const ids = (items: any[]) => items.map((c) => c.conversationID);
 const T = 1_700_000_000_000;
 
 describe('the list queries (SPEC §2 list order, §4)', () => {
@@ -75,7 +80,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       conversationID: 'si_ls-2_ls-o',
       isPinned: true,
     });
-    const full = ids(await listOf(t, owner));
+    const full = conversationIDs(await listOf(t, owner));
     expect(full).toEqual([
       'si_ls-2_ls-o',
       'si_ls-6_ls-o',
@@ -86,7 +91,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       'si_ls-0_ls-o',
     ]);
     const split = async (offset: number, count: number) =>
-      ids(
+      conversationIDs(
         (await t.client.request('getConversationListSplit', { userID: owner, offset, count })).body
           .conversations,
       );
@@ -100,15 +105,15 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
   it('getConversationListPage ends with nextCursor null, also when the list fills the last page exactly', async () => {
     const owner = 'le-o';
     for (let i = 0; i < 6; i++) await send(`e${i}`, `le-${i}`, owner, T + i * 1000);
-    const full = ids(await listOf(t, owner));
+    const full = conversationIDs(await listOf(t, owner));
     const first = await page(owner, 3);
-    expect(ids(first.conversations)).toEqual(full.slice(0, 3));
+    expect(conversationIDs(first.conversations)).toEqual(full.slice(0, 3));
     expect(first.nextCursor).toEqual(expect.any(String));
     const second = await page(owner, 3, first.nextCursor);
-    expect(ids(second.conversations)).toEqual(full.slice(3));
+    expect(conversationIDs(second.conversations)).toEqual(full.slice(3));
     expect(second.nextCursor).toBeNull();
     const whole = await page(owner, 1000);
-    expect(ids(whole.conversations)).toEqual(full);
+    expect(conversationIDs(whole.conversations)).toEqual(full);
     expect(whole.nextCursor).toBeNull();
     expect(await page('le-nobody', 10)).toEqual({ conversations: [], nextCursor: null });
     expect(await page(owner, 10, null)).toEqual(whole);
@@ -134,7 +139,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       conversationID: 'si_l1-c_l1-o',
       draftText: 'soon',
     });
-    const full = ids(await listOf(t, owner));
+    const full = conversationIDs(await listOf(t, owner));
     expect(full).toEqual([
       'si_l1-e_l1-o',
       'si_l1-b_l1-o',
@@ -147,7 +152,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     let cursor: string | null | undefined;
     while (cursor !== null && seen.length <= full.length) {
       const next = await page(owner, 1, cursor);
-      seen.push(...ids(next.conversations));
+      seen.push(...conversationIDs(next.conversations));
       cursor = next.nextCursor;
     }
     expect(seen).toEqual(full);
@@ -170,7 +175,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       conversationID: id('lk-20'),
       isPinned: true,
     });
-    const initial = ids(await listOf(t, owner));
+    const initial = conversationIDs(await listOf(t, owner));
     expect(initial.slice(0, 2)).toEqual([id('lk-20'), id('lk-04')]);
     // Ties: within one sendTime, conversationID ascending.
     expect(initial.slice(2, 5)).toEqual([id('lk-27'), id('lk-28'), id('lk-29')]);
@@ -178,8 +183,8 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     const moved = new Set<string>();
     const seen: string[] = [];
     const first = await page(owner, 7);
-    seen.push(...ids(first.conversations));
-    expect(ids(first.conversations)).toEqual(initial.slice(0, 7));
+    seen.push(...conversationIDs(first.conversations));
+    expect(conversationIDs(first.conversations)).toEqual(initial.slice(0, 7));
 
     // Between pages: the cursor's own conversation moves to the top, an unseen one is deleted,
     // another unseen one is pinned, a seen pinned one is unpinned, and a new conversation arrives.
@@ -205,7 +210,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     let pages = 1;
     while (cursor !== null) {
       const next = await page(owner, 7, cursor);
-      seen.push(...ids(next.conversations));
+      seen.push(...conversationIDs(next.conversations));
       cursor = next.nextCursor;
       if (pages === 1) {
         // A draft lifts an unseen conversation above the cursor.
@@ -231,7 +236,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     }
     expect(pages).toBeGreaterThanOrEqual(4);
     // Every page was in list order: what stayed put came in the order of the list.
-    const final = ids(await listOf(t, owner));
+    const final = conversationIDs(await listOf(t, owner));
     expect(final.filter((c) => !moved.has(c))).toEqual(stayed);
   });
 
@@ -262,7 +267,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       const next = await page(owner, 1000, cursor);
       expect(next.conversations.length).toBeGreaterThan(0);
       expect(next.conversations.length).toBeLessThan(conversations);
-      seen.push(...ids(next.conversations));
+      seen.push(...conversationIDs(next.conversations));
       cursor = next.nextCursor;
       pages += 1;
     }
@@ -274,7 +279,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
         offset,
         count: 20,
       });
-      inOrder.push(...ids(part.body.conversations));
+      inOrder.push(...conversationIDs(part.body.conversations));
     }
     expect(seen).toEqual(inOrder);
     expect(new Set(seen).size).toBe(conversations);

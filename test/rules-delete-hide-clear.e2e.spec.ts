@@ -3,14 +3,13 @@ import {
   awaitCallback,
   callbacksFor,
   callbacksUntilNow,
+  conversationIDs,
   listOf,
   message,
   startTestEngine,
   type TestEngine,
   totalOf,
 } from './support/harness.ts';
-
-const ids = (items: any[]) => items.map((c) => c.conversationID);
 
 describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
   let t: TestEngine;
@@ -79,7 +78,7 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
     await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 0);
     // The other member is untouched.
     expect(await one(peer, owner)).toEqual(peerBefore);
-    expect(ids(await listOf(t, peer))).toEqual([id]);
+    expect(conversationIDs(await listOf(t, peer))).toEqual([id]);
 
     await t.client.request('setConversationRecvMessageOpt', {
       userID: owner,
@@ -118,7 +117,7 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
     expect(
       (await t.client.request('hideConversation', { userID: owner, conversationID: id })).body,
     ).toEqual({});
-    expect(ids(await listOf(t, owner))).toEqual(['si_r7-o_r7-q']);
+    expect(conversationIDs(await listOf(t, owner))).toEqual(['si_r7-o_r7-q']);
     expect(await totalOf(t, owner)).toBe(1);
     expect(await one(owner, peer)).toMatchObject({ isHidden: true, unreadCount: 2, minSeq: 1 });
     await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
@@ -143,7 +142,7 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
     await send('c-b1', 'r8-b', owner, 1_700_000_002_000);
     await send('c-b2', 'r8-b', owner, 1_700_000_002_500);
     await send('c-c', 'r8-c', owner, 1_700_000_003_000);
-    const order = ids(await listOf(t, owner));
+    const order = conversationIDs(await listOf(t, owner));
     expect(order).toEqual(['si_r8-c_r8-o', 'si_r8-b_r8-o', 'si_r8-a_r8-o']);
     expect(await totalOf(t, owner)).toBe(4);
 
@@ -159,7 +158,7 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
       maxSeq: 2,
       isHidden: false,
     });
-    expect(ids(await listOf(t, owner))).toEqual(order);
+    expect(conversationIDs(await listOf(t, owner))).toEqual(order);
     expect(await totalOf(t, owner)).toBe(2);
     await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
       data.some((c: any) => c.conversationID === 'si_r8-b_r8-o' && c.latestMsg === ''),

@@ -3,6 +3,7 @@ import {
   awaitCallback,
   callbacksFor,
   callbacksUntilNow,
+  conversationIDs,
   countEvents,
   listOf,
   message,
@@ -10,8 +11,6 @@ import {
   type TestEngine,
   totalOf,
 } from './support/harness.ts';
-
-const ids = (items: any[]) => items.map((c) => c.conversationID);
 
 describe('pin, do not disturb, drafts and settings (SPEC §3 rules 5, 9, 10, 11)', () => {
   let t: TestEngine;
@@ -41,7 +40,7 @@ describe('pin, do not disturb, drafts and settings (SPEC §3 rules 5, 9, 10, 11)
     const owner = 'r5-o';
     const peers = Array.from({ length: 12 }, (_, i) => `r5-p${String(i).padStart(2, '0')}`);
     await chats(owner, peers);
-    const byTime = ids(await listOf(t, owner));
+    const byTime = conversationIDs(await listOf(t, owner));
     expect(byTime).toEqual(peers.map((p) => `si_${owner}_${p}`).reverse());
 
     // Pin the eight oldest: no cap, and the pinned block keeps time order within itself.
@@ -54,7 +53,7 @@ describe('pin, do not disturb, drafts and settings (SPEC §3 rules 5, 9, 10, 11)
       });
       expect(reply.body.conversation).toMatchObject({ conversationID, isPinned: true });
     }
-    expect(ids(await listOf(t, owner))).toEqual([...pinned, ...byTime.slice(0, 4)]);
+    expect(conversationIDs(await listOf(t, owner))).toEqual([...pinned, ...byTime.slice(0, 4)]);
     await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
       data.some((c: any) => c.conversationID === pinned.at(-1) && c.isPinned),
     );
@@ -66,7 +65,10 @@ describe('pin, do not disturb, drafts and settings (SPEC §3 rules 5, 9, 10, 11)
       isPinned: false,
     });
     expect(reply.body.conversation).toMatchObject({ isPinned: false });
-    expect(ids(await listOf(t, owner))).toEqual([...pinned.slice(1), ...byTime.slice(0, 5)]);
+    expect(conversationIDs(await listOf(t, owner))).toEqual([
+      ...pinned.slice(1),
+      ...byTime.slice(0, 5),
+    ]);
     await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
       data.some((c: any) => c.conversationID === unpinned && !c.isPinned),
     );
@@ -133,7 +135,7 @@ describe('pin, do not disturb, drafts and settings (SPEC §3 rules 5, 9, 10, 11)
   it('rule 10: a draft moves its conversation up, un-hides it, and "" clears it', async () => {
     const owner = 'r10-o';
     await chats(owner, ['r10-a', 'r10-b', 'r10-c']);
-    expect(ids(await listOf(t, owner))).toEqual([
+    expect(conversationIDs(await listOf(t, owner))).toEqual([
       'si_r10-c_r10-o',
       'si_r10-b_r10-o',
       'si_r10-a_r10-o',
@@ -147,7 +149,7 @@ describe('pin, do not disturb, drafts and settings (SPEC §3 rules 5, 9, 10, 11)
     });
     expect(drafted.body.conversation).toMatchObject({ draftText: 'half a thought' });
     expect(drafted.body.conversation.draftTextTime).toBeGreaterThanOrEqual(started);
-    expect(ids(await listOf(t, owner))).toEqual([
+    expect(conversationIDs(await listOf(t, owner))).toEqual([
       'si_r10-a_r10-o',
       'si_r10-c_r10-o',
       'si_r10-b_r10-o',
@@ -162,21 +164,21 @@ describe('pin, do not disturb, drafts and settings (SPEC §3 rules 5, 9, 10, 11)
       draftText: '',
     });
     expect(cleared.body.conversation).toMatchObject({ draftText: '', draftTextTime: 0 });
-    expect(ids(await listOf(t, owner))).toEqual([
+    expect(conversationIDs(await listOf(t, owner))).toEqual([
       'si_r10-c_r10-o',
       'si_r10-b_r10-o',
       'si_r10-a_r10-o',
     ]);
 
     await t.client.request('hideConversation', { userID: owner, conversationID: 'si_r10-b_r10-o' });
-    expect(ids(await listOf(t, owner))).toEqual(['si_r10-c_r10-o', 'si_r10-a_r10-o']);
+    expect(conversationIDs(await listOf(t, owner))).toEqual(['si_r10-c_r10-o', 'si_r10-a_r10-o']);
     await t.client.request('setConversationDraft', {
       userID: owner,
       conversationID: 'si_r10-b_r10-o',
       draftText: 'back again',
     });
     const listed = await listOf(t, owner);
-    expect(ids(listed)).toEqual(['si_r10-b_r10-o', 'si_r10-c_r10-o', 'si_r10-a_r10-o']);
+    expect(conversationIDs(listed)).toEqual(['si_r10-b_r10-o', 'si_r10-c_r10-o', 'si_r10-a_r10-o']);
     expect(listed[0]).toMatchObject({ isHidden: false, draftText: 'back again', unreadCount: 1 });
     await awaitCallback(t, owner, 'OnNewConversation', (data) =>
       data.some((c: any) => c.conversationID === 'si_r10-b_r10-o'),

@@ -1,13 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  conversationIDs,
   message,
   type ReceivedCallback,
   startTestEngine,
   type TestEngine,
 } from './support/harness.ts';
-
-const ids = (items: Array<{ conversationID: string }>) => items.map((c) => c.conversationID);
 
 describe('syncConversations', () => {
   let t: TestEngine;
@@ -85,7 +84,10 @@ describe('syncConversations', () => {
 
     const changes = await sync('alice', full.version);
     expect(changes.full).toBe(false);
-    expect(ids(changes.conversations).sort()).toEqual(['si_alice_dave', 'si_alice_erin']);
+    expect(conversationIDs(changes.conversations).sort()).toEqual([
+      'si_alice_dave',
+      'si_alice_erin',
+    ]);
     expect(changes.conversations.find((c: any) => c.conversationID === 'si_alice_dave')).toEqual(
       pinned.body.conversation,
     );
@@ -166,7 +168,7 @@ describe('syncConversations', () => {
       rest.push(...page.body.conversations);
       cursor = page.body.nextCursor;
     }
-    expect(ids([...first.conversations, ...rest])).toEqual(ids(everything));
+    expect(conversationIDs([...first.conversations, ...rest])).toEqual(conversationIDs(everything));
 
     // Too many changes for one message: the incremental answer turns full, paged the same way.
     const since = await sync('heavy', 0);

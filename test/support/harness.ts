@@ -233,3 +233,7 @@ export const awaitCallback = async (
     callbacksFor(all, userID, name).find((c) => matches(c.data));
   return found(await t.callbacks.until((all) => found(all) !== undefined)) as ReceivedCallback;
 };
+
+/** The conversationIDs of a list, in its order. */
+export const conversationIDs = (items: ReadonlyArray<{ conversationID: string }>): string[] =>
+  items.map((item) => item.conversationID);
