@@ -6,7 +6,7 @@ export interface EngineContext {
   database: Database;
   watcher: ProjectionWatcher;
   logger: Logger;
-  /** Tells the local projector that this process just appended. */
+  /** Tells the projector, here or in the process that leads, that this process just appended. */
   wakeProjector(): void;
   now(): number;
   readYourWritesTimeoutMs: number;

@@ -1,4 +1,4 @@
-import { type Database, openDatabase } from '@im/eventstore';
+import { createAppendNotice, type Database, openDatabase } from '@im/eventstore';
 import {
   createCallbackPublisher,
   createProjectionWatcher,
@@ -57,11 +57,16 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     logger: logger.child({ component: 'publisher' }),
     isActive: () => projector.stats().leader,
   });
+  const announceAppend = createAppendNotice(database.db);
   const context: EngineContext = {
     database,
     watcher,
     logger,
-    wakeProjector: projector.wake,
+    wakeProjector: () => {
+      // The projector that leads elsewhere hears of this process's appends by notice.
+      if (projector.stats().leader) projector.wake();
+      else announceAppend();
+    },
     now: Date.now,
     readYourWritesTimeoutMs: config.READ_YOUR_WRITES_TIMEOUT_MS,
     maxPayload: () => nc.info?.max_payload ?? 1024 * 1024,

@@ -2,8 +2,6 @@ import { type Kysely, sql } from 'kysely';
 import type { LogPosition } from './position.ts';
 import type { EventStoreSchema } from './schema.ts';
 
-export const EVENTS_CHANNEL = 'im_events_appended';
-
 export interface NewEvent {
   type: string;
   data: unknown;
@@ -111,13 +109,10 @@ export const appendToStream = async (
         FROM stream, unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::json[],
                             ${events.map((e) => e.idempotencyKey ?? null)}::text[]) WITH ORDINALITY AS e(type, data, key)
         RETURNING global_position, transaction_id
-      ), notified AS (
-        SELECT pg_notify(${EVENTS_CHANNEL}, '') FROM (SELECT 1 FROM appended LIMIT 1) any_appended
       )
       SELECT (SELECT version FROM stream) AS next_version,
              (SELECT transaction_id::text FROM appended LIMIT 1) AS tx,
-             (SELECT max(global_position) FROM appended) AS pos,
-             (SELECT count(*) FROM notified) AS notified`.execute(db);
+             (SELECT max(global_position) FROM appended) AS pos`.execute(db);
     const row = result.rows[0];
     if (row?.next_version == null || row.tx === null) {
       return { ok: false, error: { kind: 'conflict', expected: options.expectedVersion } };

@@ -24,7 +24,9 @@ export interface DatabaseOptions {
 }
 
 const connectPostgres = async (url: string, poolSize: number): Promise<Database> => {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // JIT compiling pays off for long analytic queries; here it would put tens of milliseconds of
+  // compilation on short statements whose estimates grow large (a disabled plan node, a big owner).
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c jit=off' });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   const listeners = new Map<string, Set<Listener>>();

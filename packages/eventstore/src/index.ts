@@ -1,4 +1,5 @@
 export * from './append.ts';
+export * from './append-notice.ts';
 export * from './checkpoint.ts';
 export * from './database.ts';
 export * from './migrations.ts';

@@ -9,7 +9,7 @@ import type { CompiledQuery } from 'kysely';
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const pg = require(workerData.pg);
-const client = new pg.Client({ connectionString: workerData.url });
+const client = new pg.Client({ connectionString: workerData.url, options: '-c jit=off' });
 client.on('error', () => {});
 const connected = client.connect();
 parentPort.on('message', async ({ id, text, values, end }) => {
