@@ -139,7 +139,8 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       conversationID: 'si_l1-c_l1-o',
       draftText: 'soon',
     });
-    const full = conversationIDs(await listOf(t, owner));
+    const fullItems = await listOf(t, owner);
+    const full = conversationIDs(fullItems);
     expect(full).toEqual([
       'si_l1-e_l1-o',
       'si_l1-b_l1-o',
@@ -148,14 +149,15 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       'si_l1-d_l1-o',
       'si_l1-a_l1-o',
     ]);
-    const seen: string[] = [];
+    const seen: unknown[] = [];
     let cursor: string | null | undefined;
     while (cursor !== null && seen.length <= full.length) {
       const next = await page(owner, 1, cursor);
-      seen.push(...conversationIDs(next.conversations));
+      seen.push(...next.conversations);
       cursor = next.nextCursor;
     }
-    expect(seen).toEqual(full);
+    // The whole list's items are built by PostgreSQL, a page's in JavaScript: the same fields.
+    expect(seen).toEqual(fullItems);
   });
 
   it('getConversationListPage pages a list that changes between pages, dropping and repeating nothing that stayed put', async () => {

@@ -8,6 +8,7 @@ import {
 import { sql } from 'kysely';
 import type { Logger } from '../logger.ts';
 import { applyBatch, recordChanges } from './apply-batch.ts';
+import { refreshStatistics } from './fresh-statistics.ts';
 import { projectionLag } from './lag.ts';
 import { acquireLease, confirmLease, PROJECTOR_LEASE, releaseLease } from './lease.ts';
 import { readLogBatch } from './read-log.ts';
@@ -155,6 +156,17 @@ export const createProjector = (options: ProjectorOptions) => {
     }
   };
 
+  /** The leader, which writes, keeps the statistics of what it reads and writes fresh. */
+  const refresh = async () => {
+    if (!stats.leader || database.kind !== 'postgres') return;
+    try {
+      const analysed = await refreshStatistics(database.db);
+      if (analysed.length > 0) logger.debug('statistics refreshed', { tables: analysed });
+    } catch (error) {
+      logger.warn('statistics could not be refreshed', { error });
+    }
+  };
+
   const renewLease = async () => {
     try {
       const leader = await acquireLease(database.db, {
@@ -215,7 +227,7 @@ export const createProjector = (options: ProjectorOptions) => {
       unlisten = await database.listen(EVENTS_CHANNEL, () => signal.notify());
       await renewLease();
       leaseTimer = setInterval(renewLease, leaseTtlMs / 3);
-      reportTimer = setInterval(report, reportEveryMs);
+      reportTimer = setInterval(() => void report().then(refresh), reportEveryMs);
       void report();
       loop = run();
     },

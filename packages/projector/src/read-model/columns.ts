@@ -44,13 +44,17 @@ export const updateFromExcluded: RawBuilder<unknown> = sql.raw(
 export const UNREAD_SQL = 'greatest(0, max_seq - greatest(has_read_seq, min_seq - 1))';
 
 /**
- * The conversation item (SPEC §2) as PostgreSQL's JSON, equal to JSON.stringify(toItem(state)) in
- * content: large lists are answered without parsing and re-serialising every row in JavaScript.
+ * The conversation item's fields (SPEC §2) as a select list under their JSON names: PostgreSQL
+ * turns such a row into JSON equal in content to JSON.stringify(toItem(state)), so large lists
+ * are answered without parsing and re-serialising every row in JavaScript.
  */
-export const itemJSON: RawBuilder<unknown> = sql.raw(
-  `json_build_object(${COLUMNS.filter(([field]) => field !== 'owner' && field !== 'latestMsgSeq')
-    .map(([field, column]) => `'${field}', ${column}`)
-    .join(', ')}, 'unreadCount', ${UNREAD_SQL})`,
+export const itemColumns: RawBuilder<unknown> = sql.raw(
+  [
+    ...COLUMNS.filter(([field]) => field !== 'owner' && field !== 'latestMsgSeq').map(
+      ([field, column]) => `${column} AS "${field}"`,
+    ),
+    `${UNREAD_SQL} AS "unreadCount"`,
+  ].join(', '),
 );
 
 /**
