@@ -28,6 +28,7 @@ const ConfigSchema = z.object({
   STREAM_MAX_BYTES: integer(1024 ** 3),
   PROJECTOR_BATCH_SIZE: integer(1000),
   READ_YOUR_WRITES_TIMEOUT_MS: integer(10_000),
+  LIST_CACHE_MB: z.coerce.number().int().nonnegative().default(16),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   INSTANCE_ID: z.string().default(`${hostname()}:${process.pid}`),
 });

@@ -1,10 +1,12 @@
 import type { Database, LogPosition } from '@im/eventstore';
-import type { Logger, ProjectionWatcher } from '@im/projector';
+import type { ListCache, Logger, ProjectionWatcher } from '@im/projector';
 
 /** What command and query handlers need from the running engine. */
 export interface EngineContext {
   database: Database;
   watcher: ProjectionWatcher;
+  /** Whole lists, answered again while the owner's rows are unchanged. */
+  listCache: ListCache;
   logger: Logger;
   /** Tells the projector, here or in the process that leads, that this process just appended. */
   wakeProjector(): void;

@@ -100,9 +100,7 @@ const decideEach = (
 
 export const createHandlers = (sync: SyncHandler): Handlers => ({
   async getAllConversationList(context, { userID }) {
-    return ok(
-      conversationsReply(await readModel.listConversationsJSON(context.database.db, userID, {})),
-    );
+    return ok(conversationsReply(await context.listCache.wholeList(context.database.db, userID)));
   },
   async getConversationListSplit(context, { userID, offset, count }) {
     return ok(

@@ -1,6 +1,7 @@
 import { createAppendNotice, type Database, openDatabase } from '@im/eventstore';
 import {
   createCallbackPublisher,
+  createListCache,
   createProjectionWatcher,
   createProjector,
   ensureCallbackStream,
@@ -61,6 +62,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
   const context: EngineContext = {
     database,
     watcher,
+    listCache: createListCache({ maxBytes: config.LIST_CACHE_MB * 1024 * 1024 }),
     logger,
     wakeProjector: () => {
       // The projector that leads elsewhere hears of this process's appends by notice.

@@ -77,9 +77,10 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
         handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>
       )(context, parsed.data);
       if (!result.ok) return respondError(msg, result.error.code, result.error.message);
-      const reply = encoder.encode(
-        result.value instanceof SerializedReply ? result.value.json : JSON.stringify(result.value),
-      );
+      const reply =
+        result.value instanceof SerializedReply
+          ? result.value.bytes
+          : encoder.encode(JSON.stringify(result.value));
       if (reply.length > context.maxPayload()) {
         return respondError(
           msg,

@@ -1,0 +1,104 @@
+import { type ConversationState, evolve, singleConversationID } from '@im/domain';
+import { type Database, eventStoreMigrations, openDatabase } from '@im/eventstore';
+import { sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../../test/support/harness.ts';
+import { writeStates } from '../projection/apply-batch.ts';
+import { selectColumns } from './columns.ts';
+import { createListCache } from './list-cache.ts';
+import { readModelMigrations } from './migrations.ts';
+
+/** The receiver's conversation after a first message from `sendID`. */
+const firstMessageState = (sendID: string, owner: string, version: number): ConversationState => {
+  const message = {
+    clientMsgID: `${sendID}-1`,
+    serverMsgID: '',
+    sendID,
+    recvID: owner,
+    groupID: '',
+    sessionType: 1 as const,
+    contentType: 101,
+    content: 'hi',
+    sendTime: 1_700_000_000_000,
+    seq: 1,
+  };
+  const event = {
+    type: 'MessageRecorded' as const,
+    data: {
+      conversationID: singleConversationID(sendID, owner),
+      conversationType: 1 as const,
+      message,
+      atUserIDList: [],
+    },
+  };
+  return { ...(evolve(undefined, event, owner) as ConversationState), version };
+};
+
+describe('the whole-list cache', () => {
+  let database: Database;
+
+  beforeAll(async () => {
+    database = await openDatabase({ url: await createTestDatabase() });
+    const migrated = await new Migrator({
+      db: database.db,
+      provider: {
+        getMigrations: async () => ({ ...eventStoreMigrations, ...readModelMigrations }),
+      },
+    }).migrateToLatest();
+    if (migrated.error) throw migrated.error;
+  });
+  afterAll(() => database.close());
+
+  const items = (json: Uint8Array) =>
+    JSON.parse(new TextDecoder().decode(json)) as Array<{
+      conversationID: string;
+      draftText: string;
+      ex: string;
+    }>;
+
+  it('answers a list changed since it was cached, and the new table a rebuild switched in', async () => {
+    const cache = createListCache({ maxBytes: 1024 * 1024 });
+    const owner = 'cached';
+    await writeStates(database.db, 'conversation_item', [
+      firstMessageState('a', owner, 1),
+      firstMessageState('b', owner, 2),
+    ]);
+    expect(items(await cache.wholeList(database.db, owner))).toHaveLength(2);
+
+    await sql`UPDATE conversation_item SET draft_text = 'later', version = 3
+              WHERE owner = ${owner} AND conversation_id = ${singleConversationID('a', owner)}`.execute(
+      database.db,
+    );
+    const changed = items(await cache.wholeList(database.db, owner));
+    expect(changed.find((item) => item.draftText === 'later')?.conversationID).toBe(
+      singleConversationID('a', owner),
+    );
+
+    // A rebuild's table holds the same versions with repaired content.
+    await sql`CREATE TABLE rebuilt (LIKE conversation_item INCLUDING ALL)`.execute(database.db);
+    await sql`INSERT INTO rebuilt (${selectColumns}) SELECT ${selectColumns} FROM conversation_item`.execute(
+      database.db,
+    );
+    await sql`UPDATE rebuilt SET ex = 'repaired'`.execute(database.db);
+    await sql`ALTER TABLE conversation_item RENAME TO replaced`.execute(database.db);
+    await sql`ALTER TABLE rebuilt RENAME TO conversation_item`.execute(database.db);
+    expect(items(await cache.wholeList(database.db, owner)).map((item) => item.ex)).toEqual([
+      'repaired',
+      'repaired',
+    ]);
+  });
+
+  it('keeps to its size, dropping the least recently asked lists', async () => {
+    const states = Array.from({ length: 30 }, (_, i) =>
+      firstMessageState('peer', `owner${i}`, i + 1),
+    );
+    await writeStates(database.db, 'conversation_item', states);
+    const one = (await createListCache({ maxBytes: 1e6 }).wholeList(database.db, 'owner0'))
+      .byteLength;
+    const cache = createListCache({ maxBytes: one * 10 });
+    for (const state of states) await cache.wholeList(database.db, state.owner);
+    expect(cache.bytes).toBeGreaterThan(0);
+    expect(cache.bytes).toBeLessThanOrEqual(one * 10);
+  });
+});
