@@ -2,7 +2,7 @@ import { toItem } from '@im/domain';
 import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
 import { ChangeKind } from '../projection/apply-batch.ts';
-import { fromRow, selectColumns } from '../read-model/columns.ts';
+import { fromRow, stateColumns } from '../read-model/columns.ts';
 import { totalsUnread } from '../read-model/queries.ts';
 import { type Callback, type CallbackName, changeMsgID } from './callback.ts';
 
@@ -47,7 +47,7 @@ export const nextCallbacks = async (
       total_changed: boolean;
     }
   >`
-    SELECT c.change_id, c.change_version, c.kind, c.total_changed, ${selectColumns}
+    SELECT c.change_id, c.change_version, c.kind, c.total_changed, ${stateColumns}
     FROM (
       SELECT id AS change_id, owner, conversation_id, version AS change_version, kind, total_changed
       FROM conversation_change WHERE id > ${after} ORDER BY id LIMIT ${limit}
@@ -61,18 +61,18 @@ export const nextCallbacks = async (
   const callbacks: Callback[] = [];
   const push = (userID: string, version: number, name: CallbackName, data: unknown) =>
     callbacks.push({ userID, version, name, data, msgID: changeMsgID(userID, version, name) });
-  for (const row of rows) {
+  for (const { change_id: _id, change_version, kind, total_changed, ...row } of rows) {
     // A change always has its row; should one be missing, the batch still moves past it.
     if (row.version === null) continue;
     const owner = String(row.owner);
-    const version = Number(row.change_version);
+    const version = Number(change_version);
     push(
       owner,
       version,
-      Number(row.kind) === ChangeKind.entered ? 'OnNewConversation' : 'OnConversationChanged',
+      Number(kind) === ChangeKind.entered ? 'OnNewConversation' : 'OnConversationChanged',
       [toItem(fromRow(row))],
     );
-    if (row.total_changed)
+    if (total_changed)
       push(owner, version, 'OnTotalUnreadMessageCountChanged', totals.get(owner) ?? 0);
   }
   return { lastID: Number(rows.at(-1)?.change_id ?? after), callbacks };

@@ -8,7 +8,7 @@ import {
 } from '@im/domain';
 import type { EventStoreSchema, StoredEvent } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import { fromRow, selectColumns, upsertStates } from '../read-model/columns.ts';
+import { fromRow, stateColumns, upsertStates } from '../read-model/columns.ts';
 
 export const ChangeKind = { entered: 1, changed: 2, left: 3 } as const;
 export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
@@ -143,10 +143,12 @@ export const loadStates = async (
       conversations.push(conversationID);
     }
   }
+  // UNION ALL: a row both selects find comes twice and is remembered once, where UNION would
+  // compare every wide row of a large group to drop the repeats.
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} FROM ${sql.table(table)} WHERE conversation_id = ANY(${[...wide]}::text[])
-    UNION
-    SELECT ${selectColumns} FROM ${sql.table(table)}
+    SELECT ${stateColumns} FROM ${sql.table(table)} WHERE conversation_id = ANY(${[...wide]}::text[])
+    UNION ALL
+    SELECT ${stateColumns} FROM ${sql.table(table)}
     JOIN unnest(${owners}::text[], ${conversations}::text[]) AS wanted(o, c)
       ON owner = wanted.o AND conversation_id = wanted.c`.execute(db);
   const states = createStateSet();

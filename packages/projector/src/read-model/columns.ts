@@ -87,7 +87,14 @@ export const upsertStates = (
     ON CONFLICT (owner, conversation_id) DO UPDATE SET ${updateFromExcluded}`;
 };
 
+/**
+ * The stored columns under their state fields' names, for SELECT lists whose rows are read as
+ * states: the driver then builds each row as the state itself, with nothing to copy.
+ */
+export const stateColumns: RawBuilder<unknown> = sql.raw(
+  COLUMNS.map(([field, column]) => `${column} AS "${field}"`).join(', '),
+);
+
+/** A row selected with stateColumns (other columns beside them are left as they are). */
 export const fromRow = (row: Record<string, unknown>): ConversationState =>
-  Object.fromEntries(
-    COLUMNS.map(([field, column]) => [field, row[column]]),
-  ) as unknown as ConversationState;
+  row as unknown as ConversationState;

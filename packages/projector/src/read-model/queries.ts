@@ -6,7 +6,7 @@ import {
 } from '@im/domain';
 import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import { fromRow, itemColumns, selectColumns, UNREAD_SQL } from './columns.ts';
+import { fromRow, itemColumns, stateColumns, UNREAD_SQL } from './columns.ts';
 
 type Db = Kysely<EventStoreSchema>;
 
@@ -24,7 +24,7 @@ export const getConversationState = async (
   conversationID: string,
 ): Promise<ConversationState | undefined> => {
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} FROM ${TABLE} WHERE owner = ${owner} AND conversation_id = ${conversationID}`.execute(
+    SELECT ${stateColumns} FROM ${TABLE} WHERE owner = ${owner} AND conversation_id = ${conversationID}`.execute(
     db,
   );
   const row = result.rows[0];
@@ -37,7 +37,7 @@ export const getConversationStates = async (
   conversationIDs: readonly string[],
 ): Promise<ConversationState[]> => {
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} FROM ${TABLE}
+    SELECT ${stateColumns} FROM ${TABLE}
     WHERE owner = ${owner} AND conversation_id = ANY(${[...conversationIDs]}::text[])`.execute(db);
   return result.rows.map(fromRow);
 };
@@ -69,7 +69,7 @@ export const listConversations = async (
   page: ListPage,
 ): Promise<ConversationItem[]> => {
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} ${listedPage(owner, page)}`.execute(db);
+    SELECT ${stateColumns} ${listedPage(owner, page)}`.execute(db);
   return items(result.rows);
 };
 
@@ -127,7 +127,7 @@ export const changedSince = async (
   sinceVersion: number,
 ): Promise<ConversationItem[]> => {
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} FROM ${TABLE} WHERE owner = ${owner} AND version > ${sinceVersion}
+    SELECT ${stateColumns} FROM ${TABLE} WHERE owner = ${owner} AND version > ${sinceVersion}
     ORDER BY version`.execute(db);
   return items(result.rows);
 };
@@ -147,7 +147,7 @@ export const conversationsToMarkRead = async (
   owner: string,
 ): Promise<ConversationState[]> => {
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} FROM ${TABLE}
+    SELECT ${stateColumns} FROM ${TABLE}
     WHERE owner = ${owner} AND (has_read_seq < max_seq OR group_at_type <> 0)`.execute(db);
   return result.rows.map(fromRow);
 };

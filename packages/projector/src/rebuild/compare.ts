@@ -1,6 +1,6 @@
 import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import { fromRow, selectColumns } from '../read-model/columns.ts';
+import { fromRow, selectColumns, stateColumns } from '../read-model/columns.ts';
 
 export interface DifferingRow {
   owner: string;
@@ -25,7 +25,7 @@ export interface Comparison {
 
 const rowOf = async (db: Kysely<EventStoreSchema>, table: string, owner: string, id: string) => {
   const result = await sql<Record<string, unknown>>`
-    SELECT ${selectColumns} FROM ${sql.table(table)}
+    SELECT ${stateColumns} FROM ${sql.table(table)}
     WHERE owner = ${owner} AND conversation_id = ${id}`.execute(db);
   const row = result.rows[0];
   return row ? (fromRow(row) as unknown as Record<string, unknown>) : undefined;
