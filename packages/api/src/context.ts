@@ -1,9 +1,11 @@
-import type { Database, LogPosition } from '@im/eventstore';
+import type { AppendQueue, Database, LogPosition } from '@im/eventstore';
 import type { ListCache, Logger, ProjectionWatcher } from '@im/projector';
 
 /** What command and query handlers need from the running engine. */
 export interface EngineContext {
   database: Database;
+  /** Appends of concurrent commands, written together. */
+  appends: AppendQueue;
   watcher: ProjectionWatcher;
   /** Whole lists, answered again while the owner's rows are unchanged. */
   listCache: ListCache;

@@ -1,4 +1,4 @@
-import { createAppendNotice, type Database, openDatabase } from '@im/eventstore';
+import { createAppendNotice, createAppendQueue, type Database, openDatabase } from '@im/eventstore';
 import {
   createCallbackPublisher,
   createListCache,
@@ -61,6 +61,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
   const announceAppend = createAppendNotice(database.db);
   const context: EngineContext = {
     database,
+    appends: createAppendQueue(database.db),
     watcher,
     listCache: createListCache({ maxBytes: config.LIST_CACHE_MB * 1024 * 1024 }),
     logger,
@@ -87,6 +88,8 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     subjectPrefix: config.SUBJECT_PREFIX,
     stats,
   });
+  // Once the server has the endpoints' subscriptions, a request sent now finds a responder.
+  await nc.flush();
   logger.info('engine started', {
     database: database.kind,
     nats: config.NATS_URL,

@@ -7,35 +7,49 @@ export interface Checkpoint {
   handled: number;
 }
 
-export const readCheckpoint = async (
-  db: Kysely<EventStoreSchema>,
-  name: string,
-): Promise<Checkpoint> => {
-  const row = await db
-    .selectFrom('checkpoints')
-    .select([sql<string>`transaction_id::text`.as('tx'), 'global_position', 'handled'])
-    .where('name', '=', name)
-    .executeTakeFirst();
-  return row
+/** A checkpoint row as selected with `transaction_id::text AS tx`; no row is the log's start. */
+export const checkpointOf = (
+  row: { tx: string; global_position: number; handled: number } | undefined,
+): Checkpoint =>
+  row
     ? {
         position: { transactionId: row.tx, globalPosition: row.global_position },
         handled: row.handled,
       }
     : { position: LOG_START, handled: 0 };
-};
 
-/** Stores a checkpoint; called in the transaction that applied what it covers. */
+export const readCheckpoint = async (
+  db: Kysely<EventStoreSchema>,
+  name: string,
+): Promise<Checkpoint> =>
+  checkpointOf(
+    await db
+      .selectFrom('checkpoints')
+      .select([sql<string>`transaction_id::text`.as('tx'), 'global_position', 'handled'])
+      .where('name', '=', name)
+      .executeTakeFirst(),
+  );
+
+/**
+ * Stores a checkpoint; called in the transaction that applied what it covers. With `notify`, the
+ * same statement sends its position to that channel's listeners (delivered on commit).
+ */
 export const storeCheckpoint = async (
   db: Kysely<EventStoreSchema>,
   name: string,
   checkpoint: Checkpoint,
+  options: { notify?: string } = {},
 ): Promise<void> => {
+  const notify = options.notify
+    ? sql`SELECT pg_notify(${options.notify}, ${JSON.stringify(checkpoint.position)}) FROM stored`
+    : sql`SELECT 1`;
   await sql`
-    INSERT INTO checkpoints (name, transaction_id, global_position, handled, updated_at)
-    VALUES (${name}, ${checkpoint.position.transactionId}::xid8, ${checkpoint.position.globalPosition},
-            ${checkpoint.handled}, now())
-    ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,
-      global_position = excluded.global_position, handled = excluded.handled, updated_at = now()`.execute(
-    db,
-  );
+    WITH stored AS (
+      INSERT INTO checkpoints (name, transaction_id, global_position, handled, updated_at)
+      VALUES (${name}, ${checkpoint.position.transactionId}::xid8, ${checkpoint.position.globalPosition},
+              ${checkpoint.handled}, now())
+      ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,
+        global_position = excluded.global_position, handled = excluded.handled, updated_at = now()
+      RETURNING 1
+    ) ${notify}`.execute(db);
 };

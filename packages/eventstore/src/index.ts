@@ -1,5 +1,7 @@
 export * from './append.ts';
+export * from './append-many.ts';
 export * from './append-notice.ts';
+export * from './append-queue.ts';
 export * from './checkpoint.ts';
 export * from './database.ts';
 export * from './migrations.ts';

@@ -9,7 +9,7 @@ import {
   toItem,
   unknownConversation,
 } from '@im/domain';
-import { appendToStream, streamVersion } from '@im/eventstore';
+import { streamVersion } from '@im/eventstore';
 import { readModel } from '@im/projector';
 import { awaitProjection, type EngineContext } from '../context.ts';
 import { knownVersions } from './known-versions.ts';
@@ -44,7 +44,7 @@ const decideAndAppend = async (
     const decided = await decide();
     if (!decided.ok) return decided;
     if (decided.value.length === 0) return ok(undefined);
-    const outcome = await appendToStream(db, stream, decided.value, {
+    const outcome = await context.appends.append(stream, decided.value, {
       expectedVersion: known.version,
     });
     if (outcome.ok) {

@@ -7,7 +7,7 @@ import {
   type Result,
   streams,
 } from '@im/domain';
-import { appendToStream, type LogPosition, type StreamState, streamVersion } from '@im/eventstore';
+import { type LogPosition, type StreamState, streamVersion } from '@im/eventstore';
 import { awaitProjection, type EngineContext } from '../context.ts';
 import { knownVersions } from './known-versions.ts';
 import { oneAtATime } from './one-at-a-time.ts';
@@ -49,7 +49,9 @@ const decideAndAppend = async (
     const reply = { conversationID, seq, duplicate };
     if (duplicate) return ok({ reply, position: state.lastPosition });
     const keyed = events.map((event) => ({ ...event, idempotencyKey: command.clientMsgID }));
-    const appended = await appendToStream(db, stream, keyed, { expectedVersion: state.version });
+    const appended = await context.appends.append(stream, keyed, {
+      expectedVersion: state.version,
+    });
     if (appended.ok) {
       const { nextVersion, lastPosition } = appended.value;
       versions.remember(stream, { version: nextVersion, lastPosition });

@@ -79,17 +79,24 @@ export const nextCallbacks = async (
 };
 
 /**
+ * Frees the space of published rows. The outbox is written at one end and emptied at the other
+ * all day: left to autovacuum (once a minute at best) its dead rows pile up, and reading the next
+ * batch becomes a scan of all of them.
+ */
+export const vacuumOutbox = async (db: Db): Promise<void> => {
+  await sql`VACUUM conversation_change`.execute(db);
+};
+
+/**
  * Moves the checkpoint past `lastID` and drops the rows it covers. GREATEST: a publisher that lost
  * its turn and finishes late must not move the checkpoint back over its successor's.
  */
 export const markPublished = async (db: Db, lastID: number): Promise<void> => {
-  await db.transaction().execute(async (tx) => {
-    await sql`
+  await sql`
+    WITH marked AS (
       INSERT INTO publisher_checkpoint (name, last_change_id) VALUES (${CHECKPOINT}, ${lastID})
       ON CONFLICT (name) DO UPDATE
-      SET last_change_id = greatest(publisher_checkpoint.last_change_id, excluded.last_change_id)`.execute(
-      tx,
-    );
-    await sql`DELETE FROM conversation_change WHERE id <= ${lastID}`.execute(tx);
-  });
+      SET last_change_id = greatest(publisher_checkpoint.last_change_id, excluded.last_change_id)
+    )
+    DELETE FROM conversation_change WHERE id <= ${lastID}`.execute(db);
 };

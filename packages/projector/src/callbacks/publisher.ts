@@ -3,7 +3,13 @@ import type { JetStreamClient, NatsConnection } from 'nats';
 import type { Logger } from '../logger.ts';
 import { createSignal } from '../projection/signal.ts';
 import { type Callback, toMessage } from './callback.ts';
-import { markPublished, nextCallbacks, type OutboxBatch, outboxPosition } from './outbox.ts';
+import {
+  markPublished,
+  nextCallbacks,
+  type OutboxBatch,
+  outboxPosition,
+  vacuumOutbox,
+} from './outbox.ts';
 import { createPipelinedPublisher, PublishFailed } from './pipelined-publish.ts';
 
 export {
@@ -55,6 +61,8 @@ interface Batch extends OutboxBatch {
 }
 
 const MIN_BACKOFF_MS = 100;
+/** Published outbox rows between two vacuums of the outbox. */
+const VACUUM_EVERY_ROWS = 5000;
 const MAX_BACKOFF_MS = 5000;
 
 /**
@@ -95,6 +103,7 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
   let running = false;
   let loop: Promise<void> | undefined;
 
+  let sinceVacuum = 0;
   /** A batch read ahead while the previous one waits for its acks. */
   let ahead: Promise<Batch> | undefined;
   /** A batch that failed part way, and how many of its callbacks JetStream took. */
@@ -141,6 +150,11 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
     });
     const acked = performance.now();
     await markPublished(db, batch.lastID);
+    sinceVacuum += batch.lastID - batch.after;
+    if (sinceVacuum >= VACUUM_EVERY_ROWS) {
+      sinceVacuum = 0;
+      await vacuumOutbox(db).catch((error) => logger.warn('outbox vacuum failed', { error }));
+    }
     logger.debug('published batch', {
       callbacks: batch.callbacks.length,
       readMs: Math.round(readDone - started),

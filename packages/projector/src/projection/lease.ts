@@ -20,20 +20,6 @@ export const acquireLease = async (
   return result.rows.length === 1;
 };
 
-/**
- * Inside a batch's transaction: locks the lease row and confirms it is still ours, so a process
- * that lost its lease (paused, cut off) cannot commit a batch over its successor's.
- */
-export const confirmLease = async (
-  db: Kysely<EventStoreSchema>,
-  options: { name: string; holder: string },
-): Promise<boolean> => {
-  const result = await sql<{ holder: string }>`
-    SELECT holder FROM leases WHERE name = ${options.name} AND holder = ${options.holder}
-      AND expires_at > now() FOR UPDATE`.execute(db);
-  return result.rows.length === 1;
-};
-
 export const releaseLease = async (
   db: Kysely<EventStoreSchema>,
   options: { name: string; holder: string },

@@ -1,16 +1,18 @@
 import {
   type Checkpoint,
+  checkpointOf,
   type Database,
   EVENTS_CHANNEL,
+  type EventStoreSchema,
   readCheckpoint,
   storeCheckpoint,
 } from '@im/eventstore';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Logger } from '../logger.ts';
 import { applyBatch, recordChanges } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
 import { projectionLag } from './lag.ts';
-import { acquireLease, confirmLease, PROJECTOR_LEASE, releaseLease } from './lease.ts';
+import { acquireLease, PROJECTOR_LEASE, releaseLease } from './lease.ts';
 import { readLogBatch } from './read-log.ts';
 import { createSignal } from './signal.ts';
 import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT } from './watcher.ts';
@@ -57,30 +59,51 @@ class LeaseLost extends Error {}
 
 const HELD_BACK_NOTICE_SECONDS = 5;
 
+/**
+ * Opens a batch's transaction in one statement: settings, the lease row locked and confirmed ours
+ * (a process that lost its lease cannot commit over its successor's), and the checkpoint. No
+ * checkpoint means the lease is not ours.
+ */
+const beginBatch = async (tx: Kysely<EventStoreSchema>, holder: string) => {
+  // The read model is derived from the durable log: a crash that loses this commit only
+  // rewinds the checkpoint with it, and the events are projected again. Not waiting for the
+  // WAL flush takes an fsync off every command's path. Sorting is discouraged so that the log
+  // is read along its index even before statistics know how large it has grown.
+  const result = await sql<{
+    holder: string | null;
+    tx: string | null;
+    global_position: number;
+    handled: number;
+  }>`
+    SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true),
+           lease.holder, c.transaction_id::text AS tx, c.global_position, c.handled
+    FROM (SELECT 1) one
+    LEFT JOIN (
+      SELECT holder FROM leases
+      WHERE name = ${PROJECTOR_LEASE} AND holder = ${holder} AND expires_at > now() FOR UPDATE
+    ) lease ON true
+    LEFT JOIN checkpoints c ON c.name = ${PROJECTOR_CHECKPOINT}`.execute(tx);
+  const row = result.rows[0];
+  if (!row?.holder) return undefined;
+  const { tx: at, global_position, handled } = row;
+  return checkpointOf(at === null ? undefined : { tx: at, global_position, handled });
+};
+
 /** Runs one projection batch in one transaction: read-model changes, outbox and checkpoint together. */
 export const projectBatch = async (
   database: Database,
   options: { holder: string; batchSize: number },
 ): Promise<{ checkpoint: Checkpoint; events: number }> =>
   database.db.transaction().execute(async (tx) => {
-    // The read model is derived from the durable log: a crash that loses this commit only
-    // rewinds the checkpoint with it, and the events are projected again. Not waiting for the
-    // WAL flush takes an fsync off every command's path. Sorting is discouraged so that the log
-    // is read along its index even before statistics know how large it has grown.
-    await sql`SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true)`.execute(
-      tx,
-    );
-    if (!(await confirmLease(tx, { name: PROJECTOR_LEASE, holder: options.holder })))
-      throw new LeaseLost();
-    const checkpoint = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
+    const checkpoint = await beginBatch(tx, options.holder);
+    if (!checkpoint) throw new LeaseLost();
     const events = await readLogBatch(tx, checkpoint.position, { limit: options.batchSize });
     const last = events.at(-1);
     if (!last) return { checkpoint, events: 0 };
     const { handled, changes } = await applyBatch(tx, LIVE_TABLE, events, checkpoint.handled);
     await recordChanges(tx, changes);
     const next = { position: last.position, handled };
-    await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, next);
-    await sql`SELECT pg_notify(${PROJECTED_CHANNEL}, ${JSON.stringify(next.position)})`.execute(tx);
+    await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, next, { notify: PROJECTED_CHANNEL });
     return { checkpoint: next, events: events.length };
   });
 

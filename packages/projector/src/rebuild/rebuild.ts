@@ -177,10 +177,7 @@ const switchTables = async (
     await recordChanges(tx, changes);
     await replaceTable(tx, LIVE_TABLE, table.name);
     const checkpoint = { position: replay.position(), handled: replay.handled() };
-    await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, checkpoint);
-    await sql`SELECT pg_notify(${PROJECTED_CHANNEL}, ${JSON.stringify(checkpoint.position)})`.execute(
-      tx,
-    );
+    await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, checkpoint, { notify: PROJECTED_CHANNEL });
     return { checkpoint, replaced, callbacks: changes.length };
   });
 
