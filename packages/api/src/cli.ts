@@ -153,6 +153,10 @@ const describeVerify = (result: VerifyResult): string => {
     `  rows only in live (or differing there): ${number.format(comparison.onlyInLive)}`,
     `  rows only in the rebuild (or differing there): ${number.format(comparison.onlyInRebuild)}`,
   ];
+  if (comparison.driftedTotals > 0)
+    lines.push(
+      `  owners whose stored total unread differs from their rows: ${number.format(comparison.driftedTotals)}`,
+    );
   if (result.rebuiltHandled !== result.checkpoint.handled)
     lines.push(
       `  events handled: live ${result.checkpoint.handled}, rebuilt ${result.rebuiltHandled}`,

@@ -79,6 +79,8 @@ export interface EvolvedBatch {
   /** Every state the batch changed, as it is after the batch. */
   changed: ConversationState[];
   changes: ConversationChange[];
+  /** By owner, how much the batch moved their total unread; owners it did not move are absent. */
+  unreadDeltas: Map<string, number>;
 }
 
 /** What projecting needs of a stored event: the domain event and where it sits in the log. */
@@ -100,6 +102,7 @@ export const evolveBatch = (
 ): EvolvedBatch => {
   const changed = new Set<ConversationState>();
   const changes: ConversationChange[] = [];
+  const unreadDeltas = new Map<string, number>();
   const recording = options.changes ?? true;
   let version = handled;
   for (const storedEvent of stored) {
@@ -116,14 +119,15 @@ export const evolveBatch = (
       states.remember(after);
       if (before) changed.delete(before);
       changed.add(after);
+      const delta = unreadContribution(after) - (before ? unreadContribution(before) : 0);
+      if (delta !== 0) unreadDeltas.set(owner, (unreadDeltas.get(owner) ?? 0) + delta);
       if (!recording) continue;
       const kind = changeKind(before, after);
       if (kind === undefined) continue;
-      const totalChanged = (before ? unreadContribution(before) : 0) !== unreadContribution(after);
-      changes.push({ owner, version, conversationID, kind, totalChanged });
+      changes.push({ owner, version, conversationID, kind, totalChanged: delta !== 0 });
     }
   }
-  return { handled: version, changed: [...changed.values()], changes };
+  return { handled: version, changed: [...changed.values()], changes, unreadDeltas };
 };
 
 /** Reads every row of `table` the events touch into a new state set. */
@@ -172,6 +176,7 @@ export const writeStates = async (
 export interface BatchResult {
   handled: number;
   changes: ConversationChange[];
+  unreadDeltas: Map<string, number>;
 }
 
 /**
@@ -187,7 +192,7 @@ export const applyBatch = async (
   const states = await loadStates(db, table, stored);
   const evolved = evolveBatch(states, stored, handled);
   await writeStates(db, table, evolved.changed);
-  return { handled: evolved.handled, changes: evolved.changes };
+  return { handled: evolved.handled, changes: evolved.changes, unreadDeltas: evolved.unreadDeltas };
 };
 
 /** Appends the batch's changes to the outbox the callback publisher follows. */

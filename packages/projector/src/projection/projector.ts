@@ -9,6 +9,7 @@ import {
 } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from '../logger.ts';
+import { addToTotals } from '../read-model/totals.ts';
 import { applyBatch, recordChanges } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
 import { projectionLag } from './lag.ts';
@@ -100,7 +101,13 @@ export const projectBatch = async (
     const events = await readLogBatch(tx, checkpoint.position, { limit: options.batchSize });
     const last = events.at(-1);
     if (!last) return { checkpoint, events: 0 };
-    const { handled, changes } = await applyBatch(tx, LIVE_TABLE, events, checkpoint.handled);
+    const { handled, changes, unreadDeltas } = await applyBatch(
+      tx,
+      LIVE_TABLE,
+      events,
+      checkpoint.handled,
+    );
+    await addToTotals(tx, unreadDeltas);
     await recordChanges(tx, changes);
     const next = { position: last.position, handled };
     await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, next, { notify: PROJECTED_CHANNEL });

@@ -1,6 +1,7 @@
 import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import { summedTotals } from './totals.ts';
 
 /** The conversation read model: created under any name so that a rebuild can build beside it. */
 export const createConversationTable = async (
@@ -72,6 +73,16 @@ export const readModelMigrations: Record<string, Migration> = {
           holder text NOT NULL,
           expires_at timestamptz NOT NULL
         )`.execute(db);
+    },
+  },
+  '0101_owner_unread': {
+    async up(db: Kysely<EventStoreSchema>) {
+      // Each owner's total unread, kept by the projector as its batches move it.
+      await sql`
+        CREATE TABLE owner_unread (owner text COLLATE "C" PRIMARY KEY, total bigint NOT NULL)`.execute(
+        db,
+      );
+      await sql`INSERT INTO owner_unread (owner, total) ${summedTotals}`.execute(db);
     },
   },
 };

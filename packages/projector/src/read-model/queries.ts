@@ -6,15 +6,12 @@ import {
 } from '@im/domain';
 import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import { fromRow, itemColumns, stateColumns, UNREAD_SQL } from './columns.ts';
+import { fromRow, itemColumns, stateColumns } from './columns.ts';
 
 type Db = Kysely<EventStoreSchema>;
 
 const TABLE = sql.table('conversation_item');
 const LIST_ORDER = sql`list_block, list_time, conversation_id`;
-/** SPEC §1's unread formula, for sums in SQL; toItem computes the same for each item. */
-const UNREAD = sql.raw(UNREAD_SQL);
-
 const items = (rows: Record<string, unknown>[]): ConversationItem[] =>
   rows.map((row) => toItem(fromRow(row)));
 
@@ -91,13 +88,9 @@ export const listConversationsJSON = async (
   return result.rows[0]?.items ?? '[]';
 };
 
-/** Unread over listed, not muted conversations (SPEC §2 "Total unread"). */
-export const totalUnread = async (db: Db, owner: string): Promise<number> => {
-  const result = await sql<{ total: number }>`
-    SELECT coalesce(sum(${UNREAD}), 0)::bigint AS total FROM ${TABLE}
-    WHERE owner = ${owner} AND NOT is_hidden AND recv_msg_opt = 0`.execute(db);
-  return Number(result.rows[0]?.total ?? 0);
-};
+/** Unread over listed, not muted conversations (SPEC §2 "Total unread"), as the projector keeps it. */
+export const totalUnread = async (db: Db, owner: string): Promise<number> =>
+  (await totalsUnread(db, [owner])).get(owner) ?? 0;
 
 export const totalsUnread = async (
   db: Db,
@@ -106,9 +99,7 @@ export const totalsUnread = async (
   const totals = new Map(owners.map((owner) => [owner, 0]));
   if (owners.length === 0) return totals;
   const result = await sql<{ owner: string; total: number }>`
-    SELECT owner, sum(${UNREAD})::bigint AS total FROM ${TABLE}
-    WHERE owner = ANY(${[...owners]}::text[]) AND NOT is_hidden AND recv_msg_opt = 0
-    GROUP BY owner`.execute(db);
+    SELECT owner, total FROM owner_unread WHERE owner = ANY(${[...owners]}::text[])`.execute(db);
   for (const row of result.rows) totals.set(row.owner, Number(row.total));
   return totals;
 };

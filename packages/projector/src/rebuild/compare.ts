@@ -1,6 +1,7 @@
 import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
 import { fromRow, selectColumns, stateColumns } from '../read-model/columns.ts';
+import { driftedTotals } from '../read-model/totals.ts';
 
 export interface DifferingRow {
   owner: string;
@@ -21,6 +22,8 @@ export interface Comparison {
   onlyInRebuild: number;
   /** The first few differing rows, by key. */
   sample: DifferingRow[];
+  /** Owners whose stored total unread is not the sum over their live rows. */
+  driftedTotals: number;
 }
 
 const rowOf = async (db: Kysely<EventStoreSchema>, table: string, owner: string, id: string) => {
@@ -31,7 +34,10 @@ const rowOf = async (db: Kysely<EventStoreSchema>, table: string, owner: string,
   return row ? (fromRow(row) as unknown as Record<string, unknown>) : undefined;
 };
 
-/** Compares two conversation tables on every stored column, both ways (EXCEPT), in `db`'s snapshot. */
+/**
+ * Compares two conversation tables on every stored column, both ways (EXCEPT), in `db`'s snapshot,
+ * and the stored totals unread with the sums over the live table.
+ */
 export const compareTables = async (
   db: Kysely<EventStoreSchema>,
   live: string,
@@ -75,12 +81,14 @@ export const compareTables = async (
     }
     sample.push({ owner: key.owner, conversationID: key.conversation_id, kind, fields });
   }
+  const drifted = await driftedTotals(db);
   return {
-    equal: figures.only_live === 0 && figures.only_rebuilt === 0,
+    equal: figures.only_live === 0 && figures.only_rebuilt === 0 && drifted === 0,
     liveRows: figures.live_rows,
     rebuiltRows: figures.rebuilt_rows,
     onlyInLive: figures.only_live,
     onlyInRebuild: figures.only_rebuilt,
     sample,
+    driftedTotals: drifted,
   };
 };

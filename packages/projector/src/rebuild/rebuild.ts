@@ -16,6 +16,7 @@ import { PROJECTOR_LEASE } from '../projection/lease.ts';
 import { LIVE_TABLE } from '../projection/projector.ts';
 import { logBatchQuery, parseLogBatch } from '../projection/read-log.ts';
 import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT } from '../projection/watcher.ts';
+import { recountTotals } from '../read-model/totals.ts';
 import { type Comparison, compareTables } from './compare.ts';
 import type { ProgressReporter } from './progress.ts';
 import { createQueryWorker } from './query-worker.ts';
@@ -176,6 +177,7 @@ const switchTables = async (
     const changes = replay.changesAfter(replaced.position);
     await recordChanges(tx, changes);
     await replaceTable(tx, LIVE_TABLE, table.name);
+    await recountTotals(tx);
     const checkpoint = { position: replay.position(), handled: replay.handled() };
     await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, checkpoint, { notify: PROJECTED_CHANNEL });
     return { checkpoint, replaced, callbacks: changes.length };
