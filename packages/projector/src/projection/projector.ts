@@ -59,6 +59,7 @@ export interface ProjectorStats {
 class LeaseLost extends Error {}
 
 const HELD_BACK_NOTICE_SECONDS = 5;
+const STATISTICS_EVERY_MS = 1000;
 
 /**
  * Opens a batch's transaction in one statement: settings, the lease row locked and confirmed ours
@@ -144,6 +145,7 @@ export const createProjector = (options: ProjectorOptions) => {
   let loop: Promise<void> | undefined;
   let leaseTimer: NodeJS.Timeout | undefined;
   let reportTimer: NodeJS.Timeout | undefined;
+  let statisticsTimer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
   let reported = { at: performance.now(), events: 0 };
 
@@ -187,13 +189,17 @@ export const createProjector = (options: ProjectorOptions) => {
   };
 
   /** The leader, which writes, keeps the statistics of what it reads and writes fresh. */
+  let refreshing = false;
   const refresh = async () => {
-    if (!stats.leader || database.kind !== 'postgres') return;
+    if (refreshing || !stats.leader || database.kind !== 'postgres') return;
+    refreshing = true;
     try {
       const analysed = await refreshStatistics(database.db);
       if (analysed.length > 0) logger.debug('statistics refreshed', { tables: analysed });
     } catch (error) {
       logger.warn('statistics could not be refreshed', { error });
+    } finally {
+      refreshing = false;
     }
   };
 
@@ -257,7 +263,9 @@ export const createProjector = (options: ProjectorOptions) => {
       unlisten = await database.listen(EVENTS_CHANNEL, () => signal.notify());
       await renewLease();
       leaseTimer = setInterval(renewLease, leaseTtlMs / 3);
-      reportTimer = setInterval(() => void report().then(refresh), reportEveryMs);
+      reportTimer = setInterval(report, reportEveryMs);
+      // Every second: a table that grows fast is planned as it is within moments.
+      statisticsTimer = setInterval(refresh, STATISTICS_EVERY_MS);
       void report();
       loop = run();
     },
@@ -265,6 +273,7 @@ export const createProjector = (options: ProjectorOptions) => {
       running = false;
       clearInterval(leaseTimer);
       clearInterval(reportTimer);
+      clearInterval(statisticsTimer);
       signal.notify();
       await loop;
       await unlisten?.();
