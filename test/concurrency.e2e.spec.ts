@@ -1,3 +1,4 @@
+import { singleConversationID } from '@im/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   awaitCallback,
@@ -161,6 +162,50 @@ describe('concurrent commands (SPEC §3 rule 16)', () => {
     });
     // The settings came in some order: the last one applied wins both of its fields together.
     expect(item.ex).toBe(`ex-${item.burnDuration}`);
+  });
+
+  it('commands of many owners decided together each read and answer their own conversation', async () => {
+    const owners = range(1, 30).map((i) => `many-${i}`);
+    await Promise.all(
+      owners.map((owner, i) =>
+        t.client.request(
+          'recordMessage',
+          message({ clientMsgID: `many-${i}`, sendID: 'many-peer', recvID: owner }),
+        ),
+      ),
+    );
+    // Every other owner pins, the rest write a draft naming themselves, all at once.
+    const replies = await Promise.all(
+      owners.map((owner, i) =>
+        i % 2 === 0
+          ? t.client.request('pinConversation', {
+              userID: owner,
+              conversationID: singleConversationID('many-peer', owner),
+              isPinned: true,
+            })
+          : t.client.request('setConversationDraft', {
+              userID: owner,
+              conversationID: singleConversationID('many-peer', owner),
+              draftText: `draft of ${owner}`,
+            }),
+      ),
+    );
+    replies.forEach((reply, i) => {
+      const owner = owners[i] as string;
+      expect(reply.body.conversation).toMatchObject(
+        i % 2 === 0
+          ? {
+              conversationID: singleConversationID('many-peer', owner),
+              isPinned: true,
+              draftText: '',
+            }
+          : {
+              conversationID: singleConversationID('many-peer', owner),
+              isPinned: false,
+              draftText: `draft of ${owner}`,
+            },
+      );
+    });
   });
 
   it('members joining a group while messages arrive each see exactly the messages after their join', async () => {

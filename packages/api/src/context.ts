@@ -1,9 +1,12 @@
 import type { AppendQueue, Database, LogPosition } from '@im/eventstore';
 import type { ListCache, Logger, ProjectionWatcher } from '@im/projector';
+import type { StateLoader } from './commands/state-loader.ts';
 
 /** What command and query handlers need from the running engine. */
 export interface EngineContext {
   database: Database;
+  /** Conversation states of concurrent commands, read together. */
+  states: StateLoader;
   /** Appends of concurrent commands, written together. */
   appends: AppendQueue;
   watcher: ProjectionWatcher;

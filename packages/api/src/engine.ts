@@ -8,6 +8,7 @@ import {
   type Logger,
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
+import { createStateLoader } from './commands/state-loader.ts';
 import type { Config } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
@@ -62,6 +63,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
   const context: EngineContext = {
     database,
     appends: createAppendQueue(database.db),
+    states: createStateLoader(database),
     watcher,
     listCache: createListCache({ maxBytes: config.LIST_CACHE_MB * 1024 * 1024 }),
     logger,

@@ -65,7 +65,7 @@ const decideAndAppend = async (
 };
 
 export const loadState = (context: EngineContext, owner: string, conversationID: string) =>
-  readModel.getConversationState(context.database.db, owner, conversationID);
+  context.states.load({ owner, conversationID });
 
 /** The owner's conversation as it is now, or 404. */
 export const currentItem = async (

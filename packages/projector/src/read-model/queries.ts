@@ -15,19 +15,6 @@ const LIST_ORDER = sql`list_block, list_time, conversation_id`;
 const items = (rows: Record<string, unknown>[]): ConversationItem[] =>
   rows.map((row) => toItem(fromRow(row)));
 
-export const getConversationState = async (
-  db: Db,
-  owner: string,
-  conversationID: string,
-): Promise<ConversationState | undefined> => {
-  const result = await sql<Record<string, unknown>>`
-    SELECT ${stateColumns} FROM ${TABLE} WHERE owner = ${owner} AND conversation_id = ${conversationID}`.execute(
-    db,
-  );
-  const row = result.rows[0];
-  return row ? fromRow(row) : undefined;
-};
-
 export const getConversationStates = async (
   db: Db,
   owner: string,
@@ -36,6 +23,18 @@ export const getConversationStates = async (
   const result = await sql<Record<string, unknown>>`
     SELECT ${stateColumns} FROM ${TABLE}
     WHERE owner = ${owner} AND conversation_id = ANY(${[...conversationIDs]}::text[])`.execute(db);
+  return result.rows.map(fromRow);
+};
+
+/** The conversations at these keys, each owner's own; keys without a row have no state. */
+export const getConversationStatesAt = async (
+  db: Db,
+  keys: ReadonlyArray<{ owner: string; conversationID: string }>,
+): Promise<ConversationState[]> => {
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${stateColumns} FROM ${TABLE}
+    JOIN unnest(${keys.map((key) => key.owner)}::text[], ${keys.map((key) => key.conversationID)}::text[])
+      AS wanted(o, c) ON owner = wanted.o AND conversation_id = wanted.c`.execute(db);
   return result.rows.map(fromRow);
 };
 
