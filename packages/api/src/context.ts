@@ -1,12 +1,15 @@
 import type { AppendQueue, Database, LogPosition } from '@im/eventstore';
 import type { ListCache, Logger, ProjectionWatcher } from '@im/projector';
 import type { StateLoader } from './commands/state-loader.ts';
+import type { VersionLoader } from './commands/version-loader.ts';
 
 /** What command and query handlers need from the running engine. */
 export interface EngineContext {
   database: Database;
   /** Conversation states of concurrent commands, read together. */
   states: StateLoader;
+  /** Stream versions of concurrent commands, read together. */
+  versions: VersionLoader;
   /** Appends of concurrent commands, written together. */
   appends: AppendQueue;
   watcher: ProjectionWatcher;

@@ -9,6 +9,7 @@ import {
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
 import { createStateLoader } from './commands/state-loader.ts';
+import { createVersionLoader } from './commands/version-loader.ts';
 import type { Config } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
@@ -64,6 +65,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     database,
     appends: createAppendQueue(database.db),
     states: createStateLoader(database),
+    versions: createVersionLoader(database),
     watcher,
     listCache: createListCache({ maxBytes: config.LIST_CACHE_MB * 1024 * 1024 }),
     logger,

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/support/harness.ts';
-import { appendToStream, lockStream } from './append.ts';
+import { appendToStream, lockStream, streamVersions } from './append.ts';
 import { appendToStreams } from './append-many.ts';
 import { createAppendQueue } from './append-queue.ts';
 import { type Database, openDatabase } from './database.ts';
@@ -89,5 +89,29 @@ describe('appending to several streams at once', () => {
     expect(await streamEvents('q-a')).toEqual(['1:a1', '2:a2']);
     expect(await streamEvents('q-dup')).toEqual(['1:d1']);
     expect(await streamEvents('q-b')).toEqual(['1:b1']);
+  });
+
+  it('reads several streams at once, in the order asked: versions, last events and known keys', async () => {
+    const first = await appendToStream(
+      database.db,
+      'v-one',
+      [event('a', 'k-a'), event('b', 'k-b')],
+      {
+        expectedVersion: 0,
+      },
+    );
+    const states = await streamVersions(database.db, [
+      { streamId: 'v-none' },
+      { streamId: 'v-one', idempotencyKey: 'k-b' },
+      { streamId: 'v-one', idempotencyKey: 'k-zzz' },
+      { streamId: 'v-one' },
+    ]);
+    const last = first.ok ? first.value.lastPosition : undefined;
+    expect(states).toEqual([
+      { version: 0, lastPosition: undefined, duplicateOf: undefined },
+      { version: 2, lastPosition: last, duplicateOf: 2 },
+      { version: 2, lastPosition: last, duplicateOf: undefined },
+      { version: 2, lastPosition: last, duplicateOf: undefined },
+    ]);
   });
 });

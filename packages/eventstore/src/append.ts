@@ -46,34 +46,52 @@ export interface StreamState {
   duplicateOf: number | undefined;
 }
 
-/** A stream's version and last event, without locking; with a key, whether an event carries it. */
-export const streamVersion = async (
+export interface StreamQuery {
+  streamId: string;
+  /** Asks whether an event of the stream carries this idempotency key. */
+  idempotencyKey?: string | undefined;
+}
+
+/** Streams' versions and last events, without locking, in one query; in the order asked. */
+export const streamVersions = async (
   db: Executor,
-  streamId: string,
-  options: { idempotencyKey?: string } = {},
-): Promise<StreamState> => {
+  queries: readonly StreamQuery[],
+): Promise<StreamState[]> => {
   const result = await sql<{
     version: number | null;
     tx: string | null;
     pos: number | null;
     duplicate: number | null;
   }>`
-    SELECT s.version, last.tx, last.pos,
-      (SELECT stream_position FROM events
-       WHERE stream_id = ${streamId} AND idempotency_key = ${options.idempotencyKey ?? null}) AS duplicate
-    FROM (SELECT 1) one
-    LEFT JOIN streams s ON s.stream_id = ${streamId}
+    SELECT s.version, last.tx, last.pos, duplicate.stream_position AS duplicate
+    FROM unnest(${queries.map((q) => q.streamId)}::text[], ${queries.map((q) => q.idempotencyKey ?? null)}::text[])
+         WITH ORDINALITY AS wanted(stream_id, key, ordinal)
+    LEFT JOIN streams s ON s.stream_id = wanted.stream_id
     LEFT JOIN LATERAL (
       SELECT transaction_id::text AS tx, global_position AS pos FROM events
-      WHERE stream_id = ${streamId} ORDER BY stream_position DESC LIMIT 1
-    ) last ON true`.execute(db);
-  const row = result.rows[0];
-  return {
-    version: row?.version ?? 0,
-    lastPosition: row?.tx ? { transactionId: row.tx, globalPosition: row.pos ?? 0 } : undefined,
-    duplicateOf: row?.duplicate ?? undefined,
-  };
+      WHERE stream_id = wanted.stream_id ORDER BY stream_position DESC LIMIT 1
+    ) last ON true
+    LEFT JOIN LATERAL (
+      SELECT stream_position FROM events
+      WHERE stream_id = wanted.stream_id AND idempotency_key = wanted.key
+    ) duplicate ON true
+    ORDER BY wanted.ordinal`.execute(db);
+  return result.rows.map((row) => ({
+    version: row.version ?? 0,
+    lastPosition: row.tx ? { transactionId: row.tx, globalPosition: row.pos ?? 0 } : undefined,
+    duplicateOf: row.duplicate ?? undefined,
+  }));
 };
+
+/** A stream's version and last event, without locking; with a key, whether an event carries it. */
+export const streamVersion = async (
+  db: Executor,
+  streamId: string,
+  options: { idempotencyKey?: string } = {},
+): Promise<StreamState> =>
+  (
+    await streamVersions(db, [{ streamId, idempotencyKey: options.idempotencyKey }])
+  )[0] as StreamState;
 
 /**
  * Appends events to a stream when its version is as expected, in one statement: the stream row's

@@ -9,7 +9,6 @@ import {
   toItem,
   unknownConversation,
 } from '@im/domain';
-import { streamVersion } from '@im/eventstore';
 import { readModel } from '@im/projector';
 import { awaitProjection, type EngineContext } from '../context.ts';
 import { knownVersions } from './known-versions.ts';
@@ -35,10 +34,9 @@ const decideAndAppend = async (
   owner: string,
   decide: () => Promise<Result<OwnerConversationEvent[]>>,
 ): Promise<Result<void>> => {
-  const { db } = context.database;
   const stream = streams.owner(owner);
   const versions = knownVersions(context);
-  let known = versions.get(stream) ?? (await streamVersion(db, stream));
+  let known = versions.get(stream) ?? (await context.versions.load({ streamId: stream }));
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     await awaitProjection(context, known.lastPosition);
     const decided = await decide();
@@ -56,7 +54,7 @@ const decideAndAppend = async (
       return ok(undefined);
     }
     versions.forget(stream);
-    known = await streamVersion(db, stream);
+    known = await context.versions.load({ streamId: stream });
   }
   return fail(
     409,

@@ -7,7 +7,7 @@ import {
   type Result,
   streams,
 } from '@im/domain';
-import { type LogPosition, type StreamState, streamVersion } from '@im/eventstore';
+import type { LogPosition, StreamState } from '@im/eventstore';
 import { awaitProjection, type EngineContext } from '../context.ts';
 import { knownVersions } from './known-versions.ts';
 import { oneAtATime } from './one-at-a-time.ts';
@@ -30,7 +30,6 @@ const decideAndAppend = async (
   command: RecordMessageCommand,
   stream: string,
 ): Promise<Result<{ reply: RecordMessageReply; position: LogPosition | undefined }>> => {
-  const { db } = context.database;
   const conversationID = messageConversationID(command);
   const versions = knownVersions(context);
   const remembered = versions.get(stream);
@@ -38,7 +37,7 @@ const decideAndAppend = async (
   // as a duplicate, and the stream's state, read anew, answers its seq.
   let state: StreamState = remembered
     ? { ...remembered, duplicateOf: undefined }
-    : await streamVersion(db, stream, { idempotencyKey: command.clientMsgID });
+    : await context.versions.load({ streamId: stream, idempotencyKey: command.clientMsgID });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const decided = decideRecordMessage(command, {
       maxSeq: state.version,
@@ -58,7 +57,7 @@ const decideAndAppend = async (
       return ok({ reply, position: lastPosition });
     }
     versions.forget(stream);
-    state = await streamVersion(db, stream, { idempotencyKey: command.clientMsgID });
+    state = await context.versions.load({ streamId: stream, idempotencyKey: command.clientMsgID });
   }
   return fail(
     409,

@@ -2,6 +2,7 @@ import type { ConversationState } from '@im/domain';
 import type { Database } from '@im/eventstore';
 import { readModel } from '@im/projector';
 import DataLoader from 'dataloader';
+import { perTurn } from './per-turn.ts';
 
 export interface StateKey {
   owner: string;
@@ -23,7 +24,7 @@ export const createStateLoader = (database: Database) =>
       const byKey = new Map(states.map((state) => [keyOf(state), state]));
       return keys.map((key) => byKey.get(keyOf(key)));
     },
-    { cache: false, cacheKeyFn: keyOf, batchScheduleFn: (run) => setImmediate(run) },
+    { ...perTurn, cacheKeyFn: keyOf },
   );
 
 export type StateLoader = ReturnType<typeof createStateLoader>;
