@@ -14,9 +14,13 @@ export interface EngineEnv {
   STREAM_NAME: string;
 }
 
-/** Runs the CLI through tsx, as `pnpm cli` does, keeping the last lines it printed. */
-export const spawnCli = (args: string[], env: EngineEnv, extraEnv: Record<string, string> = {}) => {
-  const child = spawn(TSX, [CLI, ...args], {
+const spawnKeepingTail = (
+  command: string,
+  args: string[],
+  env: EngineEnv,
+  extraEnv: Record<string, string>,
+) => {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,3 +38,11 @@ export const spawnCli = (args: string[], env: EngineEnv, extraEnv: Record<string
   }));
   return { child, tail, exited };
 };
+
+/** Runs the CLI through tsx, as `pnpm cli` does, keeping the last lines it printed. */
+export const spawnCli = (args: string[], env: EngineEnv, extraEnv: Record<string, string> = {}) =>
+  spawnKeepingTail(TSX, [CLI, ...args], env, extraEnv);
+
+/** Runs `pnpm start`, as a deployment does (README, Dockerfile), keeping the last lines it printed. */
+export const spawnStart = (env: EngineEnv) =>
+  spawnKeepingTail('pnpm', ['--silent', 'start'], env, {});

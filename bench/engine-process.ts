@@ -1,10 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import type { ApiClient } from './api-client.ts';
-import { CLI, type EngineEnv, spawnCli } from './cli-process.ts';
+import { CLI, type EngineEnv, spawnStart } from './cli-process.ts';
 import { processRunning, statusKb } from './process-memory.ts';
 
 export interface EngineProcess {
-  /** The node process that runs the engine (tsx's child), whose memory is measured. */
+  /** The node process that runs the engine (below pnpm's), whose memory is measured. */
   pid: number;
   peakRssMb(): number;
   stop(): Promise<void>;
@@ -21,12 +21,12 @@ const kill = (target: ChildProcess | number, signal: NodeJS.Signals) => {
   }
 };
 
-/** Starts `cli.ts start` as a child process and returns once it answers on the NATS API. */
+/** Starts the engine with `pnpm start` and returns once it answers on the NATS API. */
 export const startEngineProcess = async (
   env: EngineEnv,
   api: ApiClient,
 ): Promise<EngineProcess> => {
-  const { child, tail, exited } = spawnCli(['start'], env);
+  const { child, tail, exited } = spawnStart(env);
   let gone = false;
   void exited.then(() => {
     gone = true;
@@ -37,6 +37,8 @@ export const startEngineProcess = async (
   for (;;) {
     if (gone) throw failure('exited while starting');
     if (Date.now() > deadline) {
+      const stuck = processRunning(child.pid as number, CLI);
+      if (stuck !== undefined) kill(stuck, 'SIGKILL');
       kill(child, 'SIGKILL');
       throw failure('did not answer within 90 s');
     }
@@ -47,13 +49,14 @@ export const startEngineProcess = async (
     await sleep(200);
   }
   const pid = processRunning(child.pid as number, CLI);
-  if (pid === undefined) throw failure('runs in no process found under its tsx wrapper');
+  if (pid === undefined) throw failure('runs in no process found under pnpm');
   return {
     pid,
     peakRssMb: () => statusKb(pid, 'VmHWM') / 1024,
     async stop() {
       if (gone) return;
-      kill(child, 'SIGTERM');
+      // The engine itself stops on SIGTERM; pnpm and its shell end with it.
+      kill(pid, 'SIGTERM');
       const stopped = await Promise.race([exited, sleep(20_000).then(() => undefined)]);
       if (!stopped) {
         kill(pid, 'SIGKILL');

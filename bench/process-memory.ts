@@ -21,8 +21,8 @@ const commandLine = (pid: number) =>
   readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
 /**
- * The process among `root` and its descendants that runs `script`, deepest first: tsx's CLI is a
- * node process that starts a second node with its loader, and that second one runs the engine.
+ * The process among `root` and its descendants that runs `script`, deepest first: the engine runs
+ * in a node process below pnpm and its shell (or below tsx's CLI, which starts a second node).
  */
 export const processRunning = (root: number, script: string): number | undefined => {
   const deeper = childrenOf(root).flatMap((child) => processRunning(child, script) ?? []);
