@@ -173,6 +173,28 @@ export const writeStates = async (
   }
 };
 
+/**
+ * Inserts states that are not in `table` yet (a rebuild's bulk load into its empty scratch
+ * table): no conflict check, and several statements at once on the pool's connections.
+ */
+export const insertNewStates = async (
+  db: Kysely<EventStoreSchema>,
+  table: string,
+  states: readonly ConversationState[],
+  options: { concurrency?: number } = {},
+): Promise<void> => {
+  let next = 0;
+  const insertChunks = async () => {
+    for (let start = next; start < states.length; start = next) {
+      next += WRITE_CHUNK;
+      await upsertStates(table, states.slice(start, start + WRITE_CHUNK), {
+        newRows: true,
+      }).execute(db);
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 4 }, insertChunks));
+};
+
 export interface BatchResult {
   handled: number;
   changes: ConversationChange[];

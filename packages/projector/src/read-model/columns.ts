@@ -60,11 +60,13 @@ export const itemColumns: RawBuilder<unknown> = sql.raw(
 /**
  * An upsert of the states into `table` with one array parameter per column (no per-row keys to
  * parse), and `latest_msg` sent once per distinct message: the rows of a group message all
- * carry the same one.
+ * carry the same one. `{ newRows: true }` leaves out the conflict check, for rows known not to
+ * be there yet (a bulk load into an empty table).
  */
 export const upsertStates = (
   table: string,
   states: readonly ConversationState[],
+  options: { newRows?: boolean } = {},
 ): RawBuilder<unknown> => {
   const latestIndex = new Map<string, number>();
   for (const state of states) {
@@ -84,7 +86,7 @@ export const upsertStates = (
     INSERT INTO ${sql.table(table)} (${selectColumns})
     SELECT ${sql.join(values)}
     FROM unnest(${sql.join(arrays)}) AS r(${selectColumns})
-    ON CONFLICT (owner, conversation_id) DO UPDATE SET ${updateFromExcluded}`;
+    ${options.newRows ? sql`` : sql`ON CONFLICT (owner, conversation_id) DO UPDATE SET ${updateFromExcluded}`}`;
 };
 
 /**

@@ -10,6 +10,7 @@ import {
   type ConversationChange,
   createStateSet,
   evolveBatch,
+  insertNewStates,
   type LoggedEvent,
   type StateSet,
   writeStates,
@@ -91,7 +92,7 @@ export const createReplay = (options: ReplayOptions) => {
   /** Writes the rows out and builds the indexes: from here on the table is a read model. */
   const load = async () => {
     if (loaded) return;
-    if (states) await writeStates(db, table.name, [...states.values()]);
+    if (states) await insertNewStates(db, table.name, [...states.values()]);
     if (options.indexes) await table.createIndexes();
     loaded = true;
   };
@@ -130,7 +131,7 @@ export const createReplay = (options: ReplayOptions) => {
         await apply(db, events, false);
         if (states && states.size > cacheRows) {
           // Spill: the table takes over, with the indexes its reads need.
-          await writeStates(db, table.name, [...states.values()]);
+          await insertNewStates(db, table.name, [...states.values()]);
           states = undefined;
           await table.createIndexes();
           loaded = true;
