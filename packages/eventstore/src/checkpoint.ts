@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { LOG_START, type LogPosition } from './position.ts';
 import type { EventStoreSchema } from './schema.ts';
 
@@ -32,19 +32,24 @@ export const readCheckpoint = async (
 
 /**
  * Stores a checkpoint; called in the transaction that applied what it covers. With `notify`, the
- * same statement sends its position to that channel's listeners (delivered on commit).
+ * same statement sends its position to that channel's listeners (delivered on commit). With
+ * `alongWith`, other writes of the transaction go in the same statement too (as data-modifying
+ * CTEs), one round trip for all of them.
  */
 export const storeCheckpoint = async (
   db: Kysely<EventStoreSchema>,
   name: string,
   checkpoint: Checkpoint,
-  options: { notify?: string } = {},
+  options: { notify?: string; alongWith?: ReadonlyArray<RawBuilder<unknown>> } = {},
 ): Promise<void> => {
   const notify = options.notify
     ? sql`SELECT pg_notify(${options.notify}, ${JSON.stringify(checkpoint.position)}) FROM stored`
     : sql`SELECT 1`;
+  const writes = (options.alongWith ?? []).map(
+    (write, index) => sql`${sql.id(`write_${index}`)} AS (${write}),`,
+  );
   await sql`
-    WITH stored AS (
+    WITH ${sql.join(writes, sql` `)} stored AS (
       INSERT INTO checkpoints (name, transaction_id, global_position, handled, updated_at)
       VALUES (${name}, ${checkpoint.position.transactionId}::xid8, ${checkpoint.position.globalPosition},
               ${checkpoint.handled}, now())

@@ -3,7 +3,6 @@ import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
 import { ChangeKind } from '../projection/apply-batch.ts';
 import { fromRow, stateColumns } from '../read-model/columns.ts';
-import { totalsUnread } from '../read-model/queries.ts';
 import { type Callback, type CallbackName, changeMsgID } from './callback.ts';
 
 type Db = Kysely<EventStoreSchema>;
@@ -20,12 +19,7 @@ export const outboxPosition = async (db: Db): Promise<{ published: number; head:
   return { published, head: Math.max(published, Number(row?.head ?? 0)) };
 };
 
-/**
- * The callbacks due for the next outbox rows, in outbox order. Each carries its conversation's
- * latest state (a burst of changes shows the last state in each callback) and the version of its
- * change, so versions rise per owner. Two reads for any number of rows: changes with their
- * conversations, then the totals of the owners whose total changed.
- */
+/** A batch of callbacks read from the outbox. */
 export interface OutboxBatch {
   /** The checkpoint the batch was read after. */
   after: number;
@@ -34,6 +28,12 @@ export interface OutboxBatch {
   callbacks: Callback[];
 }
 
+/**
+ * The callbacks due for the next outbox rows, in outbox order. Each carries its conversation's
+ * latest state (a burst of changes shows the last state in each callback) and the version of its
+ * change, so versions rise per owner. One read for any number of rows: the changes with their
+ * conversations and their owners' totals.
+ */
 export const nextCallbacks = async (
   db: Db,
   after: number,
@@ -45,23 +45,23 @@ export const nextCallbacks = async (
       change_version: number;
       kind: number;
       total_changed: boolean;
+      owner_total: number;
     }
   >`
-    SELECT c.change_id, c.change_version, c.kind, c.total_changed, ${stateColumns}
+    SELECT c.change_id, c.change_version, c.kind, c.total_changed,
+           coalesce(t.total, 0) AS owner_total, ${stateColumns}
     FROM (
       SELECT id AS change_id, owner, conversation_id, version AS change_version, kind, total_changed
       FROM conversation_change WHERE id > ${after} ORDER BY id LIMIT ${limit}
     ) c
     LEFT JOIN conversation_item i USING (owner, conversation_id)
+    LEFT JOIN owner_unread t USING (owner)
     ORDER BY c.change_id`.execute(db);
   const rows = result.rows;
-  const totals = await totalsUnread(db, [
-    ...new Set(rows.filter((row) => row.total_changed).map((row) => String(row.owner))),
-  ]);
   const callbacks: Callback[] = [];
   const push = (userID: string, version: number, name: CallbackName, data: unknown) =>
     callbacks.push({ userID, version, name, data, msgID: changeMsgID(userID, version, name) });
-  for (const { change_id: _id, change_version, kind, total_changed, ...row } of rows) {
+  for (const { change_id: _id, change_version, kind, total_changed, owner_total, ...row } of rows) {
     // A change always has its row; should one be missing, the batch still moves past it.
     if (row.version === null) continue;
     const owner = String(row.owner);
@@ -73,7 +73,7 @@ export const nextCallbacks = async (
       [toItem(fromRow(row))],
     );
     if (total_changed)
-      push(owner, version, 'OnTotalUnreadMessageCountChanged', totals.get(owner) ?? 0);
+      push(owner, version, 'OnTotalUnreadMessageCountChanged', Number(owner_total));
   }
   return { lastID: Number(rows.at(-1)?.change_id ?? after), callbacks };
 };

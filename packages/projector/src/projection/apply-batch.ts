@@ -7,7 +7,7 @@ import {
   unreadContribution,
 } from '@im/domain';
 import type { EventStoreSchema, StoredEvent } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { fromRow, stateColumns, upsertStates } from '../read-model/columns.ts';
 
 export const ChangeKind = { entered: 1, changed: 2, left: 3 } as const;
@@ -217,13 +217,13 @@ export const applyBatch = async (
   return { handled: evolved.handled, changes: evolved.changes, unreadDeltas: evolved.unreadDeltas };
 };
 
-/** Appends the batch's changes to the outbox the callback publisher follows. */
-export const recordChanges = async (
-  db: Kysely<EventStoreSchema>,
+/** The write that appends a batch's changes to the outbox the publisher follows; none for none. */
+export const changesInsert = (
   changes: readonly ConversationChange[],
-): Promise<void> => {
-  if (changes.length === 0) return;
-  await sql`
+): RawBuilder<unknown> | undefined =>
+  changes.length === 0
+    ? undefined
+    : sql`
     INSERT INTO conversation_change (owner, version, conversation_id, kind, total_changed)
     SELECT owner, version, conversation_id, kind, total_changed
     FROM json_to_recordset(${JSON.stringify(
@@ -235,5 +235,12 @@ export const recordChanges = async (
         total_changed: c.totalChanged,
       })),
     )}::json) AS r(owner text, version bigint, conversation_id text, kind smallint, total_changed boolean)
-    ORDER BY version`.execute(db);
+    ORDER BY version`;
+
+/** Appends the batch's changes to the outbox the callback publisher follows. */
+export const recordChanges = async (
+  db: Kysely<EventStoreSchema>,
+  changes: readonly ConversationChange[],
+): Promise<void> => {
+  await changesInsert(changes)?.execute(db);
 };

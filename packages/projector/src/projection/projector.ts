@@ -10,7 +10,7 @@ import {
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from '../logger.ts';
 import { addToTotals } from '../read-model/totals.ts';
-import { applyBatch, recordChanges } from './apply-batch.ts';
+import { applyBatch, changesInsert } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
 import { projectionLag } from './lag.ts';
 import { acquireLease, PROJECTOR_LEASE, releaseLease } from './lease.ts';
@@ -108,10 +108,12 @@ export const projectBatch = async (
       events,
       checkpoint.handled,
     );
-    await addToTotals(tx, unreadDeltas);
-    await recordChanges(tx, changes);
     const next = { position: last.position, handled };
-    await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, next, { notify: PROJECTED_CHANNEL });
+    const writes = [addToTotals(unreadDeltas), changesInsert(changes)];
+    await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, next, {
+      notify: PROJECTED_CHANNEL,
+      alongWith: writes.filter((write) => write !== undefined),
+    });
     return { checkpoint: next, events: events.length };
   });
 

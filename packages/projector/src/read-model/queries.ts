@@ -88,19 +88,10 @@ export const listConversationsJSON = async (
 };
 
 /** Unread over listed, not muted conversations (SPEC §2 "Total unread"), as the projector keeps it. */
-export const totalUnread = async (db: Db, owner: string): Promise<number> =>
-  (await totalsUnread(db, [owner])).get(owner) ?? 0;
-
-export const totalsUnread = async (
-  db: Db,
-  owners: readonly string[],
-): Promise<Map<string, number>> => {
-  const totals = new Map(owners.map((owner) => [owner, 0]));
-  if (owners.length === 0) return totals;
-  const result = await sql<{ owner: string; total: number }>`
-    SELECT owner, total FROM owner_unread WHERE owner = ANY(${[...owners]}::text[])`.execute(db);
-  for (const row of result.rows) totals.set(row.owner, Number(row.total));
-  return totals;
+export const totalUnread = async (db: Db, owner: string): Promise<number> => {
+  const result = await sql<{ total: number }>`
+    SELECT total FROM owner_unread WHERE owner = ${owner}`.execute(db);
+  return Number(result.rows[0]?.total ?? 0);
 };
 
 /** The owner's version: the highest version of any of their conversations, 0 before any. */

@@ -1,5 +1,5 @@
 import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { UNREAD_SQL } from './columns.ts';
 
 type Db = Kysely<EventStoreSchema>;
@@ -13,16 +13,18 @@ export const summedTotals = sql`
   WHERE NOT is_hidden AND recv_msg_opt = 0 GROUP BY owner`;
 
 /**
- * Moves the owners' stored totals by a batch's deltas, in the batch's transaction, so that a
- * total is read, not summed over every conversation the owner has.
+ * The write that moves the owners' stored totals by a batch's deltas, in the batch's transaction,
+ * so that a total is read, not summed over every conversation the owner has; none for no deltas.
  */
-export const addToTotals = async (db: Db, deltas: ReadonlyMap<string, number>): Promise<void> => {
-  if (deltas.size === 0) return;
-  await sql`
+export const addToTotals = (
+  deltas: ReadonlyMap<string, number>,
+): RawBuilder<unknown> | undefined =>
+  deltas.size === 0
+    ? undefined
+    : sql`
     INSERT INTO owner_unread AS t (owner, total)
     SELECT * FROM unnest(${[...deltas.keys()]}::text[], ${[...deltas.values()]}::bigint[])
-    ON CONFLICT (owner) DO UPDATE SET total = t.total + excluded.total`.execute(db);
-};
+    ON CONFLICT (owner) DO UPDATE SET total = t.total + excluded.total`;
 
 /** Sums every total anew from the live table: after a rebuild switched a new one in. */
 export const recountTotals = async (db: Db): Promise<void> => {
