@@ -104,6 +104,7 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
   let loop: Promise<void> | undefined;
 
   let sinceVacuum = 0;
+  let vacuuming: Promise<void> | undefined;
   /** A batch read ahead while the previous one waits for its acks. */
   let ahead: Promise<Batch> | undefined;
   /** A batch that failed part way, and how many of its callbacks JetStream took. */
@@ -151,9 +152,14 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
     const acked = performance.now();
     await markPublished(db, batch.lastID);
     sinceVacuum += batch.lastID - batch.after;
-    if (sinceVacuum >= VACUUM_EVERY_ROWS) {
+    if (sinceVacuum >= VACUUM_EVERY_ROWS && !vacuuming) {
       sinceVacuum = 0;
-      await vacuumOutbox(db).catch((error) => logger.warn('outbox vacuum failed', { error }));
+      // Beside the publishing, not in its way: VACUUM blocks no read, insert or delete.
+      vacuuming = vacuumOutbox(db)
+        .catch((error) => logger.warn('outbox vacuum failed', { error }))
+        .finally(() => {
+          vacuuming = undefined;
+        });
     }
     logger.debug('published batch', {
       callbacks: batch.callbacks.length,
@@ -205,6 +211,7 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
       running = false;
       signal.notify();
       await loop;
+      await vacuuming;
       pipeline.close();
     },
   };
