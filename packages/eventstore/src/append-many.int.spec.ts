@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../test/support/harness.ts';
+import { openMigratedDatabase } from '../../../test/support/migrated-database.ts';
 import { appendToStream, lockStream, streamVersions } from './append.ts';
 import { appendToStreams } from './append-many.ts';
 import { createAppendQueue } from './append-queue.ts';
-import { type Database, openDatabase } from './database.ts';
+import type { Database } from './database.ts';
 import { eventStoreMigrations } from './migrations.ts';
 
 const event = (name: string, idempotencyKey?: string) => ({
@@ -17,12 +16,7 @@ const event = (name: string, idempotencyKey?: string) => ({
 describe('appending to several streams at once', () => {
   let database: Database;
   beforeAll(async () => {
-    database = await openDatabase({ url: await createTestDatabase() });
-    const migrated = await new Migrator({
-      db: database.db,
-      provider: { getMigrations: async () => eventStoreMigrations },
-    }).migrateToLatest();
-    if (migrated.error) throw migrated.error;
+    database = await openMigratedDatabase(eventStoreMigrations);
   });
   afterAll(() => database.close());
 

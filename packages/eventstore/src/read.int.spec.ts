@@ -1,9 +1,8 @@
-import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../test/support/harness.ts';
 import { holdOpen } from '../../../test/support/hold-open.ts';
+import { openMigratedDatabase } from '../../../test/support/migrated-database.ts';
 import { appendInTransaction, appendToStream, lockStream } from './append.ts';
-import { type Database, openDatabase } from './database.ts';
+import type { Database } from './database.ts';
 import { eventStoreMigrations } from './migrations.ts';
 import { comparePositions, LOG_START, type LogPosition } from './position.ts';
 import { readEventsAfter, type StoredEvent } from './read.ts';
@@ -38,12 +37,7 @@ const readUntil = async (
 describe('reading the log in order without gaps', () => {
   let database: Database;
   beforeAll(async () => {
-    database = await openDatabase({ url: await createTestDatabase() });
-    const migrated = await new Migrator({
-      db: database.db,
-      provider: { getMigrations: async () => eventStoreMigrations },
-    }).migrateToLatest();
-    if (migrated.error) throw migrated.error;
+    database = await openMigratedDatabase(eventStoreMigrations);
   });
   afterAll(() => database.close());
 

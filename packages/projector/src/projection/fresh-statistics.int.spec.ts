@@ -1,47 +1,17 @@
-import { type ConversationState, evolve, singleConversationID } from '@im/domain';
-import { type Database, eventStoreMigrations, openDatabase } from '@im/eventstore';
+import { type Database, eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../../test/support/harness.ts';
+import { firstMessageState } from '../../../../test/support/conversation-states.ts';
+import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
 import { writeStates } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
-
-/** The receiver's conversation after a first message from `sendID`. */
-const firstMessageState = (sendID: string, owner: string): ConversationState => {
-  const conversationID = singleConversationID(sendID, owner);
-  const message = {
-    clientMsgID: `${sendID}-1`,
-    serverMsgID: '',
-    sendID,
-    recvID: owner,
-    groupID: '',
-    sessionType: 1 as const,
-    contentType: 101,
-    content: 'hi',
-    sendTime: 1_700_000_000_000,
-    seq: 1,
-  };
-  const event = {
-    type: 'MessageRecorded' as const,
-    data: { conversationID, conversationType: 1 as const, message, atUserIDList: [] },
-  };
-  return evolve(undefined, event, owner) as ConversationState;
-};
 
 describe('refreshStatistics', () => {
   let database: Database;
 
   beforeAll(async () => {
-    database = await openDatabase({ url: await createTestDatabase() });
-    const migrated = await new Migrator({
-      db: database.db,
-      provider: {
-        getMigrations: async () => ({ ...eventStoreMigrations, ...readModelMigrations }),
-      },
-    }).migrateToLatest();
-    if (migrated.error) throw migrated.error;
+    database = await openMigratedDatabase({ ...eventStoreMigrations, ...readModelMigrations });
   });
   afterAll(() => database.close());
 

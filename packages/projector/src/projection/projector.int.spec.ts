@@ -6,15 +6,13 @@ import {
   eventStoreMigrations,
   LOG_START,
   lockStream,
-  openDatabase,
   readCheckpoint,
   readEventsAfter,
 } from '@im/eventstore';
 import { sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../../test/support/harness.ts';
 import { holdOpen } from '../../../../test/support/hold-open.ts';
+import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { createLogger } from '../logger.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
 import { createProjector, type Projector } from './projector.ts';
@@ -74,14 +72,7 @@ describe('the live projector with a transaction held open across later commits',
   };
 
   beforeAll(async () => {
-    database = await openDatabase({ url: await createTestDatabase() });
-    const migrated = await new Migrator({
-      db: database.db,
-      provider: {
-        getMigrations: async () => ({ ...eventStoreMigrations, ...readModelMigrations }),
-      },
-    }).migrateToLatest();
-    if (migrated.error) throw migrated.error;
+    database = await openMigratedDatabase({ ...eventStoreMigrations, ...readModelMigrations });
     projector = createProjector({
       database,
       holder: 'int-test',

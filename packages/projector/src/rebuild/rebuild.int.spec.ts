@@ -1,8 +1,7 @@
-import { type Database, eventStoreMigrations, openDatabase, readCheckpoint } from '@im/eventstore';
+import { type Database, eventStoreMigrations, readCheckpoint } from '@im/eventstore';
 import { sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../../test/support/harness.ts';
+import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
 import { createLogger } from '../logger.ts';
 import { ChangeKind } from '../projection/apply-batch.ts';
@@ -17,15 +16,8 @@ const HOLDER = 'live-projector';
 const countOf = (appends: ReturnType<typeof workload>) =>
   appends.reduce((sum, append) => sum + append.events.length, 0);
 
-const migratedDatabase = async (): Promise<Database> => {
-  const database = await openDatabase({ url: await createTestDatabase() });
-  const migrated = await new Migrator({
-    db: database.db,
-    provider: { getMigrations: async () => ({ ...eventStoreMigrations, ...readModelMigrations }) },
-  }).migrateToLatest();
-  if (migrated.error) throw migrated.error;
-  return database;
-};
+const migratedDatabase = (): Promise<Database> =>
+  openMigratedDatabase({ ...eventStoreMigrations, ...readModelMigrations });
 
 /** Runs the live projector's batches until `handled` events are projected (or the log's end). */
 const projectUntil = async (database: Database, handled: number, batchSize = 250) => {
