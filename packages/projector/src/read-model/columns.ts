@@ -40,6 +40,9 @@ export const updateFromExcluded: RawBuilder<unknown> = sql.raw(
     .join(', '),
 );
 
+/** A column in a select list under its field's name: `conversation_id AS "conversationID"`. */
+const asField = ([field, column]: (typeof COLUMNS)[number]) => `${column} AS "${field}"`;
+
 /** SPEC §1's unread formula over the stored seqs, for SQL; toItem computes the same in JavaScript. */
 export const UNREAD_SQL = 'greatest(0, max_seq - greatest(has_read_seq, min_seq - 1))';
 
@@ -50,9 +53,7 @@ export const UNREAD_SQL = 'greatest(0, max_seq - greatest(has_read_seq, min_seq 
  */
 export const itemColumns: RawBuilder<unknown> = sql.raw(
   [
-    ...COLUMNS.filter(([field]) => field !== 'owner' && field !== 'latestMsgSeq').map(
-      ([field, column]) => `${column} AS "${field}"`,
-    ),
+    ...COLUMNS.filter(([field]) => field !== 'owner' && field !== 'latestMsgSeq').map(asField),
     `${UNREAD_SQL} AS "unreadCount"`,
   ].join(', '),
 );
@@ -93,9 +94,7 @@ export const upsertStates = (
  * The stored columns under their state fields' names, for SELECT lists whose rows are read as
  * states: the driver then builds each row as the state itself, with nothing to copy.
  */
-export const stateColumns: RawBuilder<unknown> = sql.raw(
-  COLUMNS.map(([field, column]) => `${column} AS "${field}"`).join(', '),
-);
+export const stateColumns: RawBuilder<unknown> = sql.raw(COLUMNS.map(asField).join(', '));
 
 /** A row selected with stateColumns (other columns beside them are left as they are). */
 export const fromRow = (row: Record<string, unknown>): ConversationState =>
