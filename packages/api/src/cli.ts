@@ -191,7 +191,7 @@ const describeStatus = (status: ProjectionStatus): string => {
   if (lag.withheld > 0) {
     const by = lag.heldBackBy;
     lines.push(
-      `held back    ${number.format(lag.withheld)} committed events wait for an older transaction${
+      `held back    ${number.format(lag.withheld)} committed events wait for an older append still running${
         by
           ? `: pid ${by.pid} in database ${by.database}, ${by.state}, running ${by.runningSeconds} s: ${by.query}`
           : ' that just ended'

@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase } from '../../../test/support/harness.ts';
 import { holdOpen } from '../../../test/support/hold-open.ts';
 import { openMigratedDatabase } from '../../../test/support/migrated-database.ts';
 import { appendInTransaction, appendToStream, lockStream } from './append.ts';
@@ -13,8 +15,8 @@ const names = (events: readonly StoredEvent[]) =>
 
 /**
  * Follows the log as a projector does, from a position a page at a time, until `count` events
- * came. Transactions of other tests on the server can hold every reader back for a moment (the
- * snapshot's xmin is server-wide), so an empty page means "not yet", never "done".
+ * came. An append still running holds readers back for a moment, so an empty page means "not
+ * yet", never "done".
  */
 const readUntil = async (
   database: Database,
@@ -36,8 +38,10 @@ const readUntil = async (
 
 describe('reading the log in order without gaps', () => {
   let database: Database;
+  let url: string;
   beforeAll(async () => {
-    database = await openMigratedDatabase(eventStoreMigrations);
+    url = await createTestDatabase();
+    database = await openMigratedDatabase(eventStoreMigrations, url);
   });
   afterAll(() => database.close());
 
@@ -127,6 +131,27 @@ describe('reading the log in order without gaps', () => {
       expect(
         comparePositions((seen[i - 1] as StoredEvent).position, (seen[i] as StoredEvent).position),
       ).toBeLessThan(0);
+    }
+  });
+
+  it('is held back by no transaction that does not append: one that wrote elsewhere, here or in another database', async () => {
+    const start = (await readUntil(database, LOG_START, 7 + 12 * 8, 1000)).position;
+    // A session of this database and one of another database of the cluster, each idle in a
+    // transaction that has a transaction id, as a batch job or a forgotten psql session would.
+    const sessions = [
+      new pg.Client({ connectionString: url }),
+      new pg.Client({ connectionString: inject('adminDatabaseUrl') }),
+    ];
+    for (const session of sessions) {
+      await session.connect();
+      await session.query('BEGIN');
+      await session.query('SELECT pg_current_xact_id()');
+    }
+    try {
+      await appendToStream(database.db, 'unheld', [event('unheld')], { expectedVersion: 0 });
+      expect(names(await readEventsAfter(database.db, start, { limit: 100 }))).toEqual(['unheld']);
+    } finally {
+      for (const session of sessions) await session.end();
     }
   });
 });

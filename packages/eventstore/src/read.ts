@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { readHorizon } from './horizon.ts';
 import type { LogPosition } from './position.ts';
 import type { EventStoreSchema } from './schema.ts';
 
@@ -10,34 +11,43 @@ export interface StoredEvent {
   position: LogPosition;
 }
 
+export interface NextEventsOptions {
+  limit: number;
+  /** Read no further than this position. */
+  upTo?: LogPosition;
+  /**
+   * The log's horizon, read by an earlier statement (readHorizon, horizonColumn): only events of
+   * transactions below it are taken.
+   */
+  horizon: string;
+}
+
 /**
  * The next events after `after` (up to `upTo`, if given) in the log's read order, only from
- * transactions older than every transaction still running: a transaction that began early and
- * commits late is never passed over, since no reader moves beyond it while it runs. The one
- * rule of every reader of the log, as a subquery each can shape its result from.
+ * transactions below the horizon: an append that began early and commits late is never passed
+ * over, since no reader moves beyond it while it runs. The one rule of every reader of the log,
+ * as a subquery each can shape its result from.
  */
-export const nextEvents = (
-  after: LogPosition,
-  options: { limit: number; upTo?: LogPosition },
-): RawBuilder<unknown> => {
+export const nextEvents = (after: LogPosition, options: NextEventsOptions): RawBuilder<unknown> => {
   const upTo = options.upTo
     ? sql`AND (transaction_id, global_position) <= (${options.upTo.transactionId}::xid8, ${options.upTo.globalPosition}::bigint)`
     : sql``;
   return sql`
     SELECT global_position, transaction_id, stream_id, stream_position, type, data FROM events
     WHERE (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
-      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      AND transaction_id < ${options.horizon}::xid8
       ${upTo}
     ORDER BY transaction_id, global_position
     LIMIT ${options.limit}`;
 };
 
-/** nextEvents, as rows. */
+/** nextEvents, as rows, below the horizon read just before. */
 export const readEventsAfter = async (
   db: Kysely<EventStoreSchema>,
   after: LogPosition,
   options: { limit: number; upTo?: LogPosition },
 ): Promise<StoredEvent[]> => {
+  const horizon = await readHorizon(db);
   const result = await sql<{
     global_position: number;
     tx: string;
@@ -47,7 +57,7 @@ export const readEventsAfter = async (
     data: unknown;
   }>`
     SELECT global_position, transaction_id::text AS tx, stream_id, stream_position, type, data
-    FROM (${nextEvents(after, options)}) next
+    FROM (${nextEvents(after, { ...options, horizon })}) next
     ORDER BY next.transaction_id, next.global_position`.execute(db);
   return result.rows.map((row) => ({
     type: row.type,
@@ -58,21 +68,11 @@ export const readEventsAfter = async (
   }));
 };
 
-/** The last event in read order that a reader may take now, and how many events are in the log. */
-export const logHead = async (
-  db: Kysely<EventStoreSchema>,
-): Promise<{ head: LogPosition | undefined; oldestRunningTransaction: string }> => {
-  const result = await sql<{ tx: string | null; pos: number | null; xmin: string }>`
-    SELECT e.transaction_id::text AS tx, e.global_position AS pos,
-           pg_snapshot_xmin(pg_current_snapshot())::text AS xmin
-    FROM (SELECT 1) AS one
-    LEFT JOIN LATERAL (
-      SELECT transaction_id, global_position FROM events
-      ORDER BY transaction_id DESC, global_position DESC LIMIT 1
-    ) e ON true`.execute(db);
+/** The last committed event in the log's read order, if any (readers may yet wait below it). */
+export const logHead = async (db: Kysely<EventStoreSchema>): Promise<LogPosition | undefined> => {
+  const result = await sql<{ tx: string; pos: number }>`
+    SELECT transaction_id::text AS tx, global_position AS pos FROM events
+    ORDER BY transaction_id DESC, global_position DESC LIMIT 1`.execute(db);
   const row = result.rows[0];
-  return {
-    head: row?.tx ? { transactionId: row.tx, globalPosition: row.pos ?? 0 } : undefined,
-    oldestRunningTransaction: row?.xmin ?? '0',
-  };
+  return row ? { transactionId: row.tx, globalPosition: row.pos } : undefined;
 };

@@ -1,7 +1,12 @@
-import type { EventStoreSchema, LogPosition } from '@im/eventstore';
+import {
+  type EventStoreSchema,
+  type LogPosition,
+  oldestAppender,
+  readHorizon,
+} from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
 
-/** The transaction every reader of the log waits for: the oldest one still running. */
+/** The transaction every reader of the log waits for: the oldest append still running. */
 export interface OldestTransaction {
   pid: number;
   database: string;
@@ -17,22 +22,23 @@ export interface ProjectionLag {
   /** How long the oldest of them has waited; 0 when there is none. */
   seconds: number;
   /**
-   * Of those, the ones no reader may take yet: their transactions began after a transaction that
-   * is still running (the oldest running one), which may yet commit events before them.
+   * Of those, the ones no reader may take yet: their transactions began after an append that is
+   * still running (the oldest running one), which may yet commit events before them.
    */
   withheld: number;
   /** The oldest running transaction, when it is what holds events back. */
   heldBackBy: OldestTransaction | undefined;
 }
 
-/** How far `position` is behind the log, and whether a long transaction is the reason. */
+/** How far `position` is behind the log, and whether a running append is the reason. */
 export const projectionLag = async (
   db: Kysely<EventStoreSchema>,
   position: LogPosition,
 ): Promise<ProjectionLag> => {
+  const horizon = await readHorizon(db);
   const result = await sql<{ events: number; withheld: number; seconds: number | null }>`
     SELECT count(*)::int AS events,
-           count(*) FILTER (WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))::int AS withheld,
+           count(*) FILTER (WHERE transaction_id >= ${horizon}::xid8)::int AS withheld,
            (SELECT extract(epoch FROM now() - created_at)::float8 FROM events
             WHERE (transaction_id, global_position) > (${position.transactionId}::xid8, ${position.globalPosition}::bigint)
             ORDER BY transaction_id, global_position LIMIT 1) AS seconds
@@ -49,7 +55,7 @@ export const projectionLag = async (
   };
 };
 
-/** The running transaction whose id is the current snapshot's xmin, in whichever database. */
+/** The running append with the oldest transaction id, which readers of the log wait for. */
 export const oldestTransaction = async (
   db: Kysely<EventStoreSchema>,
 ): Promise<OldestTransaction | undefined> => {
@@ -61,11 +67,9 @@ export const oldestTransaction = async (
     seconds: number | null;
     query: string | null;
   }>`
-    SELECT pid, datname, state, application_name,
-           extract(epoch FROM now() - xact_start)::float8 AS seconds, left(query, 200) AS query
-    FROM pg_stat_activity
-    WHERE backend_xid = pg_snapshot_xmin(pg_current_snapshot())::xid
-    LIMIT 1`.execute(db);
+    SELECT a.pid, a.datname, a.state, a.application_name,
+           extract(epoch FROM now() - a.xact_start)::float8 AS seconds, left(a.query, 200) AS query
+    FROM (${oldestAppender}) oldest JOIN pg_stat_activity a ON a.pid = oldest.pid`.execute(db);
   const row = result.rows[0];
   return row
     ? {

@@ -4,6 +4,7 @@ import {
   type Database,
   EVENTS_CHANNEL,
   type EventStoreSchema,
+  horizonColumn,
   readCheckpoint,
   storeCheckpoint,
 } from '@im/eventstore';
@@ -63,8 +64,9 @@ const STATISTICS_EVERY_MS = 1000;
 
 /**
  * Opens a batch's transaction in one statement: settings, the lease row locked and confirmed ours
- * (a process that lost its lease cannot commit over its successor's), and the checkpoint. No
- * checkpoint means the lease is not ours.
+ * (a process that lost its lease cannot commit over its successor's), the checkpoint, and the
+ * log's horizon for the batch's read, which is the next statement. Nothing means the lease is not
+ * ours.
  */
 const beginBatch = async (tx: Kysely<EventStoreSchema>, holder: string) => {
   // The read model is derived from the durable log: a crash that loses this commit only
@@ -76,9 +78,11 @@ const beginBatch = async (tx: Kysely<EventStoreSchema>, holder: string) => {
     tx: string | null;
     global_position: number;
     handled: number;
+    horizon: string;
   }>`
     SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true),
-           lease.holder, c.transaction_id::text AS tx, c.global_position, c.handled
+           lease.holder, c.transaction_id::text AS tx, c.global_position, c.handled,
+           ${horizonColumn} AS horizon
     FROM (SELECT 1) one
     LEFT JOIN (
       SELECT holder FROM leases
@@ -87,8 +91,11 @@ const beginBatch = async (tx: Kysely<EventStoreSchema>, holder: string) => {
     LEFT JOIN checkpoints c ON c.name = ${PROJECTOR_CHECKPOINT}`.execute(tx);
   const row = result.rows[0];
   if (!row?.holder) return undefined;
-  const { tx: at, global_position, handled } = row;
-  return checkpointOf(at === null ? undefined : { tx: at, global_position, handled });
+  const { tx: at, global_position, handled, horizon } = row;
+  return {
+    checkpoint: checkpointOf(at === null ? undefined : { tx: at, global_position, handled }),
+    horizon,
+  };
 };
 
 /** Runs one projection batch in one transaction: read-model changes, outbox and checkpoint together. */
@@ -97,9 +104,13 @@ export const projectBatch = async (
   options: { holder: string; batchSize: number },
 ): Promise<{ checkpoint: Checkpoint; events: number }> =>
   database.db.transaction().execute(async (tx) => {
-    const checkpoint = await beginBatch(tx, options.holder);
-    if (!checkpoint) throw new LeaseLost();
-    const events = await readLogBatch(tx, checkpoint.position, { limit: options.batchSize });
+    const begun = await beginBatch(tx, options.holder);
+    if (!begun) throw new LeaseLost();
+    const { checkpoint, horizon } = begun;
+    const events = await readLogBatch(tx, checkpoint.position, {
+      limit: options.batchSize,
+      horizon,
+    });
     const last = events.at(-1);
     if (!last) return { checkpoint, events: 0 };
     const { handled, changes, unreadDeltas } = await applyBatch(

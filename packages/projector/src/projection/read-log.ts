@@ -2,7 +2,9 @@ import {
   comparePositions,
   type EventStoreSchema,
   type LogPosition,
+  type NextEventsOptions,
   nextEvents,
+  readHorizon,
 } from '@im/eventstore';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { LoggedEvent } from './apply-batch.ts';
@@ -10,6 +12,8 @@ import type { LoggedEvent } from './apply-batch.ts';
 export interface LogBatchOptions {
   limit: number;
   upTo?: LogPosition;
+  /** The horizon, when the caller read it in an earlier statement; else it is read first. */
+  horizon?: string;
 }
 
 /**
@@ -18,7 +22,7 @@ export interface LogBatchOptions {
  */
 export const logBatchQuery = (
   after: LogPosition,
-  options: LogBatchOptions,
+  options: NextEventsOptions,
 ): RawBuilder<{ batch: string | null }> =>
   // The aggregate takes the rows in the subquery's order, as PostgreSQL does for an ordered
   // subquery; an ORDER BY inside the aggregate would sort the batch again. parseLogBatch checks.
@@ -54,5 +58,8 @@ export const readLogBatch = async (
   db: Kysely<EventStoreSchema>,
   after: LogPosition,
   options: LogBatchOptions,
-): Promise<LoggedEvent[]> =>
-  parseLogBatch((await logBatchQuery(after, options).execute(db)).rows[0]?.batch);
+): Promise<LoggedEvent[]> => {
+  const horizon = options.horizon ?? (await readHorizon(db));
+  const query = logBatchQuery(after, { ...options, horizon });
+  return parseLogBatch((await query.execute(db)).rows[0]?.batch);
+};

@@ -17,7 +17,7 @@ export interface ProjectionStatus {
 
 /** Where the projector stands against the log, and who runs it: what `status` shows. */
 export const projectionStatus = async (db: Kysely<EventStoreSchema>): Promise<ProjectionStatus> => {
-  const { head } = await logHead(db);
+  const head = await logHead(db);
   const checkpoint = await readCheckpoint(db, PROJECTOR_CHECKPOINT);
   const facts = await sql<{ events: number; updated_at: Date | null; now: Date }>`
     SELECT (SELECT count(*)::int FROM events) AS events,

@@ -7,6 +7,7 @@ import {
   type LogPosition,
   logHead,
   readCheckpoint,
+  readHorizon,
   storeCheckpoint,
 } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
@@ -128,8 +129,12 @@ const withReplay = async <T>(
     },
     readBatch:
       worker &&
-      (async (after, batch) =>
-        parseLogBatch((await worker.firstRow(logBatchQuery(after, batch).compile(db)))?.batch)),
+      (async (after, batch) => {
+        // The horizon is read first, on the main connection: the worker's read comes after it.
+        const horizon = batch.horizon ?? (await readHorizon(db));
+        const query = logBatchQuery(after, { ...batch, horizon }).compile(db);
+        return parseLogBatch((await worker.firstRow(query))?.batch);
+      }),
   });
   try {
     return await work(replay, table, () => events);
@@ -169,7 +174,7 @@ const switchTables = async (
     onCatchUp();
     const replaced = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
     replay.projectedUpTo(replaced.position);
-    const { head } = await logHead(tx);
+    const head = await logHead(tx);
     if (head) await replay.catchUp(tx, head);
     if (comparePositions(replay.position(), replaced.position) < 0) {
       throw new Error('the rebuild ended behind the live projector: the log is not readable');
@@ -196,7 +201,7 @@ export const rebuildReadModel = async (options: RebuildOptions): Promise<Rebuild
   const db = options.database.db;
   const started = performance.now();
   const live = await readCheckpoint(db, PROJECTOR_CHECKPOINT);
-  const { head } = await logHead(db);
+  const head = await logHead(db);
   const target = head ?? LOG_START;
   options.progress?.setTotal(await eventsUpTo(db, LOG_START, target));
   return withReplay(options, 'rebuild', async (replay, table, counted) => {
@@ -206,7 +211,7 @@ export const rebuildReadModel = async (options: RebuildOptions): Promise<Rebuild
     phase('built');
     // Follow the log until a round finds little to do, then once more after the table is logged.
     const follow = async () => {
-      const { head: now } = await logHead(db);
+      const now = await logHead(db);
       if (!now) return 0;
       replay.projectedUpTo((await readCheckpoint(db, PROJECTOR_CHECKPOINT)).position);
       const before = counted();
