@@ -1,12 +1,21 @@
-import type { AppendQueue, Database, LogPosition } from '@im/eventstore';
+import type { AppendQueue, Database } from '@im/eventstore';
 import type { ListCache, Logger, ProjectionWatcher } from '@im/projector';
+import type { DecisionStateLoader } from './commands/decision-state-loader.ts';
+import type { KnownVersions } from './commands/known-versions.ts';
+import type { OneAtATime } from './commands/one-at-a-time.ts';
 import type { StateLoader } from './commands/state-loader.ts';
 import type { VersionLoader } from './commands/version-loader.ts';
 
-/** What command and query handlers need from the running engine. */
+/** What command and query handlers need from the running engine; made once per engine. */
 export interface EngineContext {
   database: Database;
-  /** Conversation states of concurrent commands, read together. */
+  /** Commands of one stream, one at a time in this process. */
+  turns: OneAtATime;
+  /** Where this process last left the message streams it appended to. */
+  knownVersions: KnownVersions;
+  /** What owner commands decide on, read together for concurrent commands. */
+  decisionStates: DecisionStateLoader;
+  /** Conversation states for replies, read together for concurrent commands. */
   states: StateLoader;
   /** Stream versions of concurrent commands, read together. */
   versions: VersionLoader;
@@ -19,18 +28,8 @@ export interface EngineContext {
   /** Tells the projector, here or in the process that leads, that this process just appended. */
   wakeProjector(): void;
   now(): number;
+  /** How long a command waits for the projector: for its state, then for its own effect. */
   readYourWritesTimeoutMs: number;
   /** Largest reply the NATS server carries. */
   maxPayload(): number;
 }
-
-/** Read your writes (SPEC §3 rule 14): returns once the projector has applied `position`. */
-export const awaitProjection = async (
-  context: EngineContext,
-  position: LogPosition | undefined,
-) => {
-  if (!position) return;
-  context.wakeProjector();
-  const reached = await context.watcher.waitFor(position, context.readYourWritesTimeoutMs);
-  if (!reached) context.logger.warn('projection did not reach a write in time', { position });
-};

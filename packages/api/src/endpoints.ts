@@ -1,8 +1,6 @@
 import {
   type ConversationItem,
-  type ConversationState,
   conversationIDFor,
-  decideOwnerCommand,
   decodeCursor,
   encodeCursor,
   fail,
@@ -10,7 +8,6 @@ import {
   listPosition,
   type Method,
   type OwnerCommand,
-  type OwnerConversationEvent,
   ok,
   type RequestOf,
   type Result,
@@ -19,7 +16,12 @@ import {
 } from '@im/domain';
 import { readModel } from '@im/projector';
 import { joinGroup, leaveGroup } from './commands/group-membership.ts';
-import { currentItem, loadState, loadStates, runOnOwnerStream } from './commands/owner-commands.ts';
+import {
+  currentItem,
+  markAllRead,
+  runOnConversations,
+  runOwnerCommand,
+} from './commands/owner-commands.ts';
 import { recordMessage } from './commands/record-message.ts';
 import type { EngineContext } from './context.ts';
 import { conversationsReply } from './serialized-reply.ts';
@@ -39,22 +41,13 @@ type OwnerCommandOf<T extends OwnerCommand['type']> = Omit<
 /** An owner command on one conversation, answered with the conversation afterwards. */
 const ownerCommand =
   <T extends OwnerCommand['type']>(type: T, pick: (request: never) => OwnerCommandOf<T>) =>
-  async (context: EngineContext, request: { userID: string; conversationID: string }) => {
-    const command = {
+  (context: EngineContext, request: { userID: string; conversationID: string }) =>
+    runOwnerCommand(context, {
       type,
       owner: request.userID,
       conversationID: request.conversationID,
       ...pick(request as never),
-    } as OwnerCommand;
-    const done = await runOnOwnerStream(context, command.owner, async () =>
-      decideOwnerCommand(
-        command,
-        await loadState(context, command.owner, command.conversationID),
-        context.now(),
-      ),
-    );
-    return done.ok ? currentItem(context, command.owner, command.conversationID) : done;
-  };
+    } as OwnerCommand);
 
 const conversationReply = async (result: Promise<Result<unknown>>) => {
   const item = await result;
@@ -81,21 +74,6 @@ const fitting = (items: ConversationItem[], maxBytes: number): ConversationItem[
     if (bytes > maxBytes) return items.slice(0, Math.max(1, index));
   }
   return items;
-};
-
-/** Decides one command for each of several conversations, appended together. */
-const decideEach = (
-  states: readonly ConversationState[],
-  command: (state: ConversationState) => OwnerCommand,
-  now: number,
-): Result<OwnerConversationEvent[]> => {
-  const events: OwnerConversationEvent[] = [];
-  for (const state of states) {
-    const decided = decideOwnerCommand(command(state), state, now);
-    if (!decided.ok) return decided;
-    events.push(...decided.value);
-  }
-  return ok(events);
 };
 
 export const createHandlers = (sync: SyncHandler): Handlers => ({
@@ -156,17 +134,7 @@ export const createHandlers = (sync: SyncHandler): Handlers => ({
   markGroupMessageHasRead: (context, { userID, groupID }) =>
     conversationReply(markRead(context, { userID, conversationID: groupConversationID(groupID) })),
   async markAllConversationMessageAsRead(context, { userID }) {
-    const done = await runOnOwnerStream(context, userID, async () =>
-      decideEach(
-        await readModel.conversationsToMarkRead(context.database.db, userID),
-        (state) => ({
-          type: 'MarkConversationRead',
-          owner: userID,
-          conversationID: state.conversationID,
-        }),
-        context.now(),
-      ),
-    );
+    const done = await markAllRead(context, userID);
     return done.ok ? ok({ total: await readModel.totalUnread(context.database.db, userID) }) : done;
   },
   pinConversation: (context, request) =>
@@ -189,24 +157,18 @@ export const createHandlers = (sync: SyncHandler): Handlers => ({
       ),
     ),
   async setConversationRecvMessageOpt(context, { userID, conversationIDs, opt }) {
-    const unique = [...new Set(conversationIDs)];
-    const done = await runOnOwnerStream(context, userID, async () => {
-      const states = await loadStates(context, userID, unique);
-      if (!states.ok) return states;
-      return decideEach(
-        states.value,
-        (state) => ({
-          type: 'ChangeSettings',
-          owner: userID,
-          conversationID: state.conversationID,
-          settings: { recvMsgOpt: opt },
-        }),
-        context.now(),
-      );
-    });
-    if (!done.ok) return done;
-    const states = await readModel.getConversationStates(context.database.db, userID, unique);
-    return ok({ conversations: states.map(toItem) });
+    const done = await runOnConversations(
+      context,
+      userID,
+      [...new Set(conversationIDs)],
+      (state) => ({
+        type: 'ChangeSettings',
+        owner: userID,
+        conversationID: state.conversationID,
+        settings: { recvMsgOpt: opt },
+      }),
+    );
+    return done.ok ? ok({ conversations: done.value.map(toItem) }) : done;
   },
   setConversation: (context, request) =>
     conversationReply(

@@ -8,6 +8,9 @@ import {
   type Logger,
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
+import { createDecisionStateLoader } from './commands/decision-state-loader.ts';
+import { createKnownVersions } from './commands/known-versions.ts';
+import { createOneAtATime } from './commands/one-at-a-time.ts';
 import { createStateLoader } from './commands/state-loader.ts';
 import { createVersionLoader } from './commands/version-loader.ts';
 import type { Config } from './config.ts';
@@ -63,6 +66,9 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
   const announceAppend = createAppendNotice(database.db);
   const context: EngineContext = {
     database,
+    turns: createOneAtATime(),
+    knownVersions: createKnownVersions(),
+    decisionStates: createDecisionStateLoader(database),
     appends: createAppendQueue(database.db),
     states: createStateLoader(database),
     versions: createVersionLoader(database),

@@ -2,6 +2,7 @@ import { describeIssues, type Method, requestSchemas } from '@im/domain';
 import type { NatsConnection, Service, ServiceMsg } from 'nats';
 import type { EngineContext } from './context.ts';
 import type { Handlers } from './endpoints.ts';
+import { ServiceUnavailable } from './errors.ts';
 import { SerializedReply } from './serialized-reply.ts';
 import { findUnstorableText } from './storable-text.ts';
 
@@ -90,6 +91,14 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
       }
       msg.respond(reply);
     } catch (error) {
+      if (error instanceof ServiceUnavailable) {
+        context.logger.warn('request not served now', {
+          method,
+          operationID,
+          reason: error.message,
+        });
+        return respondError(msg, error.code, error.message, operationID ?? '');
+      }
       const unavailable = isStorageUnavailable(error);
       context.logger.error('request failed', { method, operationID, error });
       respondError(

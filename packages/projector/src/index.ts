@@ -7,6 +7,7 @@ export * from './projection/lease.ts';
 export * from './projection/projector.ts';
 export * from './projection/status.ts';
 export * from './projection/watcher.ts';
+export type { ConversationKey, DecisionRead } from './read-model/decision-states.ts';
 export * from './read-model/list-cache.ts';
 export * from './read-model/migrations.ts';
 export * as readModel from './read-model/queries.ts';

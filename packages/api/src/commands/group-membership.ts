@@ -1,7 +1,6 @@
 import {
   decideJoinGroup,
   decideLeaveGroup,
-  fail,
   type GroupMembersJoined,
   type GroupMembersLeft,
   type GroupState,
@@ -10,66 +9,65 @@ import {
   type Result,
   streams,
 } from '@im/domain';
-import { appendInTransaction, lockStream, streamVersion } from '@im/eventstore';
+import { appendInTransaction, lockStream } from '@im/eventstore';
 import { readModel } from '@im/projector';
-import { awaitProjection, type EngineContext } from '../context.ts';
-import { oneAtATime } from './one-at-a-time.ts';
+import type { EngineContext } from '../context.ts';
+import {
+  type Attempt,
+  type CommandTarget,
+  type Decide,
+  type Read,
+  runCommand,
+} from './run-command.ts';
 
-const ATTEMPTS = 8;
+type Membership = { groupID: string; userIDs: string[] };
 
 /**
- * Joins or leaves, decided against the projected membership. The message stream's lock is held
- * while deciding, so the recorded maxSeq splits the group's messages exactly: the ones before it
- * and the ones after it, whichever commits first. Changes to one group take turns within this
- * process, so only one from another process can make a change decide again.
+ * A group's stream, decided on with its projected members and the group's maxSeq. The decision is
+ * made inside the append's transaction, holding the group's message stream's lock, so the maxSeq
+ * recorded splits the group's messages exactly: those before it and those after it, whichever
+ * commits first.
  */
-const changeMembership = (
+const groupTarget = (
   context: EngineContext,
-  command: { groupID: string; userIDs: string[] },
-  decide: (state: GroupState) => Array<GroupMembersJoined | GroupMembersLeft>,
-): Promise<Result<Record<string, never>>> =>
-  oneAtATime(context, streams.group(command.groupID), () =>
-    decideAndAppend(context, command, decide),
-  );
-
-const decideAndAppend = async (
-  context: EngineContext,
-  command: { groupID: string; userIDs: string[] },
-  decide: (state: GroupState) => Array<GroupMembersJoined | GroupMembersLeft>,
-): Promise<Result<Record<string, never>>> => {
+  groupID: string,
+): CommandTarget<ReadonlySet<string>, GroupState> => {
   const { db } = context.database;
-  const groupStream = streams.group(command.groupID);
-  const conversationID = groupConversationID(command.groupID);
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const { version, lastPosition } = await streamVersion(db, groupStream);
-    await awaitProjection(context, lastPosition);
-    const members = await readModel.groupMembers(db, conversationID);
-    const outcome = await db.transaction().execute(async (tx) => {
-      if ((await lockStream(tx, groupStream)) !== version) return 'conflict' as const;
-      const maxSeq = await lockStream(tx, streams.messages(conversationID));
-      const events = decide({ members, maxSeq });
-      if (events.length === 0) return undefined;
-      const appended = await appendInTransaction(tx, groupStream, events, {
-        expectedVersion: version,
-      });
-      return appended.ok ? appended.value.lastPosition : ('conflict' as const);
-    });
-    if (outcome === 'conflict') continue;
-    await awaitProjection(context, outcome);
-    return ok({});
-  }
-  return fail(
-    409,
-    `groupID: the members of ${command.groupID} kept changing concurrently; retry the request`,
-  );
+  const stream = streams.group(groupID);
+  return {
+    stream,
+    read: () => readModel.decisionMembersOf(db, groupID),
+    decideAndAppend: <Reply>(
+      read: Read<ReadonlySet<string>>,
+      decide: Decide<GroupState, Reply>,
+    ): Promise<Attempt<Reply>> =>
+      db.transaction().execute(async (tx): Promise<Attempt<Reply>> => {
+        if ((await lockStream(tx, stream)) !== read.version) return { kind: 'conflict' };
+        const maxSeq = await lockStream(tx, streams.messages(groupConversationID(groupID)));
+        const decided = decide({ members: read.state, maxSeq });
+        if (!decided.ok || decided.value.events.length === 0) return { kind: 'decided', decided };
+        const outcome = await appendInTransaction(tx, stream, decided.value.events, {
+          expectedVersion: read.version,
+        });
+        return outcome.ok
+          ? { kind: 'appended', reply: decided.value.reply, result: outcome.value }
+          : { kind: 'conflict' };
+      }),
+    conflict: `groupID: the members of ${groupID} kept changing concurrently; retry the request`,
+  };
 };
 
-export const joinGroup = (
+const changeMembership = (
   context: EngineContext,
-  command: { groupID: string; userIDs: string[] },
-) => changeMembership(context, command, (state) => decideJoinGroup(command, state));
+  groupID: string,
+  decide: (state: GroupState) => Array<GroupMembersJoined | GroupMembersLeft>,
+): Promise<Result<Record<string, never>>> =>
+  runCommand(context, groupTarget(context, groupID), (state) =>
+    ok({ events: decide(state), reply: {} }),
+  );
 
-export const leaveGroup = (
-  context: EngineContext,
-  command: { groupID: string; userIDs: string[] },
-) => changeMembership(context, command, (state) => decideLeaveGroup(command, state));
+export const joinGroup = (context: EngineContext, command: Membership) =>
+  changeMembership(context, command.groupID, (state) => decideJoinGroup(command, state));
+
+export const leaveGroup = (context: EngineContext, command: Membership) =>
+  changeMembership(context, command.groupID, (state) => decideLeaveGroup(command, state));

@@ -1,7 +1,8 @@
 import {
   type ConversationItem,
   type ConversationState,
-  fail,
+  decideOwnerCommand,
+  type OwnerCommand,
   type OwnerConversationEvent,
   ok,
   type Result,
@@ -9,61 +10,21 @@ import {
   toItem,
   unknownConversation,
 } from '@im/domain';
-import { readModel } from '@im/projector';
-import { awaitProjection, type EngineContext } from '../context.ts';
-import { knownVersions } from './known-versions.ts';
-import { oneAtATime } from './one-at-a-time.ts';
+import { type DecisionRead, readModel } from '@im/projector';
+import type { EngineContext } from '../context.ts';
+import { type CommandTarget, type Decision, runCommand } from './run-command.ts';
 
-const ATTEMPTS = 8;
+const conflict = (owner: string) =>
+  `userID: the conversations of ${owner} kept changing concurrently; retry the request`;
 
-/**
- * Runs one decision on an owner's stream: waits until the read model holds every event of the
- * stream, decides against it, appends with the version it decided on. Commands of one owner take
- * turns within this process; an append from another process in between makes it decide again,
- * and only a conflict that outlasts every attempt reaches the caller as a 409.
- */
-export const runOnOwnerStream = (
-  context: EngineContext,
+/** An owner's stream, decided on with the states `read` gives. */
+const ownerTarget = <State>(
   owner: string,
-  decide: () => Promise<Result<OwnerConversationEvent[]>>,
-): Promise<Result<void>> =>
-  oneAtATime(context, streams.owner(owner), () => decideAndAppend(context, owner, decide));
+  read: () => Promise<DecisionRead<State>>,
+): CommandTarget<State> => ({ stream: streams.owner(owner), read, conflict: conflict(owner) });
 
-const decideAndAppend = async (
-  context: EngineContext,
-  owner: string,
-  decide: () => Promise<Result<OwnerConversationEvent[]>>,
-): Promise<Result<void>> => {
-  const stream = streams.owner(owner);
-  const versions = knownVersions(context);
-  let known = versions.get(stream) ?? (await context.versions.load({ streamId: stream }));
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    await awaitProjection(context, known.lastPosition);
-    const decided = await decide();
-    if (!decided.ok) return decided;
-    if (decided.value.length === 0) return ok(undefined);
-    const outcome = await context.appends.append(stream, decided.value, {
-      expectedVersion: known.version,
-    });
-    if (outcome.ok) {
-      versions.remember(stream, {
-        version: outcome.value.nextVersion,
-        lastPosition: outcome.value.lastPosition,
-      });
-      await awaitProjection(context, outcome.value.lastPosition);
-      return ok(undefined);
-    }
-    versions.forget(stream);
-    known = await context.versions.load({ streamId: stream });
-  }
-  return fail(
-    409,
-    `userID: the conversations of ${owner} kept changing concurrently; retry the request`,
-  );
-};
-
-export const loadState = (context: EngineContext, owner: string, conversationID: string) =>
-  context.states.load({ owner, conversationID });
+const decision = (decided: Result<OwnerConversationEvent[]>): Result<Decision<void>> =>
+  decided.ok ? ok({ events: decided.value, reply: undefined }) : decided;
 
 /** The owner's conversation as it is now, or 404. */
 export const currentItem = async (
@@ -71,18 +32,75 @@ export const currentItem = async (
   owner: string,
   conversationID: string,
 ): Promise<Result<ConversationItem>> => {
-  const state = await loadState(context, owner, conversationID);
+  const state = await context.states.load({ owner, conversationID });
   return state ? ok(toItem(state)) : unknownConversation(owner, conversationID);
 };
 
-/** Loads several of the owner's conversations; any unknown one fails the whole request. */
-export const loadStates = async (
+/** Runs a command on one of the owner's conversations and answers the conversation afterwards. */
+export const runOwnerCommand = async (
+  context: EngineContext,
+  command: OwnerCommand,
+): Promise<Result<ConversationItem>> => {
+  const { owner, conversationID } = command;
+  const target = ownerTarget(owner, () => context.decisionStates.load({ owner, conversationID }));
+  const done = await runCommand(context, target, (state) =>
+    decision(decideOwnerCommand(command, state, context.now())),
+  );
+  return done.ok ? currentItem(context, owner, conversationID) : done;
+};
+
+/** Decides one command for each of several conversations, appended together. */
+const decideEach = (
+  states: readonly ConversationState[],
+  command: (state: ConversationState) => OwnerCommand,
+  now: number,
+): Result<OwnerConversationEvent[]> => {
+  const events: OwnerConversationEvent[] = [];
+  for (const state of states) {
+    const decided = decideOwnerCommand(command(state), state, now);
+    if (!decided.ok) return decided;
+    events.push(...decided.value);
+  }
+  return ok(events);
+};
+
+/**
+ * Runs a command on each of the owner's conversations `conversationIDs` names, in one append;
+ * an unknown one fails them all with 404. Answers the conversations afterwards.
+ */
+export const runOnConversations = async (
   context: EngineContext,
   owner: string,
   conversationIDs: readonly string[],
+  command: (state: ConversationState) => OwnerCommand,
 ): Promise<Result<ConversationState[]>> => {
-  const states = await readModel.getConversationStates(context.database.db, owner, conversationIDs);
-  const known = new Set(states.map((state) => state.conversationID));
-  const missing = conversationIDs.find((id) => !known.has(id));
-  return missing === undefined ? ok(states) : unknownConversation(owner, missing);
+  const { db } = context.database;
+  const target = ownerTarget(owner, () => readModel.decisionStatesOf(db, owner, conversationIDs));
+  const done = await runCommand(context, target, (states) => {
+    const known = new Set(states.map((state) => state.conversationID));
+    const missing = conversationIDs.find((id) => !known.has(id));
+    if (missing !== undefined) return unknownConversation(owner, missing);
+    return decision(decideEach(states, command, context.now()));
+  });
+  if (!done.ok) return done;
+  return ok(await readModel.getConversationStates(db, owner, conversationIDs));
 };
+
+/** Marks every conversation of the owner that has anything unread or flagged as read. */
+export const markAllRead = (context: EngineContext, owner: string): Promise<Result<void>> =>
+  runCommand(
+    context,
+    ownerTarget(owner, () => readModel.decisionStatesToMarkRead(context.database.db, owner)),
+    (states) =>
+      decision(
+        decideEach(
+          states,
+          (state) => ({
+            type: 'MarkConversationRead',
+            owner,
+            conversationID: state.conversationID,
+          }),
+          context.now(),
+        ),
+      ),
+  );

@@ -1,18 +1,14 @@
 import {
   decideRecordMessage,
-  fail,
+  type MessageStreamState,
   messageConversationID,
   ok,
   type RecordMessageCommand,
   type Result,
   streams,
 } from '@im/domain';
-import type { LogPosition, StreamState } from '@im/eventstore';
-import { awaitProjection, type EngineContext } from '../context.ts';
-import { knownVersions } from './known-versions.ts';
-import { oneAtATime } from './one-at-a-time.ts';
-
-const ATTEMPTS = 8;
+import type { EngineContext } from '../context.ts';
+import { type CommandTarget, type Read, runCommand } from './run-command.ts';
 
 export interface RecordMessageReply {
   conversationID: string;
@@ -21,57 +17,55 @@ export interface RecordMessageReply {
 }
 
 /**
- * Decides the next seq from the stream's version (and whether clientMsgID is known), appends with
- * that version expected. Messages of one conversation take turns within this process, so 200 at
- * once take seqs 1..200 without colliding; one from another process makes it decide again.
+ * A conversation's message stream, decided on by its own version (the conversation's maxSeq) and
+ * whether it holds the clientMsgID already: nothing projected is read, so nothing waits before
+ * deciding. The version this process left the stream at is tried first; it knows nothing of
+ * clientMsgID, so a retried message fails its append as a duplicate, and the stream's state,
+ * read anew, answers its seq.
  */
-const decideAndAppend = async (
+const messageTarget = (
   context: EngineContext,
-  command: RecordMessageCommand,
-  stream: string,
-): Promise<Result<{ reply: RecordMessageReply; position: LogPosition | undefined }>> => {
-  const conversationID = messageConversationID(command);
-  const versions = knownVersions(context);
-  const remembered = versions.get(stream);
-  // A remembered version knows nothing of clientMsgID: a retried message then fails the append
-  // as a duplicate, and the stream's state, read anew, answers its seq.
-  let state: StreamState = remembered
-    ? { ...remembered, duplicateOf: undefined }
-    : await context.versions.load({ streamId: stream, idempotencyKey: command.clientMsgID });
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const decided = decideRecordMessage(command, {
-      maxSeq: state.version,
-      duplicateSeq: state.duplicateOf,
-    });
-    if (!decided.ok) return decided;
-    const { seq, duplicate, events } = decided.value;
-    const reply = { conversationID, seq, duplicate };
-    if (duplicate) return ok({ reply, position: state.lastPosition });
-    const keyed = events.map((event) => ({ ...event, idempotencyKey: command.clientMsgID }));
-    const appended = await context.appends.append(stream, keyed, {
-      expectedVersion: state.version,
-    });
-    if (appended.ok) {
-      const { nextVersion, lastPosition } = appended.value;
-      versions.remember(stream, { version: nextVersion, lastPosition });
-      return ok({ reply, position: lastPosition });
-    }
-    versions.forget(stream);
-    state = await context.versions.load({ streamId: stream, idempotencyKey: command.clientMsgID });
-  }
-  return fail(
-    409,
-    `conversationID: ${conversationID} kept changing concurrently; retry the request`,
-  );
+  conversationID: string,
+  clientMsgID: string,
+): CommandTarget<MessageStreamState> => {
+  const stream = streams.messages(conversationID);
+  return {
+    stream,
+    async read(): Promise<Read<MessageStreamState>> {
+      const known = context.knownVersions.get(stream);
+      const state =
+        known !== undefined
+          ? { ...known, duplicateOf: undefined }
+          : await context.versions.load({ streamId: stream, idempotencyKey: clientMsgID });
+      return {
+        state: { maxSeq: state.version, duplicateSeq: state.duplicateOf },
+        version: state.version,
+        replyAfter: state.lastPosition,
+      };
+    },
+    appended(result) {
+      if (result)
+        context.knownVersions.remember(stream, { ...result, version: result.nextVersion });
+      else context.knownVersions.forget(stream);
+    },
+    conflict: `conversationID: ${conversationID} kept changing concurrently; retry the request`,
+  };
 };
 
-export const recordMessage = async (
+/** SPEC §3 rules 1, 12, 13, 16: the next seq, gapless; a repeated clientMsgID answers its seq. */
+export const recordMessage = (
   context: EngineContext,
   command: RecordMessageCommand,
 ): Promise<Result<RecordMessageReply>> => {
-  const stream = streams.messages(messageConversationID(command));
-  const done = await oneAtATime(context, stream, () => decideAndAppend(context, command, stream));
-  if (!done.ok) return done;
-  await awaitProjection(context, done.value.position);
-  return ok(done.value.reply);
+  const conversationID = messageConversationID(command);
+  const target = messageTarget(context, conversationID, command.clientMsgID);
+  return runCommand(context, target, (state) => {
+    const decided = decideRecordMessage(command, state);
+    if (!decided.ok) return decided;
+    const { seq, duplicate, events } = decided.value;
+    return ok({
+      events: events.map((event) => ({ ...event, idempotencyKey: command.clientMsgID })),
+      reply: { conversationID, seq, duplicate },
+    });
+  });
 };

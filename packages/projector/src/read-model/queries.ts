@@ -8,6 +8,15 @@ import type { EventStoreSchema } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
 import { fromRow, itemColumns, stateColumns } from './columns.ts';
 
+export {
+  type ConversationKey,
+  type DecisionRead,
+  decisionMembersOf,
+  decisionStatesAt,
+  decisionStatesOf,
+  decisionStatesToMarkRead,
+} from './decision-states.ts';
+
 type Db = Kysely<EventStoreSchema>;
 
 const TABLE = sql.table('conversation_item');
@@ -111,24 +120,4 @@ export const changedSince = async (
     SELECT ${stateColumns} FROM ${TABLE} WHERE owner = ${owner} AND version > ${sinceVersion}
     ORDER BY version`.execute(db);
   return items(result.rows);
-};
-
-/** Who is in a group now. */
-export const groupMembers = async (db: Db, conversationID: string): Promise<Set<string>> => {
-  const result = await sql<{ owner: string }>`
-    SELECT owner FROM ${TABLE} WHERE conversation_id = ${conversationID} AND NOT is_not_in_group`.execute(
-    db,
-  );
-  return new Set(result.rows.map((row) => row.owner));
-};
-
-/** Conversations with something to mark read: unread or flagged. */
-export const conversationsToMarkRead = async (
-  db: Db,
-  owner: string,
-): Promise<ConversationState[]> => {
-  const result = await sql<Record<string, unknown>>`
-    SELECT ${stateColumns} FROM ${TABLE}
-    WHERE owner = ${owner} AND (has_read_seq < max_seq OR group_at_type <> 0)`.execute(db);
-  return result.rows.map(fromRow);
 };
