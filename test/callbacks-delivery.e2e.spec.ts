@@ -1,9 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Config, startEngine } from '@im/api';
 import { openDatabase } from '@im/eventstore';
 import { createLogger, type PublisherStats } from '@im/projector';
@@ -18,6 +15,7 @@ import {
 } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
 import { message, testConfig } from './support/harness.ts';
+import { startPrivateNats } from './support/private-nats.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
@@ -286,53 +284,22 @@ const spawnEngine = (config: Config) => {
   };
 };
 
-const freePort = async (): Promise<number> => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-};
-
-/** A nats-server of this test's own, with JetStream keeping its files across restarts. */
-const startNatsServer = async () => {
-  const port = await freePort();
-  const storeDir = await mkdtemp(join(tmpdir(), 'nats-outage-'));
-  let child: ChildProcess | undefined;
-  const server = {
-    url: `nats://127.0.0.1:${port}`,
-    async start() {
-      child = spawn(
-        '/usr/sbin/nats-server',
-        ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      let output = '';
-      child.stderr?.on('data', (chunk) => {
-        output += String(chunk);
-      });
-      await waitFor('nats-server ready', () => output.includes('Server is ready'), 30_000);
-    },
-    signal(name: NodeJS.Signals) {
-      child?.kill(name);
-    },
-    async kill() {
-      const running = child;
-      child = undefined;
-      if (running && running.exitCode === null) {
-        running.kill('SIGKILL');
-        await once(running, 'exit');
-      }
-    },
-    async remove() {
-      await server.kill();
-      await rm(storeDir, { recursive: true, force: true });
-    },
-  };
-  await server.start();
-  return server;
+/** Whether the engine answers a request from a new client now. */
+const answers = async (config: Config): Promise<boolean> => {
+  const nc = await connect({ servers: config.NATS_URL }).catch(() => undefined);
+  if (!nc) return false;
+  try {
+    const reply = await nc.request(
+      `${config.SUBJECT_PREFIX}.getTotalUnreadMsgCount`,
+      new TextEncoder().encode('{"userID":"probe"}'),
+      { timeout: 200 },
+    );
+    return !reply.headers?.get('Nats-Service-Error-Code');
+  } catch {
+    return false;
+  } finally {
+    await nc.close();
+  }
 };
 
 const silent = createLogger({ level: 'silent' });
@@ -466,7 +433,7 @@ describe('delivery across a NATS outage', () => {
   });
 
   it('publishes every callback due, in version order per owner, once NATS returns', async () => {
-    const nats = await startNatsServer();
+    const nats = await startPrivateNats();
     cleanup.push(() => nats.remove());
     const config = await testConfig({ NATS_URL: nats.url });
     const engine = await startEngine(config, silent);
@@ -492,6 +459,7 @@ describe('delivery across a NATS outage', () => {
     await client.request('joinGroup', { groupID: 'town', userIDs: members });
 
     let outage: { due: number; backlog: number; failures: number } | undefined;
+    let servedAgainMs = Number.POSITIVE_INFINITY;
     await runCommands(
       client,
       { tag: 'n', count: 60, groupID: 'town', sender: members[0] as string },
@@ -510,8 +478,13 @@ describe('delivery across a NATS outage', () => {
         await waitFor('a failed publish', () => publisher().failures > 0);
         outage = { due, backlog: await unpublished(), failures: publisher().failures };
         await nats.start();
+        const back = Date.now();
+        await waitFor('the engine serving again', () => answers(config), 10_000);
+        servedAgainMs = Date.now() - back;
       },
     );
+    // The engine redials soon after the server returns, whatever backoff the outage built up.
+    expect(servedAgainMs).toBeLessThan(1000);
     expect(outage?.due).toBeGreaterThanOrEqual(members.length);
     await waitFor('healthy again', () => publisher().status === 'ok');
     await waitFor('the outbox drained', async () => (await unpublished()) === 0);
@@ -522,7 +495,7 @@ describe('delivery across a NATS outage', () => {
     expectVersionOrder(delivered);
     await expectLastStates(client, delivered, ['nr0', 'ns2', ...members.slice(0, 3)]);
     console.info(
-      `NATS killed with ${outage?.due} outbox rows due (${outage?.backlog} during the outage); ${outage?.failures} failed attempts; ${delivered.length} callbacks in the stream`,
+      `NATS killed with ${outage?.due} outbox rows due, served again ${servedAgainMs} ms after it returned (${outage?.backlog} during the outage); ${outage?.failures} failed attempts; ${delivered.length} callbacks in the stream`,
     );
   }, 300_000);
 });

@@ -5,6 +5,7 @@ import type { KnownVersions } from './commands/known-versions.ts';
 import type { OneAtATime } from './commands/one-at-a-time.ts';
 import type { StateLoader } from './commands/state-loader.ts';
 import type { VersionLoader } from './commands/version-loader.ts';
+import type { OutageLog } from './outage-log.ts';
 
 /** What command and query handlers need from the running engine; made once per engine. */
 export interface EngineContext {
@@ -25,6 +26,8 @@ export interface EngineContext {
   /** Whole lists, answered again while the owner's rows are unchanged. */
   listCache: ListCache;
   logger: Logger;
+  /** Counts the requests PostgreSQL's absence failed, for the line that says it is back. */
+  outage: OutageLog;
   /** Tells the projector, here or in the process that leads, that this process just appended. */
   wakeProjector(): void;
   now(): number;

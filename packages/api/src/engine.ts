@@ -1,4 +1,10 @@
-import { createAppendNotice, createAppendQueue, type Database, openDatabase } from '@im/eventstore';
+import {
+  createAppendNotice,
+  createAppendQueue,
+  type Database,
+  openDatabase,
+  StorageUnavailable,
+} from '@im/eventstore';
 import {
   createCallbackPublisher,
   createListCache,
@@ -18,8 +24,10 @@ import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
 import { migrateToLatest } from './migrate.ts';
 import { connectNats } from './nats-connection.ts';
+import { createOutageLog } from './outage-log.ts';
 import { startService } from './service.ts';
 import { createSyncHandler } from './sync.ts';
+import { untilAvailable, withoutPassword } from './until-available.ts';
 
 export interface Engine {
   database: Database;
@@ -34,8 +42,17 @@ export const callbackPrefix = (config: Config) => `${config.SUBJECT_PREFIX}.even
 /** Opens storage, migrates, connects NATS, and runs the projector, the publisher and the service. */
 export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
-  await migrateToLatest(database);
-  const nc = await connectNats(config, `${config.INSTANCE_ID} conversation-engine`);
+  // Both at once, so that start-up says at once everything it waits for.
+  const [, nc] = await Promise.all([
+    untilAvailable(
+      { name: 'PostgreSQL', url: withoutPassword(config.DATABASE_URL ?? config.DATA_DIR) },
+      () => migrateToLatest(database),
+      logger,
+      { retry: (error) => error instanceof StorageUnavailable },
+    ),
+    connectNats(config, `${config.INSTANCE_ID} conversation-engine`, logger),
+  ]);
+  const outage = createOutageLog(database.health, logger);
   const jsm = await nc.jetstreamManager();
   await ensureCallbackStream(jsm, {
     name: config.STREAM_NAME,
@@ -75,6 +92,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     watcher,
     listCache: createListCache({ maxBytes: config.LIST_CACHE_MB * 1024 * 1024 }),
     logger,
+    outage,
     wakeProjector: () => {
       // The projector that leads elsewhere hears of this process's appends by notice.
       if (projector.stats().leader) projector.wake();

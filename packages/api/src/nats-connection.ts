@@ -1,28 +1,23 @@
 import { readFileSync } from 'node:fs';
+import type { Logger } from '@im/projector';
 import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from 'nats';
 import type { Config } from './config.ts';
+import { untilAvailable, withoutPassword } from './until-available.ts';
 
-const reconnectBackoff = () => {
-  let attempt = 0;
-  let lastAt = 0;
-  return () => {
-    // A reconnect long after the last one is a new outage: start the backoff over.
-    if (Date.now() - lastAt > 30_000) attempt = 0;
-    lastAt = Date.now();
-    attempt += 1;
-    return Math.min(250 * 2 ** (attempt - 1), 5000);
-  };
-};
+/**
+ * Between attempts to reach a lost server: short, so that the engine serves again within a second
+ * of the server's return. An attempt against a server that is away costs a refused connection,
+ * next to nothing; nats.js adds jitter so that many engines do not knock in step.
+ */
+const RECONNECT_WAIT_MS = 250;
 
-/** Connects with the configured credentials and TLS, reconnecting without end after a loss. */
-export const connectNats = (config: Config, name: string): Promise<NatsConnection> => {
+const connectionOptions = (config: Config, name: string): ConnectionOptions => {
   const options: ConnectionOptions = {
     servers: config.NATS_URL.split(','),
     name,
     maxReconnectAttempts: -1,
-    // Backs off from 250 ms to 5 s while the server stays away, with jitter from nats.js.
-    reconnectDelayHandler: reconnectBackoff(),
-    waitOnFirstConnect: true,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    reconnectJitter: 100,
   };
   if (config.NATS_USER) options.user = config.NATS_USER;
   if (config.NATS_PASSWORD) options.pass = config.NATS_PASSWORD;
@@ -36,5 +31,24 @@ export const connectNats = (config: Config, name: string): Promise<NatsConnectio
       ...(config.NATS_TLS_KEY ? { keyFile: config.NATS_TLS_KEY } : {}),
     };
   }
-  return connect(options);
+  return options;
 };
+
+/**
+ * Connects with the configured credentials and TLS, and reconnects without end after a loss. Until
+ * the first connection, it says which servers it tries (at once, then every 10 s) and retries.
+ */
+export const connectNats = (
+  config: Config,
+  name: string,
+  logger: Logger,
+): Promise<NatsConnection> =>
+  untilAvailable(
+    {
+      name: 'NATS',
+      url: config.NATS_URL.split(',').map(withoutPassword).join(','),
+      hint: 'start a server with JetStream (nats-server -js) or set NATS_URL',
+    },
+    () => connect(connectionOptions(config, name)),
+    logger,
+  );

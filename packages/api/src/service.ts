@@ -1,4 +1,5 @@
 import { describeIssues, type Method, requestSchemas } from '@im/domain';
+import { StorageUnavailable } from '@im/eventstore';
 import type { NatsConnection, Service, ServiceMsg } from 'nats';
 import type { EngineContext } from './context.ts';
 import type { Handlers } from './endpoints.ts';
@@ -21,18 +22,28 @@ const respondError = (msg: ServiceMsg, code: number, message: string, detail = '
   );
 };
 
-const STORAGE_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  '57P01',
-  '57P03',
-  '08006',
-  '08001',
-]);
-const isStorageUnavailable = (error: unknown) =>
-  STORAGE_ERRORS.has(String((error as { code?: unknown }).code)) ||
-  /Connection terminated|timeout exceeded when trying to connect/.test(String(error));
+/**
+ * What a thrown error answers, by its class: 503 when the request may simply be retried (the
+ * projector behind, PostgreSQL away: the outage log tells the story once), 500 otherwise, logged
+ * whole.
+ */
+const describeFailure = (
+  error: unknown,
+  request: { method: Method; operationID: string | undefined },
+  context: EngineContext,
+): { code: 500 | 503; message: string } => {
+  if (error instanceof StorageUnavailable) {
+    context.outage.requestFailed();
+    return { code: 503, message: 'storage: unavailable, retry later' };
+  }
+  if (error instanceof ServiceUnavailable) {
+    // The projector's own report says when and why it is held back, every few seconds.
+    context.logger.debug('request not served now', { ...request, reason: error.message });
+    return { code: error.code, message: error.message };
+  }
+  context.logger.error('request failed', { ...request, error });
+  return { code: 500, message: 'internal: the request failed; see the engine log' };
+};
 
 const parse = (msg: ServiceMsg): { ok: true; value: unknown } | { ok: false } => {
   try {
@@ -91,24 +102,8 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
       }
       msg.respond(reply);
     } catch (error) {
-      if (error instanceof ServiceUnavailable) {
-        context.logger.warn('request not served now', {
-          method,
-          operationID,
-          reason: error.message,
-        });
-        return respondError(msg, error.code, error.message, operationID ?? '');
-      }
-      const unavailable = isStorageUnavailable(error);
-      context.logger.error('request failed', { method, operationID, error });
-      respondError(
-        msg,
-        unavailable ? 503 : 500,
-        unavailable
-          ? 'storage: unavailable, retry later'
-          : 'internal: the request failed; see the engine log',
-        operationID ?? '',
-      );
+      const failure = describeFailure(error, { method, operationID }, context);
+      respondError(msg, failure.code, failure.message, operationID ?? '');
     }
   };
 

@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { EventStoreSchema } from './schema.ts';
+import { createStorageHealth, type StorageHealth } from './storage-health.ts';
 
 // bigint columns (global positions, counters) come back as numbers; they stay below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -12,6 +13,8 @@ export type Listener = (payload: string) => void;
 export interface Database {
   db: Kysely<EventStoreSchema>;
   kind: 'postgres' | 'pglite';
+  /** Whether PostgreSQL answers, as the last statements found. */
+  health: StorageHealth;
   listen(channel: string, onNotify: Listener): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
@@ -23,12 +26,50 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
+/**
+ * The pool as Kysely takes it, each statement's outcome told to `health`, and a connection
+ * failure raised as StorageUnavailable. Kysely keeps its connections by client: each pg client is
+ * wrapped once.
+ */
+const guardedPool = (pool: pg.Pool, guard: ReturnType<typeof createStorageHealth>) => {
+  const wrapped = new WeakMap<pg.PoolClient, unknown>();
+  return {
+    options: pool.options,
+    async connect() {
+      const client = await pool.connect().catch((error) => {
+        throw guard.failed(error, { connecting: true });
+      });
+      let guarded = wrapped.get(client);
+      if (!guarded) {
+        guarded = {
+          query: (text: string, values: unknown[]) =>
+            client.query(text, values).then(guard.succeeded, (error) => {
+              throw guard.failed(error, { connecting: false });
+            }),
+          release: (destroy?: boolean) => client.release(destroy),
+        };
+        wrapped.set(client, guarded);
+      }
+      return guarded as pg.PoolClient;
+    },
+    end: () => pool.end(),
+  };
+};
+
 const connectPostgres = async (url: string, poolSize: number): Promise<Database> => {
   // JIT compiling pays off for long analytic queries; here it would put tens of milliseconds of
   // compilation on short statements whose estimates grow large (a disabled plan node, a big owner).
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c jit=off' });
-  // An idle client that loses its server must not crash the process; the next query reports it.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    options: '-c jit=off',
+    connectionTimeoutMillis: 5000,
+  });
+  // A client that loses its server, idle or checked out, must not crash the process with an
+  // unhandled 'error' event: its query in flight, or its next one, reports the loss instead.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const guard = createStorageHealth();
   const listeners = new Map<string, Set<Listener>>();
   let client: Promise<pg.Client> | undefined;
   let closed = false;
@@ -60,11 +101,14 @@ const connectPostgres = async (url: string, poolSize: number): Promise<Database>
       reconnecting = undefined;
       listenClient().catch(() => {});
     }, retryMs);
-    retryMs = Math.min(retryMs * 2, 10_000);
+    retryMs = Math.min(retryMs * 2, 2000);
   };
   return {
-    db: new Kysely<EventStoreSchema>({ dialect: new PostgresDialect({ pool }) }),
+    db: new Kysely<EventStoreSchema>({
+      dialect: new PostgresDialect({ pool: guardedPool(pool, guard) }),
+    }),
     kind: 'postgres',
+    health: guard.health,
     async listen(channel, onNotify) {
       const set = listeners.get(channel) ?? new Set();
       listeners.set(channel, set);
@@ -89,6 +133,8 @@ const openPGlite = async (dataDir: string): Promise<Database> => {
   return {
     db: new Kysely<EventStoreSchema>({ dialect: new PGliteDialect({ pglite }) }),
     kind: 'pglite',
+    // In the process itself: there is nothing to lose the connection to.
+    health: createStorageHealth().health,
     listen: (channel, onNotify) => pglite.listen(channel, onNotify),
     async close() {
       await pglite.close();

@@ -9,3 +9,4 @@ export * from './migrations.ts';
 export * from './position.ts';
 export * from './read.ts';
 export type * from './schema.ts';
+export * from './storage-health.ts';

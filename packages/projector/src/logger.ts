@@ -1,3 +1,5 @@
+import { StorageUnavailable } from '@im/eventstore';
+
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof LEVELS;
 
@@ -44,4 +46,18 @@ export const createLogger = (
     error: log('error'),
     child: (fields) => createLogger({ ...options, base: { ...base, ...fields } }),
   };
+};
+
+/**
+ * Logs a failure, or only at debug level when it is PostgreSQL's absence: the outage log says
+ * that once, and a loop retrying through it would say it again on every turn.
+ */
+export const quietWhileAway = (
+  logger: Logger,
+  level: 'warn' | 'error',
+  msg: string,
+  error: unknown,
+): void => {
+  if (error instanceof StorageUnavailable) logger.debug(msg, { reason: error.message });
+  else logger[level](msg, { error });
 };

@@ -1,6 +1,6 @@
-import type { Database } from '@im/eventstore';
+import { type Database, StorageUnavailable } from '@im/eventstore';
 import type { JetStreamClient, NatsConnection } from 'nats';
-import type { Logger } from '../logger.ts';
+import { type Logger, quietWhileAway } from '../logger.ts';
 import { createSignal } from '../projection/signal.ts';
 import { type Callback, toMessage } from './callback.ts';
 import {
@@ -190,12 +190,16 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
       } catch (error) {
         stats.failures += 1;
         stats.lastError = String((error as Error)?.message ?? error);
-        if (!failing) logger.warn('callback publishing failed; will retry', { error });
+        if (!failing)
+          quietWhileAway(logger, 'warn', 'callback publishing failed; will retry', error);
         failing = true;
         refreshStatus();
-        // Jitter keeps several engines from retrying in step after a shared outage.
-        await signal.wait(backoffMs * (0.5 + Math.random() / 2));
-        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+        // Jitter keeps several engines from retrying in step after a shared outage. PostgreSQL's
+        // return is noticed by its next answer, so the wait stays short while it is away; NATS's
+        // return wakes this loop itself.
+        const away = error instanceof StorageUnavailable;
+        await signal.wait((away ? MIN_BACKOFF_MS : backoffMs) * (0.5 + Math.random() / 2));
+        if (!away) backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       }
     }
   };

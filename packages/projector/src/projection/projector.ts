@@ -6,10 +6,11 @@ import {
   type EventStoreSchema,
   horizonColumn,
   readCheckpoint,
+  StorageUnavailable,
   storeCheckpoint,
 } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import type { Logger } from '../logger.ts';
+import { type Logger, quietWhileAway } from '../logger.ts';
 import { addToTotals } from '../read-model/totals.ts';
 import { applyBatch, changesInsert } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
@@ -60,6 +61,8 @@ export interface ProjectorStats {
 class LeaseLost extends Error {}
 
 const HELD_BACK_NOTICE_SECONDS = 5;
+/** How soon a batch is tried again while PostgreSQL is away. */
+const RETRY_WHILE_AWAY_MS = 100;
 const STATISTICS_EVERY_MS = 1000;
 
 /**
@@ -197,7 +200,7 @@ export const createProjector = (options: ProjectorOptions) => {
         logger.info('projector progress', fields);
       }
     } catch (error) {
-      logger.warn('projection lag could not be measured', { error });
+      quietWhileAway(logger, 'warn', 'projection lag could not be measured', error);
     }
   };
 
@@ -210,7 +213,7 @@ export const createProjector = (options: ProjectorOptions) => {
       const analysed = await refreshStatistics(database.db);
       if (analysed.length > 0) logger.debug('statistics refreshed', { tables: analysed });
     } catch (error) {
-      logger.warn('statistics could not be refreshed', { error });
+      quietWhileAway(logger, 'warn', 'statistics could not be refreshed', error);
     } finally {
       refreshing = false;
     }
@@ -229,14 +232,17 @@ export const createProjector = (options: ProjectorOptions) => {
         if (leader) signal.notify();
       }
     } catch (error) {
-      logger.warn('projector lease renewal failed', { error });
+      quietWhileAway(logger, 'warn', 'projector lease renewal failed', error);
     }
   };
 
   const run = async () => {
     while (running) {
       if (!stats.leader) {
-        await signal.wait(leaseTtlMs / 3);
+        // While PostgreSQL is away the lease cannot be asked for: ask again soon, not in a while.
+        const away = !database.health.available();
+        await signal.wait(away ? RETRY_WHILE_AWAY_MS : leaseTtlMs / 3);
+        if (away) await renewLease();
         continue;
       }
       try {
@@ -259,6 +265,11 @@ export const createProjector = (options: ProjectorOptions) => {
         if (error instanceof LeaseLost) {
           stats.leader = false;
           logger.warn('projector lease lost before commit; batch rolled back', { holder });
+          // Free again after an outage that outlasted it, or another's now: ask at once.
+          await renewLease();
+        } else if (error instanceof StorageUnavailable) {
+          // The outage log says it once; commands wait for this loop, so look again soon.
+          await signal.wait(RETRY_WHILE_AWAY_MS);
         } else {
           logger.error('projection batch failed; retrying', { error });
           await signal.wait(1000);

@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { configEnv, spawnCli, stopProcess } from './support/cli-process.ts';
+import { freePort } from './support/free-port.ts';
+import { connectClient, testConfig } from './support/harness.ts';
+import { startPrivateNats } from './support/private-nats.ts';
+
+describe('pnpm start says what it waits for', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  });
+
+  it('with nothing on the NATS port nor the PostgreSQL port: names both URLs within 2 s, without the password, and keeps running', async () => {
+    const natsPort = await freePort();
+    const postgresPort = await freePort();
+    const config = await testConfig({ NATS_URL: `nats://127.0.0.1:${natsPort}` });
+    const unreachable = `postgres://postgres:secret@127.0.0.1:${postgresPort}/postgres`;
+    const started = Date.now();
+    const engine = spawnCli(
+      [],
+      configEnv(config, { DATABASE_URL: unreachable, LOG_LEVEL: 'info' }),
+      { command: ['pnpm', 'start'] },
+    );
+    cleanup.push(() => stopProcess(engine, 'SIGKILL'));
+
+    await engine.waitForLog(
+      (line) => line.msg === `waiting for NATS at nats://127.0.0.1:${natsPort}`,
+      2000,
+    );
+    await engine.waitForLog(
+      (line) =>
+        line.msg ===
+        `waiting for PostgreSQL at postgres://postgres:***@127.0.0.1:${postgresPort}/postgres`,
+      Math.max(0, 2000 - (Date.now() - started)),
+    );
+    expect(Date.now() - started).toBeLessThanOrEqual(2000);
+    const hint = engine.logLines().find((line) => String(line.msg).startsWith('waiting for NATS'));
+    expect(hint?.hint).toMatch(/nats-server -js/);
+    expect(engine.stderr()).not.toContain('secret');
+    expect(engine.child.exitCode).toBeNull();
+  }, 30_000);
+
+  it('once a NATS server comes up on the port it waits for, it connects and serves', async () => {
+    const port = await freePort();
+    const config = await testConfig({ NATS_URL: `nats://127.0.0.1:${port}` });
+    const engine = spawnCli([], configEnv(config, { LOG_LEVEL: 'info' }), {
+      command: ['pnpm', 'start'],
+    });
+    cleanup.push(() => stopProcess(engine, 'SIGKILL'));
+    await engine.waitForLog(
+      (line) => line.msg === `waiting for NATS at nats://127.0.0.1:${port}`,
+      5000,
+    );
+    const nats = await startPrivateNats({ port });
+    cleanup.push(() => nats.remove());
+    await engine.waitForLog((line) => line.msg === 'engine started', 30_000);
+    const client = await connectClient(config);
+    cleanup.push(() => client.close());
+    const reply = await client.request('getTotalUnreadMsgCount', { userID: 'nobody' });
+    expect(reply.body).toEqual({ total: 0 });
+  }, 60_000);
+});
