@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { type Config, startEngine } from '@im/api';
+import { silentLogger } from '@im/domain';
 import { openDatabase } from '@im/eventstore';
-import { createLogger, type PublisherStats } from '@im/projector';
+import type { PublisherStats } from '@im/projector';
 import { type Kysely, sql } from 'kysely';
 import {
   AckPolicy,
@@ -302,7 +303,7 @@ const answers = async (config: Config): Promise<boolean> => {
   }
 };
 
-const silent = createLogger({ level: 'silent' });
+const silent = silentLogger;
 const crowd = (n: number, prefix: string) =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
 

@@ -1,10 +1,10 @@
 import { type Config, startEngine } from '@im/api';
-import { createLogger } from '@im/projector';
+import { silentLogger } from '@im/domain';
 import { connect, type NatsConnection, nanos } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, message, testConfig } from './support/harness.ts';
 
-const silent = createLogger({ level: 'silent' });
+const silent = silentLogger;
 
 describe('the callback stream', () => {
   let nc: NatsConnection;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, type Engine, loadConfig, startEngine } from '@im/api';
-import { createLogger } from '@im/projector';
+import { silentLogger } from '@im/domain';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Client, collectCallbacks, connectClient, message } from './support/harness.ts';
 
@@ -22,7 +22,7 @@ describe('with DATABASE_URL unset: the embedded PGlite', () => {
       STREAM_NAME: `S_${id}`,
       LOG_LEVEL: 'silent',
     });
-    engine = await startEngine(config, createLogger({ level: 'silent' }));
+    engine = await startEngine(config, silentLogger);
     client = await connectClient(config);
   });
   afterAll(async () => {
@@ -77,7 +77,7 @@ describe('with DATABASE_URL unset: the embedded PGlite', () => {
 
   it('keeps its data in the folder across a restart', async () => {
     await engine.stop();
-    engine = await startEngine(config, createLogger({ level: 'silent' }));
+    engine = await startEngine(config, silentLogger);
     const benList = (await client.request('getAllConversationList', { userID: 'ben' })).body
       .conversations;
     expect(benList).toMatchObject([

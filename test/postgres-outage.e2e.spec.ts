@@ -1,5 +1,6 @@
+import { silentLogger } from '@im/domain';
 import { openDatabase } from '@im/eventstore';
-import { createLogger, verifyReadModel } from '@im/projector';
+import { verifyReadModel } from '@im/projector';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -120,7 +121,7 @@ describe('PostgreSQL stopped and started under load', () => {
       expect(lost).toEqual([]);
       const verified = await verifyReadModel({
         database,
-        logger: createLogger({ level: 'silent' }),
+        logger: silentLogger,
       });
       expect(verified.equal).toBe(true);
     } finally {

@@ -1,4 +1,5 @@
-import { createLogger, verifyReadModel } from '@im/projector';
+import { silentLogger } from '@im/domain';
+import { verifyReadModel } from '@im/projector';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,7 +206,7 @@ describe('a transaction that appends nothing holds nothing back', () => {
         expect(await totalOf(t, 'fy1')).toBeGreaterThan(0);
         const verified = await verifyReadModel({
           database: t.engine.database,
-          logger: createLogger({ level: 'silent' }),
+          logger: silentLogger,
         });
         expect(verified.equal).toBe(true);
         expect(verified.checkpoint.handled).toBe(await countEvents(t));

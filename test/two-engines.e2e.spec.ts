@@ -1,5 +1,5 @@
 import { type Config, type Engine, startEngine } from '@im/api';
-import { createLogger } from '@im/projector';
+import { silentLogger } from '@im/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, connectClient, message, testConfig } from './support/harness.ts';
 
@@ -12,7 +12,7 @@ describe('two engine processes serving one chat through the queue group', () => 
     config = await testConfig();
     for (const name of ['a', 'b']) {
       const instance = { ...config, INSTANCE_ID: `${config.INSTANCE_ID}-${name}` };
-      engines.push(await startEngine(instance, createLogger({ level: 'silent' })));
+      engines.push(await startEngine(instance, silentLogger));
     }
     client = await connectClient(config);
   });

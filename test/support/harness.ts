@@ -1,6 +1,5 @@
 import './provided-context.ts';
-import { type Config, type Engine, loadConfig, startEngine } from '@im/api';
-import { createLogger } from '@im/projector';
+import { type Config, createLogger, type Engine, loadConfig, startEngine } from '@im/api';
 import { sql } from 'kysely';
 import { connect, type JsMsg, type NatsConnection } from 'nats';
 import pg from 'pg';

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
+import type { Logger } from '@im/domain';
 import { type Database, openDatabase } from '@im/eventstore';
 import {
-  createLogger,
   createProgress,
-  type Logger,
   type ProjectionStatus,
   projectionStatus,
   rebuildReadModel,
@@ -12,6 +11,7 @@ import {
 } from '@im/projector';
 import { type Config, loadConfig } from './config.ts';
 import { startEngine } from './engine.ts';
+import { createLogger } from './logger.ts';
 import { migrateToLatest } from './migrate.ts';
 
 /** Exit codes scripts can rely on. */

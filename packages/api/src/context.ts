@@ -1,5 +1,6 @@
+import type { Logger } from '@im/domain';
 import type { AppendQueue, Database } from '@im/eventstore';
-import type { ListCache, Logger, ProjectionWatcher } from '@im/projector';
+import type { ListCache, ProjectionWatcher } from '@im/projector';
 import type { DecisionStateLoader } from './commands/decision-state-loader.ts';
 import type { KnownVersions } from './commands/known-versions.ts';
 import type { OneAtATime } from './commands/one-at-a-time.ts';

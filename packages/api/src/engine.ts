@@ -1,3 +1,4 @@
+import type { Logger } from '@im/domain';
 import {
   createAppendNotice,
   createAppendQueue,
@@ -11,7 +12,6 @@ import {
   createProjectionWatcher,
   createProjector,
   ensureCallbackStream,
-  type Logger,
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
 import { createDecisionStateLoader } from './commands/decision-state-loader.ts';

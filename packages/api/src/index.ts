@@ -1,4 +1,5 @@
 export * from './config.ts';
 export * from './engine.ts';
+export * from './logger.ts';
 export * from './migrate.ts';
 export * from './service.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Logger } from '@im/projector';
+import type { Logger } from '@im/domain';
 import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from 'nats';
 import type { Config } from './config.ts';
 import { untilAvailable, withoutPassword } from './until-available.ts';

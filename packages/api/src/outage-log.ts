@@ -1,5 +1,5 @@
+import type { Logger } from '@im/domain';
 import type { StorageHealth } from '@im/eventstore';
-import type { Logger } from '@im/projector';
 
 /**
  * One log line when PostgreSQL goes away, one when it is back with how long it was gone and how

@@ -1,4 +1,4 @@
-import type { Logger } from '@im/projector';
+import type { Logger } from '@im/domain';
 
 export interface Dependency {
   /** What it is: `NATS`, `PostgreSQL`. */

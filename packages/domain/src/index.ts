@@ -4,6 +4,7 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './evolve.ts';
 export * from './ids.ts';
+export * from './logger.ts';
 export * from './order.ts';
 export * from './schemas.ts';
 export * from './unread.ts';

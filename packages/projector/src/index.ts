@@ -1,6 +1,5 @@
 export * from './callbacks/publisher.ts';
 export * from './callbacks/stream.ts';
-export * from './logger.ts';
 export * from './projection/apply-batch.ts';
 export * from './projection/lag.ts';
 export * from './projection/lease.ts';

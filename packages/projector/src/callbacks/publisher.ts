@@ -1,7 +1,8 @@
+import type { Logger } from '@im/domain';
 import { type Database, StorageUnavailable } from '@im/eventstore';
 import type { JetStreamClient, NatsConnection } from 'nats';
-import { type Logger, quietWhileAway } from '../logger.ts';
 import { createSignal } from '../projection/signal.ts';
+import { quietWhileAway } from '../quiet-while-away.ts';
 import { type Callback, toMessage } from './callback.ts';
 import {
   markPublished,

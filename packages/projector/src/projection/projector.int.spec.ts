@@ -1,4 +1,4 @@
-import { type MessageRecorded, singleConversationID, streams } from '@im/domain';
+import { type MessageRecorded, silentLogger, singleConversationID, streams } from '@im/domain';
 import {
   appendInTransaction,
   appendToStream,
@@ -13,7 +13,6 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdOpen } from '../../../../test/support/hold-open.ts';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
-import { createLogger } from '../logger.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
 import { createProjector, type Projector } from './projector.ts';
 import { PROJECTOR_CHECKPOINT } from './watcher.ts';
@@ -76,7 +75,7 @@ describe('the live projector with a transaction held open across later commits',
     projector = createProjector({
       database,
       holder: 'int-test',
-      logger: createLogger({ level: 'silent' }),
+      logger: silentLogger,
       idlePollMs: 20,
     });
     await projector.start();

@@ -1,3 +1,4 @@
+import type { Logger } from '@im/domain';
 import {
   type Checkpoint,
   checkpointOf,
@@ -10,7 +11,7 @@ import {
   storeCheckpoint,
 } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import { type Logger, quietWhileAway } from '../logger.ts';
+import { quietWhileAway } from '../quiet-while-away.ts';
 import { addToTotals } from '../read-model/totals.ts';
 import { applyBatch, changesInsert } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';

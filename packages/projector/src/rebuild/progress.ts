@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.ts';
+import type { Logger } from '@im/domain';
 
 export interface ProgressFigures {
   done: number;

@@ -1,5 +1,5 @@
+import { recordingLogger } from '@im/domain';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../logger.ts';
 import { createProgress, progressFields, renderBar } from './progress.ts';
 
 const clock = () => {
@@ -22,7 +22,7 @@ describe('rebuild progress', () => {
     const progress = createProgress({
       label: 'rebuild',
       output: { isTTY: true, write: (text) => written.push(text) },
-      logger: createLogger({ write: () => written.push('log line') }),
+      logger: { ...recordingLogger(), info: () => written.push('log line') },
       now: time.now,
     });
     progress.setTotal(30);
@@ -38,13 +38,13 @@ describe('rebuild progress', () => {
     expect(written[3]).toBe('\n');
   });
 
-  it('off a terminal, logs JSON progress lines at the interval and a last one when done', () => {
-    const lines: Array<Record<string, unknown>> = [];
+  it('off a terminal, logs progress lines at the interval and a last one when done', () => {
+    const logger = recordingLogger();
     const time = clock();
     const progress = createProgress({
       label: 'rebuild',
       output: { isTTY: false, write: () => expect.unreachable('no bar off a terminal') },
-      logger: createLogger({ write: (line) => lines.push(JSON.parse(line)) }),
+      logger,
       logEveryMs: 5000,
       now: time.now,
     });
@@ -54,6 +54,12 @@ describe('rebuild progress', () => {
       progress.add(10);
     }
     progress.finish();
+    const lines = logger.entries.map(
+      (entry): Record<string, unknown> => ({
+        msg: entry.msg,
+        ...entry.fields,
+      }),
+    );
     expect(lines.map((line) => line.done)).toEqual([10, 60, 100]);
     expect(lines.at(-1)).toMatchObject({
       msg: 'rebuild progress',

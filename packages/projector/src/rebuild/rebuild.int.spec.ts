@@ -1,9 +1,9 @@
+import { silentLogger } from '@im/domain';
 import { type Database, eventStoreMigrations, readCheckpoint } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
-import { createLogger } from '../logger.ts';
 import { ChangeKind } from '../projection/apply-batch.ts';
 import { acquireLease, PROJECTOR_LEASE } from '../projection/lease.ts';
 import { projectBatch } from '../projection/projector.ts';
@@ -11,7 +11,7 @@ import { PROJECTOR_CHECKPOINT } from '../projection/watcher.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
 import { rebuildReadModel, verifyReadModel } from './rebuild.ts';
 
-const logger = createLogger({ level: 'silent' });
+const logger = silentLogger;
 const HOLDER = 'live-projector';
 const countOf = (appends: ReturnType<typeof workload>) =>
   appends.reduce((sum, append) => sum + append.events.length, 0);

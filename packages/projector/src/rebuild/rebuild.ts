@@ -1,3 +1,4 @@
+import type { Logger } from '@im/domain';
 import {
   type Checkpoint,
   comparePositions,
@@ -11,7 +12,6 @@ import {
   storeCheckpoint,
 } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
-import type { Logger } from '../logger.ts';
 import { recordChanges } from '../projection/apply-batch.ts';
 import { PROJECTOR_LEASE } from '../projection/lease.ts';
 import { LIVE_TABLE } from '../projection/projector.ts';
