@@ -1,6 +1,6 @@
 import { silentLogger } from '@im/domain';
 import { openDatabase } from '@im/eventstore';
-import { verifyReadModel } from '@im/projector';
+import { type EngineSchema, verifyReadModel } from '@im/projector';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -111,7 +111,7 @@ describe('PostgreSQL stopped and started under load', () => {
     expect(engine.child.exitCode).toBeNull();
 
     // Every acknowledged message is in the log with its seq; the read model equals a rebuild.
-    const database = await openDatabase({ url: postgres.url, poolSize: 2 });
+    const database = await openDatabase<EngineSchema>({ url: postgres.url, poolSize: 2 });
     try {
       const logged = await sql<{ key: string; seq: number }>`
         SELECT idempotency_key AS key, stream_position AS seq FROM events

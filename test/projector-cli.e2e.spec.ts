@@ -1,6 +1,11 @@
 import { type Config, migrateToLatest } from '@im/api';
-import { appendInTransaction, appendToStream, type Database, openDatabase } from '@im/eventstore';
-import { acquireLease, PROJECTOR_LEASE } from '@im/projector';
+import { appendInTransaction, appendToStream, openDatabase } from '@im/eventstore';
+import {
+  acquireLease,
+  type EngineDatabase,
+  type EngineSchema,
+  PROJECTOR_LEASE,
+} from '@im/projector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configEnv, runCli } from './support/cli-process.ts';
 import { testConfig } from './support/harness.ts';
@@ -10,11 +15,11 @@ const noted = (name: string) => [{ type: 'Noted', data: { name } }];
 describe('the CLI', () => {
   let config: Config;
   let env: Record<string, string>;
-  let database: Database;
+  let database: EngineDatabase;
   beforeAll(async () => {
     config = await testConfig();
     env = configEnv(config);
-    database = await openDatabase({ url: config.DATABASE_URL, poolSize: 4 });
+    database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 4 });
     await migrateToLatest(database);
   });
   afterAll(() => database.close());

@@ -1,6 +1,6 @@
 import { type Config, migrateToLatest } from '@im/api';
-import { type Database, openDatabase, readCheckpoint } from '@im/eventstore';
-import { PROJECTOR_CHECKPOINT } from '@im/projector';
+import { openDatabase, readCheckpoint } from '@im/eventstore';
+import { type EngineDatabase, type EngineSchema, PROJECTOR_CHECKPOINT } from '@im/projector';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,19 +13,19 @@ import {
 import { testConfig } from './support/harness.ts';
 import { appendWorkload, workload } from './support/projector-workload.ts';
 
-const handled = async (database: Database) =>
+const handled = async (database: EngineDatabase) =>
   (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled;
 
 describe('the projector killed with SIGKILL during a large catch-up', () => {
   let config: Config;
-  let database: Database;
+  let database: EngineDatabase;
   let engine: CliProcess | undefined;
   const appends = workload({ events: 20_000, users: 400, groups: 12, seed: 3 });
   const total = appends.reduce((sum, append) => sum + append.events.length, 0);
 
   beforeAll(async () => {
     config = await testConfig({ PROJECTOR_BATCH_SIZE: '500' });
-    database = await openDatabase({ url: config.DATABASE_URL, poolSize: 8 });
+    database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 8 });
     await migrateToLatest(database);
     // Appended straight to the log: the engine finds a backlog it has to catch up with.
     await appendWorkload(database.db, appends, { concurrency: 6 });

@@ -1,6 +1,11 @@
 import { type Config, migrateToLatest } from '@im/api';
-import { type Database, openDatabase } from '@im/eventstore';
-import { leaseHolder, PROJECTOR_LEASE } from '@im/projector';
+import { openDatabase } from '@im/eventstore';
+import {
+  type EngineDatabase,
+  type EngineSchema,
+  leaseHolder,
+  PROJECTOR_LEASE,
+} from '@im/projector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CliProcess,
@@ -28,13 +33,13 @@ const waitFor = async (condition: () => Promise<boolean> | boolean, what: string
 
 describe('two engine processes on one database', () => {
   let config: Config;
-  let database: Database;
+  let database: EngineDatabase;
   let client: Client;
   const engines = new Map<string, CliProcess>();
 
   beforeAll(async () => {
     config = await testConfig();
-    database = await openDatabase({ url: config.DATABASE_URL, poolSize: 4 });
+    database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 4 });
     await migrateToLatest(database);
     for (const name of ['a', 'b']) {
       const holder = `${config.INSTANCE_ID}-${name}`;

@@ -5,9 +5,9 @@ import type { Transaction } from 'kysely';
  * A transaction kept open until `commit` is called: the late committer of the gap-safety tests.
  * `started` resolves once `work` has run inside it.
  */
-export const holdOpen = (
-  database: Database,
-  work: (tx: Transaction<EventStoreSchema>) => Promise<void>,
+export const holdOpen = <Schema extends EventStoreSchema>(
+  database: Database<Schema>,
+  work: (tx: Transaction<Schema>) => Promise<void>,
 ) => {
   let release = () => {};
   const released = new Promise<void>((resolve) => {

@@ -5,8 +5,8 @@ import {
   singleConversationID,
   streams,
 } from '@im/domain';
-import { appendToStream, type EventStoreSchema } from '@im/eventstore';
-import type { Kysely } from 'kysely';
+import type { Queryable } from '@im/eventstore';
+import { appendToStream } from '@im/eventstore';
 
 /** One append: events for one stream at the version the workload expects it to have. */
 export interface WorkloadAppend {
@@ -205,7 +205,7 @@ export const workload = (options: {
  * stay in one worker, in order, so their expected versions hold.
  */
 export const appendWorkload = async (
-  db: Kysely<EventStoreSchema>,
+  db: Queryable,
   appends: readonly WorkloadAppend[],
   options: { concurrency?: number } = {},
 ): Promise<void> => {

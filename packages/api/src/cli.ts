@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from '@im/domain';
-import { type Database, openDatabase } from '@im/eventstore';
+import { openDatabase } from '@im/eventstore';
 import {
   createProgress,
+  type EngineDatabase,
+  type EngineSchema,
   type ProjectionStatus,
   projectionStatus,
   rebuildReadModel,
@@ -108,8 +110,11 @@ const positiveInteger = (options: Options, name: string): number | undefined => 
   return parsed;
 };
 
-const withDatabase = async <T>(config: Config, work: (database: Database) => Promise<T>) => {
-  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+const withDatabase = async <T>(config: Config, work: (database: EngineDatabase) => Promise<T>) => {
+  const database = await openDatabase<EngineSchema>({
+    url: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+  });
   try {
     return await work(database);
   } finally {

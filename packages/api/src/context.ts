@@ -1,6 +1,6 @@
 import type { Logger } from '@im/domain';
-import type { AppendQueue, Database } from '@im/eventstore';
-import type { ListCache, ProjectionWatcher } from '@im/projector';
+import type { AppendQueue } from '@im/eventstore';
+import type { EngineDatabase, ListCache, ProjectionWatcher } from '@im/projector';
 import type { DecisionStateLoader } from './commands/decision-state-loader.ts';
 import type { KnownVersions } from './commands/known-versions.ts';
 import type { OneAtATime } from './commands/one-at-a-time.ts';
@@ -10,7 +10,7 @@ import type { OutageLog } from './outage-log.ts';
 
 /** What command and query handlers need from the running engine; made once per engine. */
 export interface EngineContext {
-  database: Database;
+  database: EngineDatabase;
   /** Commands of one stream, one at a time in this process. */
   turns: OneAtATime;
   /** Where this process last left the message streams it appended to. */

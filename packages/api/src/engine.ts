@@ -2,7 +2,6 @@ import type { Logger } from '@im/domain';
 import {
   createAppendNotice,
   createAppendQueue,
-  type Database,
   openDatabase,
   StorageUnavailable,
 } from '@im/eventstore';
@@ -11,6 +10,8 @@ import {
   createListCache,
   createProjectionWatcher,
   createProjector,
+  type EngineDatabase,
+  type EngineSchema,
   ensureCallbackStream,
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
@@ -30,7 +31,7 @@ import { createSyncHandler } from './sync.ts';
 import { untilAvailable, withoutPassword } from './until-available.ts';
 
 export interface Engine {
-  database: Database;
+  database: EngineDatabase;
   nc: NatsConnection;
   service: Service;
   stats(): Record<string, unknown>;
@@ -41,7 +42,10 @@ export const callbackPrefix = (config: Config) => `${config.SUBJECT_PREFIX}.even
 
 /** Opens storage, migrates, connects NATS, and runs the projector, the publisher and the service. */
 export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
-  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const database = await openDatabase<EngineSchema>({
+    url: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+  });
   // Both at once, so that start-up says at once everything it waits for.
   const [, nc] = await Promise.all([
     untilAvailable(

@@ -1,5 +1,5 @@
-import { type Database, eventStoreMigrations } from '@im/eventstore';
-import { readModelMigrations } from '@im/projector';
+import { eventStoreMigrations } from '@im/eventstore';
+import { type EngineDatabase, readModelMigrations } from '@im/projector';
 import { type Migration, type MigrationResultSet, Migrator } from 'kysely/migration';
 
 const allMigrations: Record<string, Migration> = {
@@ -8,7 +8,7 @@ const allMigrations: Record<string, Migration> = {
 };
 
 /** Brings the schema to the latest version; safe to run on every start and from several processes. */
-export const migrateToLatest = async (database: Database): Promise<MigrationResultSet> => {
+export const migrateToLatest = async (database: EngineDatabase): Promise<MigrationResultSet> => {
   const migrator = new Migrator({
     db: database.db,
     provider: { getMigrations: async () => allMigrations },

@@ -1,6 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { AppendOutcome, NewEvent } from './append.ts';
-import type { EventStoreSchema } from './schema.ts';
+import type { Queryable } from './schema.ts';
 
 export interface StreamAppend {
   streamId: string;
@@ -18,7 +18,7 @@ export interface StreamAppend {
  * one by one to learn which. Streams must not repeat within one call.
  */
 export const appendToStreams = async (
-  db: Kysely<EventStoreSchema>,
+  db: Queryable,
   appends: readonly StreamAppend[],
 ): Promise<AppendOutcome[]> => {
   const events = appends.flatMap((append) =>

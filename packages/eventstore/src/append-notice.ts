@@ -1,5 +1,5 @@
-import { type Kysely, sql } from 'kysely';
-import type { EventStoreSchema } from './schema.ts';
+import { sql } from 'kysely';
+import type { Queryable } from './schema.ts';
 
 export const EVENTS_CHANNEL = 'im_events_appended';
 
@@ -10,7 +10,7 @@ export const EVENTS_CHANNEL = 'im_events_appended';
  * another and none could share a WAL flush. At most one NOTIFY is in flight; appends meanwhile
  * are announced by the next one.
  */
-export const createAppendNotice = (db: Kysely<EventStoreSchema>) => {
+export const createAppendNotice = (db: Queryable) => {
   let sending = false;
   let pending = false;
   const send = async () => {

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import { type AppendOutcome, appendToStream, type NewEvent } from './append.ts';
 import { appendToStreams, type StreamAppend } from './append-many.ts';
-import type { EventStoreSchema } from './schema.ts';
+import type { Queryable } from './schema.ts';
 
 interface Waiting extends StreamAppend {
   settle: (outcome: Promise<AppendOutcome>) => void;
@@ -21,10 +20,7 @@ export interface AppendQueueOptions {
  * repeated idempotency key, a deadlock with another process) is appended again one by one, so
  * each caller gets its own answer.
  */
-export const createAppendQueue = (
-  db: Kysely<EventStoreSchema>,
-  options: AppendQueueOptions = {},
-) => {
+export const createAppendQueue = (db: Queryable, options: AppendQueueOptions = {}) => {
   const maxBatch = options.maxBatch ?? 256;
   const waiting: Waiting[] = [];
   let writing = false;

@@ -1,6 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { LogPosition } from './position.ts';
-import type { EventStoreSchema } from './schema.ts';
+import type { Queryable } from './schema.ts';
 
 export interface NewEvent {
   type: string;
@@ -21,16 +21,13 @@ export type AppendFailure = { kind: 'conflict'; expected: ExpectedVersion } | { 
 
 export type AppendOutcome = { ok: true; value: AppendResult } | { ok: false; error: AppendFailure };
 
-/** A connection or a transaction: an append runs on either. */
-type Executor = Kysely<EventStoreSchema>;
-
 const UNIQUE_VIOLATION = '23505';
 
 /**
  * The stream's version under a row lock held until the transaction ends; 0 for a new stream,
  * whose row is made first so that two first appends queue on it rather than collide.
  */
-export const lockStream = async (tx: Executor, streamId: string): Promise<number> => {
+export const lockStream = async (tx: Queryable, streamId: string): Promise<number> => {
   const result = await sql<{ version: number }>`
     INSERT INTO streams AS s (stream_id, version) VALUES (${streamId}, 0)
     ON CONFLICT (stream_id) DO UPDATE SET version = s.version
@@ -54,7 +51,7 @@ export interface StreamQuery {
 
 /** Streams' versions and last events, without locking, in one query; in the order asked. */
 export const streamVersions = async (
-  db: Executor,
+  db: Queryable,
   queries: readonly StreamQuery[],
 ): Promise<StreamState[]> => {
   const result = await sql<{
@@ -85,7 +82,7 @@ export const streamVersions = async (
 
 /** A stream's version and last event, without locking; with a key, whether an event carries it. */
 export const streamVersion = async (
-  db: Executor,
+  db: Queryable,
   streamId: string,
   options: { idempotencyKey?: string } = {},
 ): Promise<StreamState> =>
@@ -100,7 +97,7 @@ export const streamVersion = async (
  * is answered a conflict, never merged.
  */
 export const appendToStream = async (
-  db: Executor,
+  db: Queryable,
   streamId: string,
   events: readonly NewEvent[],
   options: { expectedVersion: ExpectedVersion },

@@ -1,6 +1,6 @@
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { LOG_START, type LogPosition } from './position.ts';
-import type { EventStoreSchema } from './schema.ts';
+import type { Queryable } from './schema.ts';
 
 export interface Checkpoint {
   position: LogPosition;
@@ -18,17 +18,12 @@ export const checkpointOf = (
       }
     : { position: LOG_START, handled: 0 };
 
-export const readCheckpoint = async (
-  db: Kysely<EventStoreSchema>,
-  name: string,
-): Promise<Checkpoint> =>
-  checkpointOf(
-    await db
-      .selectFrom('checkpoints')
-      .select([sql<string>`transaction_id::text`.as('tx'), 'global_position', 'handled'])
-      .where('name', '=', name)
-      .executeTakeFirst(),
-  );
+export const readCheckpoint = async (db: Queryable, name: string): Promise<Checkpoint> => {
+  const result = await sql<{ tx: string; global_position: number; handled: number }>`
+    SELECT transaction_id::text AS tx, global_position, handled FROM checkpoints
+    WHERE name = ${name}`.execute(db);
+  return checkpointOf(result.rows[0]);
+};
 
 /**
  * Stores a checkpoint; called in the transaction that applied what it covers. With `notify`, the
@@ -37,7 +32,7 @@ export const readCheckpoint = async (
  * CTEs), one round trip for all of them.
  */
 export const storeCheckpoint = async (
-  db: Kysely<EventStoreSchema>,
+  db: Queryable,
   name: string,
   checkpoint: Checkpoint,
   options: { notify?: string; alongWith?: ReadonlyArray<RawBuilder<unknown>> } = {},

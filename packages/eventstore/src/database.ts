@@ -9,9 +9,12 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export type Listener = (payload: string) => void;
 
-/** A connection to the store: Kysely for queries, plus LISTEN, which pools cannot do. */
-export interface Database {
-  db: Kysely<EventStoreSchema>;
+/**
+ * A connection to the store: Kysely for queries, plus LISTEN, which pools cannot do. `Schema` is
+ * every table the code using it touches: the log's, and whatever its user keeps beside them.
+ */
+export interface Database<Schema extends EventStoreSchema = EventStoreSchema> {
+  db: Kysely<Schema>;
   kind: 'postgres' | 'pglite';
   /** Whether PostgreSQL answers, as the last statements found. */
   health: StorageHealth;
@@ -56,7 +59,10 @@ const guardedPool = (pool: pg.Pool, guard: ReturnType<typeof createStorageHealth
   };
 };
 
-const connectPostgres = async (url: string, poolSize: number): Promise<Database> => {
+const connectPostgres = async <Schema extends EventStoreSchema>(
+  url: string,
+  poolSize: number,
+): Promise<Database<Schema>> => {
   // JIT compiling pays off for long analytic queries; here it would put tens of milliseconds of
   // compilation on short statements whose estimates grow large (a disabled plan node, a big owner).
   const pool = new pg.Pool({
@@ -104,7 +110,7 @@ const connectPostgres = async (url: string, poolSize: number): Promise<Database>
     retryMs = Math.min(retryMs * 2, 2000);
   };
   return {
-    db: new Kysely<EventStoreSchema>({
+    db: new Kysely<Schema>({
       dialect: new PostgresDialect({ pool: guardedPool(pool, guard) }),
     }),
     kind: 'postgres',
@@ -127,11 +133,13 @@ const connectPostgres = async (url: string, poolSize: number): Promise<Database>
   };
 };
 
-const openPGlite = async (dataDir: string): Promise<Database> => {
+const openPGlite = async <Schema extends EventStoreSchema>(
+  dataDir: string,
+): Promise<Database<Schema>> => {
   const pglite = new PGlite(dataDir);
   await pglite.waitReady;
   return {
-    db: new Kysely<EventStoreSchema>({ dialect: new PGliteDialect({ pglite }) }),
+    db: new Kysely<Schema>({ dialect: new PGliteDialect({ pglite }) }),
     kind: 'pglite',
     // In the process itself: there is nothing to lose the connection to.
     health: createStorageHealth().health,
@@ -142,7 +150,9 @@ const openPGlite = async (dataDir: string): Promise<Database> => {
   };
 };
 
-export const openDatabase = (options: DatabaseOptions): Promise<Database> =>
+export const openDatabase = <Schema extends EventStoreSchema = EventStoreSchema>(
+  options: DatabaseOptions,
+): Promise<Database<Schema>> =>
   options.url
-    ? connectPostgres(options.url, options.poolSize ?? 20)
-    : openPGlite(options.dataDir ?? './.data');
+    ? connectPostgres<Schema>(options.url, options.poolSize ?? 20)
+    : openPGlite<Schema>(options.dataDir ?? './.data');

@@ -1,5 +1,5 @@
-import { type Kysely, type RawBuilder, sql } from 'kysely';
-import type { EventStoreSchema } from './schema.ts';
+import { type RawBuilder, sql } from 'kysely';
+import type { Queryable } from './schema.ts';
 
 /**
  * The running transactions that may still append events: those holding a writing lock on the
@@ -39,7 +39,7 @@ export const horizonColumn: RawBuilder<string> = sql<string>`coalesce(
     pg_snapshot_xmax(pg_current_snapshot()))::text`;
 
 /** The log's horizon now (see horizonColumn): pass it to the read that follows. */
-export const readHorizon = async (db: Kysely<EventStoreSchema>): Promise<string> => {
+export const readHorizon = async (db: Queryable): Promise<string> => {
   const result = await sql<{ horizon: string }>`SELECT ${horizonColumn} AS horizon`.execute(db);
   return result.rows[0]?.horizon ?? '0';
 };

@@ -1,7 +1,7 @@
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { readHorizon } from './horizon.ts';
 import type { LogPosition } from './position.ts';
-import type { EventStoreSchema } from './schema.ts';
+import type { Queryable } from './schema.ts';
 
 export interface StoredEvent {
   type: string;
@@ -43,7 +43,7 @@ export const nextEvents = (after: LogPosition, options: NextEventsOptions): RawB
 
 /** nextEvents, as rows, below the horizon read just before. */
 export const readEventsAfter = async (
-  db: Kysely<EventStoreSchema>,
+  db: Queryable,
   after: LogPosition,
   options: { limit: number; upTo?: LogPosition },
 ): Promise<StoredEvent[]> => {
@@ -69,7 +69,7 @@ export const readEventsAfter = async (
 };
 
 /** The last committed event in the log's read order, if any (readers may yet wait below it). */
-export const logHead = async (db: Kysely<EventStoreSchema>): Promise<LogPosition | undefined> => {
+export const logHead = async (db: Queryable): Promise<LogPosition | undefined> => {
   const result = await sql<{ tx: string; pos: number }>`
     SELECT transaction_id::text AS tx, global_position AS pos FROM events
     ORDER BY transaction_id DESC, global_position DESC LIMIT 1`.execute(db);

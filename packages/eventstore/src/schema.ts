@@ -1,4 +1,7 @@
-import type { Generated } from 'kysely';
+import type { Generated, QueryExecutorProvider } from 'kysely';
+
+// bigint columns are read as JavaScript numbers: database.ts sets pg's parser for int8 once, for
+// every connection (positions, versions, seqs and counts stay far below 2^53).
 
 export interface EventsTable {
   global_position: Generated<number>;
@@ -31,3 +34,10 @@ export interface EventStoreSchema {
   streams: StreamsTable;
   checkpoints: CheckpointsTable;
 }
+
+/**
+ * Where a statement of the log runs: the pool, a connection or a transaction, of any database
+ * type that includes the log's tables (the engine's includes the read model's too). The log's
+ * functions write their statements in SQL, so they need nothing more of it.
+ */
+export type Queryable = QueryExecutorProvider;

@@ -1,6 +1,10 @@
 import type { ConversationState } from '@im/domain';
-import type { Database } from '@im/eventstore';
-import { type ConversationKey, type DecisionRead, readModel } from '@im/projector';
+import {
+  type ConversationKey,
+  type DecisionRead,
+  type EngineDatabase,
+  readModel,
+} from '@im/projector';
 import DataLoader from 'dataloader';
 import { perTurn } from './per-turn.ts';
 
@@ -11,7 +15,7 @@ const keyOf = ({ owner, conversationID }: ConversationKey) => `${owner}\u0000${c
  * projector has passed the conversation's streams), one statement for all the commands decided in
  * the same turn of the event loop. Nothing is kept between turns.
  */
-export const createDecisionStateLoader = (database: Database) =>
+export const createDecisionStateLoader = (database: EngineDatabase) =>
   new DataLoader<ConversationKey, DecisionRead<ConversationState | undefined>, string>(
     (keys) => readModel.decisionStatesAt(database.db, keys),
     { ...perTurn, cacheKeyFn: keyOf },

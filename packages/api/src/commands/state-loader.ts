@@ -1,6 +1,5 @@
 import type { ConversationState } from '@im/domain';
-import type { Database } from '@im/eventstore';
-import { readModel } from '@im/projector';
+import { type EngineDatabase, readModel } from '@im/projector';
 import DataLoader from 'dataloader';
 import { perTurn } from './per-turn.ts';
 
@@ -17,7 +16,7 @@ const keyOf = ({ owner, conversationID }: StateKey) => `${owner}\u0000${conversa
  * instead of one of its own. Nothing is cached between turns; a state is read after the caller
  * waited for the projection it needs, and a read that joins a later batch is only newer.
  */
-export const createStateLoader = (database: Database) =>
+export const createStateLoader = (database: EngineDatabase) =>
   new DataLoader<StateKey, ConversationState | undefined, string>(
     async (keys) => {
       const states = await readModel.getConversationStatesAt(database.db, keys);

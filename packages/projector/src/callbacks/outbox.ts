@@ -1,18 +1,55 @@
 import { toItem } from '@im/domain';
-import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
-import { ChangeKind } from '../projection/apply-batch.ts';
+import { type RawBuilder, sql } from 'kysely';
 import { fromRow, stateColumns } from '../read-model/columns.ts';
+import { PUBLISHER_CHECKPOINT } from '../read-model/names.ts';
+import type { Db } from '../read-model/schema.ts';
 import { type Callback, type CallbackName, changeMsgID } from './callback.ts';
 
-type Db = Kysely<EventStoreSchema>;
+/** Kinds of change a callback announces: entered the list, changed in it, left it. */
+export const ChangeKind = { entered: 1, changed: 2, left: 3 } as const;
+export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
 
-const CHECKPOINT = 'callbacks';
+/** One owner's conversation changed at a version: what the callbacks are made of. */
+export interface ConversationChange {
+  owner: string;
+  version: number;
+  conversationID: string;
+  kind: ChangeKind;
+  totalChanged: boolean;
+}
+
+/** The write that appends a batch's changes to the outbox the publisher follows; none for none. */
+export const changesInsert = (
+  changes: readonly ConversationChange[],
+): RawBuilder<unknown> | undefined =>
+  changes.length === 0
+    ? undefined
+    : sql`
+    INSERT INTO conversation_change (owner, version, conversation_id, kind, total_changed)
+    SELECT owner, version, conversation_id, kind, total_changed
+    FROM json_to_recordset(${JSON.stringify(
+      changes.map((c) => ({
+        owner: c.owner,
+        version: c.version,
+        conversation_id: c.conversationID,
+        kind: c.kind,
+        total_changed: c.totalChanged,
+      })),
+    )}::json) AS r(owner text, version bigint, conversation_id text, kind smallint, total_changed boolean)
+    ORDER BY version`;
+
+/** Appends the batch's changes to the outbox the callback publisher follows. */
+export const recordChanges = async (
+  db: Db,
+  changes: readonly ConversationChange[],
+): Promise<void> => {
+  await changesInsert(changes)?.execute(db);
+};
 
 /** How far the publisher got, and how far the projector wrote: the gap is the backlog. */
 export const outboxPosition = async (db: Db): Promise<{ published: number; head: number }> => {
   const result = await sql<{ published: number | null; head: number | null }>`
-    SELECT (SELECT last_change_id FROM publisher_checkpoint WHERE name = ${CHECKPOINT}) AS published,
+    SELECT (SELECT last_change_id FROM publisher_checkpoint WHERE name = ${PUBLISHER_CHECKPOINT}) AS published,
            (SELECT max(id) FROM conversation_change) AS head`.execute(db);
   const row = result.rows[0];
   const published = Number(row?.published ?? 0);
@@ -94,7 +131,7 @@ export const vacuumOutbox = async (db: Db): Promise<void> => {
 export const markPublished = async (db: Db, lastID: number): Promise<void> => {
   await sql`
     WITH marked AS (
-      INSERT INTO publisher_checkpoint (name, last_change_id) VALUES (${CHECKPOINT}, ${lastID})
+      INSERT INTO publisher_checkpoint (name, last_change_id) VALUES (${PUBLISHER_CHECKPOINT}, ${lastID})
       ON CONFLICT (name) DO UPDATE
       SET last_change_id = greatest(publisher_checkpoint.last_change_id, excluded.last_change_id)
     )

@@ -1,8 +1,9 @@
 import type { Logger } from '@im/domain';
-import { type Database, StorageUnavailable } from '@im/eventstore';
+import { StorageUnavailable } from '@im/eventstore';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import { createSignal } from '../projection/signal.ts';
 import { quietWhileAway } from '../quiet-while-away.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 import { type Callback, toMessage } from './callback.ts';
 import {
   markPublished,
@@ -33,7 +34,7 @@ export const publishCallbacks = async (
 };
 
 export interface PublisherOptions {
-  database: Database;
+  database: EngineDatabase;
   nc: NatsConnection;
   subjectPrefix: string;
   logger: Logger;

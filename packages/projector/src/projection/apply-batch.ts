@@ -6,21 +6,11 @@ import {
   namedOwners,
   unreadContribution,
 } from '@im/domain';
-import type { EventStoreSchema, StoredEvent } from '@im/eventstore';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { StoredEvent } from '@im/eventstore';
+import { sql } from 'kysely';
+import { ChangeKind, type ConversationChange } from '../callbacks/outbox.ts';
 import { fromRow, stateColumns, upsertStates } from '../read-model/columns.ts';
-
-export const ChangeKind = { entered: 1, changed: 2, left: 3 } as const;
-export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
-
-/** One owner's conversation changed at a version: what the callbacks are made of. */
-export interface ConversationChange {
-  owner: string;
-  version: number;
-  conversationID: string;
-  kind: ChangeKind;
-  totalChanged: boolean;
-}
+import type { Db } from '../read-model/schema.ts';
 
 const conversationOf = (event: ConversationEvent): string =>
   event.type === 'GroupMembersJoined' || event.type === 'GroupMembersLeft'
@@ -132,7 +122,7 @@ export const evolveBatch = (
 
 /** Reads every row of `table` the events touch into a new state set. */
 export const loadStates = async (
-  db: Kysely<EventStoreSchema>,
+  db: Db,
   table: string,
   stored: readonly LoggedEvent[],
 ): Promise<StateSet> => {
@@ -164,7 +154,7 @@ const WRITE_CHUNK = 5000;
 
 /** Upserts the states into `table`, a few thousand rows a statement. */
 export const writeStates = async (
-  db: Kysely<EventStoreSchema>,
+  db: Db,
   table: string,
   states: readonly ConversationState[],
 ): Promise<void> => {
@@ -178,7 +168,7 @@ export const writeStates = async (
  * table): no conflict check, and several statements at once on the pool's connections.
  */
 export const insertNewStates = async (
-  db: Kysely<EventStoreSchema>,
+  db: Db,
   table: string,
   states: readonly ConversationState[],
   options: { concurrency?: number } = {},
@@ -206,7 +196,7 @@ export interface BatchResult {
  * batch touches, the domain's evolve in memory, one upsert of what changed.
  */
 export const applyBatch = async (
-  db: Kysely<EventStoreSchema>,
+  db: Db,
   table: string,
   stored: readonly LoggedEvent[],
   handled: number,
@@ -215,32 +205,4 @@ export const applyBatch = async (
   const evolved = evolveBatch(states, stored, handled);
   await writeStates(db, table, evolved.changed);
   return { handled: evolved.handled, changes: evolved.changes, unreadDeltas: evolved.unreadDeltas };
-};
-
-/** The write that appends a batch's changes to the outbox the publisher follows; none for none. */
-export const changesInsert = (
-  changes: readonly ConversationChange[],
-): RawBuilder<unknown> | undefined =>
-  changes.length === 0
-    ? undefined
-    : sql`
-    INSERT INTO conversation_change (owner, version, conversation_id, kind, total_changed)
-    SELECT owner, version, conversation_id, kind, total_changed
-    FROM json_to_recordset(${JSON.stringify(
-      changes.map((c) => ({
-        owner: c.owner,
-        version: c.version,
-        conversation_id: c.conversationID,
-        kind: c.kind,
-        total_changed: c.totalChanged,
-      })),
-    )}::json) AS r(owner text, version bigint, conversation_id text, kind smallint, total_changed boolean)
-    ORDER BY version`;
-
-/** Appends the batch's changes to the outbox the callback publisher follows. */
-export const recordChanges = async (
-  db: Kysely<EventStoreSchema>,
-  changes: readonly ConversationChange[],
-): Promise<void> => {
-  await changesInsert(changes)?.execute(db);
 };

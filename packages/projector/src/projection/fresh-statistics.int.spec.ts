@@ -1,17 +1,21 @@
-import { type Database, eventStoreMigrations } from '@im/eventstore';
+import { eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstMessageState } from '../../../../test/support/conversation-states.ts';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
+import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
 import { writeStates } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
 
 describe('refreshStatistics', () => {
-  let database: Database;
+  let database: EngineDatabase;
 
   beforeAll(async () => {
-    database = await openMigratedDatabase({ ...eventStoreMigrations, ...readModelMigrations });
+    database = await openMigratedDatabase<EngineSchema>({
+      ...eventStoreMigrations,
+      ...readModelMigrations,
+    });
   });
   afterAll(() => database.close());
 

@@ -1,5 +1,5 @@
-import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
+import type { Db } from '../read-model/schema.ts';
 
 /** The tables the projector reads and writes by index: the log and the read model. */
 const TABLES = ['events', 'conversation_item'];
@@ -13,7 +13,7 @@ const GROWTH = 0.2;
  * grew from nothing meanwhile is planned as if empty, and a first page of 50 becomes a sort of
  * every row the owner has. Returns the tables analysed.
  */
-export const refreshStatistics = async (db: Kysely<EventStoreSchema>): Promise<string[]> => {
+export const refreshStatistics = async (db: Db): Promise<string[]> => {
   const stale = await sql<{ name: string }>`
     SELECT c.relname AS name FROM pg_class c
     JOIN pg_stat_user_tables s ON s.relid = c.oid

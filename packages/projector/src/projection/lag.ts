@@ -1,10 +1,6 @@
-import {
-  type EventStoreSchema,
-  type LogPosition,
-  oldestAppender,
-  readHorizon,
-} from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { type LogPosition, oldestAppender, readHorizon } from '@im/eventstore';
+import { sql } from 'kysely';
+import type { Db } from '../read-model/schema.ts';
 
 /** The transaction every reader of the log waits for: the oldest append still running. */
 export interface OldestTransaction {
@@ -31,10 +27,7 @@ export interface ProjectionLag {
 }
 
 /** How far `position` is behind the log, and whether a running append is the reason. */
-export const projectionLag = async (
-  db: Kysely<EventStoreSchema>,
-  position: LogPosition,
-): Promise<ProjectionLag> => {
+export const projectionLag = async (db: Db, position: LogPosition): Promise<ProjectionLag> => {
   const horizon = await readHorizon(db);
   const result = await sql<{ events: number; withheld: number; seconds: number | null }>`
     SELECT count(*)::int AS events,
@@ -56,9 +49,7 @@ export const projectionLag = async (
 };
 
 /** The running append with the oldest transaction id, which readers of the log wait for. */
-export const oldestTransaction = async (
-  db: Kysely<EventStoreSchema>,
-): Promise<OldestTransaction | undefined> => {
+export const oldestTransaction = async (db: Db): Promise<OldestTransaction | undefined> => {
   const result = await sql<{
     pid: number;
     datname: string | null;

@@ -2,7 +2,6 @@ import { type MessageRecorded, silentLogger, singleConversationID, streams } fro
 import {
   appendInTransaction,
   appendToStream,
-  type Database,
   eventStoreMigrations,
   LOG_START,
   lockStream,
@@ -14,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdOpen } from '../../../../test/support/hold-open.ts';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
+import { PROJECTOR_CHECKPOINT } from '../read-model/names.ts';
+import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
 import { createProjector, type Projector } from './projector.ts';
-import { PROJECTOR_CHECKPOINT } from './watcher.ts';
 
 const message = (sendID: string, recvID: string, seq: number): MessageRecorded => ({
   type: 'MessageRecorded',
@@ -47,7 +47,7 @@ const waitFor = async (condition: () => Promise<boolean> | boolean, what: string
 };
 
 describe('the live projector with a transaction held open across later commits', () => {
-  let database: Database;
+  let database: EngineDatabase;
   let projector: Projector;
 
   const versions = async () =>
@@ -71,7 +71,10 @@ describe('the live projector with a transaction held open across later commits',
   };
 
   beforeAll(async () => {
-    database = await openMigratedDatabase({ ...eventStoreMigrations, ...readModelMigrations });
+    database = await openMigratedDatabase<EngineSchema>({
+      ...eventStoreMigrations,
+      ...readModelMigrations,
+    });
     projector = createProjector({
       database,
       holder: 'int-test',

@@ -2,29 +2,32 @@ import type { Logger } from '@im/domain';
 import {
   type Checkpoint,
   checkpointOf,
-  type Database,
   EVENTS_CHANNEL,
-  type EventStoreSchema,
   horizonColumn,
   readCheckpoint,
   StorageUnavailable,
   storeCheckpoint,
 } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
+import { changesInsert } from '../callbacks/outbox.ts';
 import { quietWhileAway } from '../quiet-while-away.ts';
+import {
+  LIVE_TABLE,
+  PROJECTED_CHANNEL,
+  PROJECTOR_CHECKPOINT,
+  PROJECTOR_LEASE,
+} from '../read-model/names.ts';
+import type { Db, EngineDatabase } from '../read-model/schema.ts';
 import { addToTotals } from '../read-model/totals.ts';
-import { applyBatch, changesInsert } from './apply-batch.ts';
+import { applyBatch } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
 import { projectionLag } from './lag.ts';
-import { acquireLease, PROJECTOR_LEASE, releaseLease } from './lease.ts';
+import { acquireLease, releaseLease } from './lease.ts';
 import { readLogBatch } from './read-log.ts';
 import { createSignal } from './signal.ts';
-import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT } from './watcher.ts';
-
-export const LIVE_TABLE = 'conversation_item';
 
 export interface ProjectorOptions {
-  database: Database;
+  database: EngineDatabase;
   /** Who this process is, as the lease records it. */
   holder: string;
   logger: Logger;
@@ -72,7 +75,7 @@ const STATISTICS_EVERY_MS = 1000;
  * log's horizon for the batch's read, which is the next statement. Nothing means the lease is not
  * ours.
  */
-const beginBatch = async (tx: Kysely<EventStoreSchema>, holder: string) => {
+const beginBatch = async (tx: Db, holder: string) => {
   // The read model is derived from the durable log: a crash that loses this commit only
   // rewinds the checkpoint with it, and the events are projected again. Not waiting for the
   // WAL flush takes an fsync off every command's path. Sorting is discouraged so that the log
@@ -104,7 +107,7 @@ const beginBatch = async (tx: Kysely<EventStoreSchema>, holder: string) => {
 
 /** Runs one projection batch in one transaction: read-model changes, outbox and checkpoint together. */
 export const projectBatch = async (
-  database: Database,
+  database: EngineDatabase,
   options: { holder: string; batchSize: number },
 ): Promise<{ checkpoint: Checkpoint; events: number }> =>
   database.db.transaction().execute(async (tx) => {

@@ -1,12 +1,12 @@
 import {
   comparePositions,
-  type EventStoreSchema,
   type LogPosition,
   type NextEventsOptions,
   nextEvents,
   readHorizon,
 } from '@im/eventstore';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
+import type { Db } from '../read-model/schema.ts';
 import type { LoggedEvent } from './apply-batch.ts';
 
 export interface LogBatchOptions {
@@ -55,7 +55,7 @@ export const parseLogBatch = (batch: string | null | undefined): LoggedEvent[] =
 };
 
 export const readLogBatch = async (
-  db: Kysely<EventStoreSchema>,
+  db: Db,
   after: LogPosition,
   options: LogBatchOptions,
 ): Promise<LoggedEvent[]> => {

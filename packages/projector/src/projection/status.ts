@@ -1,9 +1,10 @@
-import type { EventStoreSchema, LogPosition } from '@im/eventstore';
+import type { LogPosition } from '@im/eventstore';
 import { logHead, readCheckpoint } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
+import { PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
+import type { Db } from '../read-model/schema.ts';
 import { type ProjectionLag, projectionLag } from './lag.ts';
-import { leaseHolder, PROJECTOR_LEASE } from './lease.ts';
-import { PROJECTOR_CHECKPOINT } from './watcher.ts';
+import { leaseHolder } from './lease.ts';
 
 export interface ProjectionStatus {
   /** The last event in the log's read order, and how many events the log holds. */
@@ -16,7 +17,7 @@ export interface ProjectionStatus {
 }
 
 /** Where the projector stands against the log, and who runs it: what `status` shows. */
-export const projectionStatus = async (db: Kysely<EventStoreSchema>): Promise<ProjectionStatus> => {
+export const projectionStatus = async (db: Db): Promise<ProjectionStatus> => {
   const head = await logHead(db);
   const checkpoint = await readCheckpoint(db, PROJECTOR_CHECKPOINT);
   const facts = await sql<{ events: number; updated_at: Date | null; now: Date }>`

@@ -1,7 +1,6 @@
-import { comparePositions, type Database, type LogPosition, readCheckpoint } from '@im/eventstore';
-
-export const PROJECTED_CHANNEL = 'im_projected';
-export const PROJECTOR_CHECKPOINT = 'projector';
+import { comparePositions, type LogPosition, readCheckpoint } from '@im/eventstore';
+import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT } from '../read-model/names.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 
 interface Waiter {
   position: LogPosition;
@@ -14,7 +13,7 @@ interface Waiter {
  * notifications and, while somebody waits, also polls the checkpoint in case one was missed.
  */
 export const createProjectionWatcher = async (
-  database: Database,
+  database: EngineDatabase,
   options: { pollMs?: number } = {},
 ) => {
   const pollMs = options.pollMs ?? 100;

@@ -1,10 +1,9 @@
 import { type ConversationState, groupConversationID, streams } from '@im/domain';
-import { type EventStoreSchema, LOG_START, type LogPosition } from '@im/eventstore';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
-import { PROJECTOR_CHECKPOINT } from '../projection/watcher.ts';
+import { LOG_START, type LogPosition } from '@im/eventstore';
+import { type RawBuilder, sql } from 'kysely';
 import { fromRow, stateColumns } from './columns.ts';
-
-type Db = Kysely<EventStoreSchema>;
+import { PROJECTOR_CHECKPOINT } from './names.ts';
+import type { Db } from './schema.ts';
 
 /**
  * What a command decides on, read in one snapshot: the states, the version of the stream it

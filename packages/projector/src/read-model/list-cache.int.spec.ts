@@ -1,5 +1,5 @@
 import { singleConversationID } from '@im/domain';
-import { type Database, eventStoreMigrations } from '@im/eventstore';
+import { eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstMessageState } from '../../../../test/support/conversation-states.ts';
@@ -8,12 +8,16 @@ import { writeStates } from '../projection/apply-batch.ts';
 import { selectColumns } from './columns.ts';
 import { createListCache } from './list-cache.ts';
 import { readModelMigrations } from './migrations.ts';
+import type { EngineDatabase, EngineSchema } from './schema.ts';
 
 describe('the whole-list cache', () => {
-  let database: Database;
+  let database: EngineDatabase;
 
   beforeAll(async () => {
-    database = await openMigratedDatabase({ ...eventStoreMigrations, ...readModelMigrations });
+    database = await openMigratedDatabase<EngineSchema>({
+      ...eventStoreMigrations,
+      ...readModelMigrations,
+    });
   });
   afterAll(() => database.close());
 

@@ -1,8 +1,6 @@
-import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { listConversationsJSON } from './queries.ts';
-
-type Db = Kysely<EventStoreSchema>;
+import type { Db } from './schema.ts';
 
 interface Entry {
   stamp: string;

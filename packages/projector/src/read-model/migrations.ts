@@ -1,13 +1,10 @@
-import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import type { Db } from './schema.ts';
 import { summedTotals } from './totals.ts';
 
 /** The conversation read model: created under any name so that a rebuild can build beside it. */
-export const createConversationTable = async (
-  db: Kysely<EventStoreSchema>,
-  table: string,
-): Promise<void> => {
+export const createConversationTable = async (db: Db, table: string): Promise<void> => {
   await sql`
     CREATE TABLE ${sql.table(table)} (
       -- Byte order, whatever the database's collation: the list order's tie-break is JavaScript's.
@@ -51,7 +48,7 @@ export const createConversationTable = async (
 
 export const readModelMigrations: Record<string, Migration> = {
   '0100_conversation_read_model': {
-    async up(db: Kysely<EventStoreSchema>) {
+    async up(db: Db) {
       await createConversationTable(db, 'conversation_item');
       // What changed for whom, written with the read model: the outbox the callback publisher follows.
       await sql`
@@ -76,7 +73,7 @@ export const readModelMigrations: Record<string, Migration> = {
     },
   },
   '0101_owner_unread': {
-    async up(db: Kysely<EventStoreSchema>) {
+    async up(db: Db) {
       // Each owner's total unread, kept by the projector as its batches move it.
       await sql`
         CREATE TABLE owner_unread (owner text COLLATE "C" PRIMARY KEY, total bigint NOT NULL)`.execute(

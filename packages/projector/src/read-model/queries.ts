@@ -4,9 +4,9 @@ import {
   type ListPosition,
   toItem,
 } from '@im/domain';
-import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { fromRow, itemColumns, stateColumns } from './columns.ts';
+import type { Db } from './schema.ts';
 
 export {
   type ConversationKey,
@@ -16,8 +16,6 @@ export {
   decisionStatesOf,
   decisionStatesToMarkRead,
 } from './decision-states.ts';
-
-type Db = Kysely<EventStoreSchema>;
 
 const TABLE = sql.table('conversation_item');
 const LIST_ORDER = sql`list_block, list_time, conversation_id`;
@@ -98,16 +96,22 @@ export const listConversationsJSON = async (
 
 /** Unread over listed, not muted conversations (SPEC §2 "Total unread"), as the projector keeps it. */
 export const totalUnread = async (db: Db, owner: string): Promise<number> => {
-  const result = await sql<{ total: number }>`
-    SELECT total FROM owner_unread WHERE owner = ${owner}`.execute(db);
-  return Number(result.rows[0]?.total ?? 0);
+  const row = await db
+    .selectFrom('owner_unread')
+    .select('total')
+    .where('owner', '=', owner)
+    .executeTakeFirst();
+  return row?.total ?? 0;
 };
 
 /** The owner's version: the highest version of any of their conversations, 0 before any. */
 export const ownerVersion = async (db: Db, owner: string): Promise<number> => {
-  const result = await sql<{ version: number | null }>`
-    SELECT max(version) AS version FROM ${TABLE} WHERE owner = ${owner}`.execute(db);
-  return Number(result.rows[0]?.version ?? 0);
+  const row = await db
+    .selectFrom('conversation_item')
+    .select((eb) => eb.fn.max('version').as('version'))
+    .where('owner', '=', owner)
+    .executeTakeFirst();
+  return row?.version ?? 0;
 };
 
 /** Conversations changed after `sinceVersion`, hidden or not: what an incremental sync answers. */

@@ -1,8 +1,6 @@
-import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { UNREAD_SQL } from './columns.ts';
-
-type Db = Kysely<EventStoreSchema>;
+import type { Db } from './schema.ts';
 
 /**
  * Every owner's total (SPEC §2 "Total unread"), summed over their rows: what the stored totals

@@ -1,6 +1,6 @@
-import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { fromRow, selectColumns, stateColumns } from '../read-model/columns.ts';
+import type { Db } from '../read-model/schema.ts';
 import { driftedTotals } from '../read-model/totals.ts';
 
 export interface DifferingRow {
@@ -26,7 +26,7 @@ export interface Comparison {
   driftedTotals: number;
 }
 
-const rowOf = async (db: Kysely<EventStoreSchema>, table: string, owner: string, id: string) => {
+const rowOf = async (db: Db, table: string, owner: string, id: string) => {
   const result = await sql<Record<string, unknown>>`
     SELECT ${stateColumns} FROM ${sql.table(table)}
     WHERE owner = ${owner} AND conversation_id = ${id}`.execute(db);
@@ -39,7 +39,7 @@ const rowOf = async (db: Kysely<EventStoreSchema>, table: string, owner: string,
  * and the stored totals unread with the sums over the live table.
  */
 export const compareTables = async (
-  db: Kysely<EventStoreSchema>,
+  db: Db,
   live: string,
   rebuilt: string,
   options: { sample?: number } = {},

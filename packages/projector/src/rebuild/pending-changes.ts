@@ -1,5 +1,5 @@
 import { comparePositions, type LogPosition } from '@im/eventstore';
-import { ChangeKind, type ConversationChange } from '../projection/apply-batch.ts';
+import { ChangeKind, type ConversationChange } from '../callbacks/outbox.ts';
 
 interface Pending {
   last: ConversationChange;

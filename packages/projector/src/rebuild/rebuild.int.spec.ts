@@ -1,14 +1,15 @@
 import { silentLogger } from '@im/domain';
-import { type Database, eventStoreMigrations, readCheckpoint } from '@im/eventstore';
+import { eventStoreMigrations, readCheckpoint } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
-import { ChangeKind } from '../projection/apply-batch.ts';
-import { acquireLease, PROJECTOR_LEASE } from '../projection/lease.ts';
+import { ChangeKind } from '../callbacks/outbox.ts';
+import { acquireLease } from '../projection/lease.ts';
 import { projectBatch } from '../projection/projector.ts';
-import { PROJECTOR_CHECKPOINT } from '../projection/watcher.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
+import { PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
+import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
 import { rebuildReadModel, verifyReadModel } from './rebuild.ts';
 
 const logger = silentLogger;
@@ -16,11 +17,11 @@ const HOLDER = 'live-projector';
 const countOf = (appends: ReturnType<typeof workload>) =>
   appends.reduce((sum, append) => sum + append.events.length, 0);
 
-const migratedDatabase = (): Promise<Database> =>
-  openMigratedDatabase({ ...eventStoreMigrations, ...readModelMigrations });
+const migratedDatabase = (): Promise<EngineDatabase> =>
+  openMigratedDatabase<EngineSchema>({ ...eventStoreMigrations, ...readModelMigrations });
 
 /** Runs the live projector's batches until `handled` events are projected (or the log's end). */
-const projectUntil = async (database: Database, handled: number, batchSize = 250) => {
+const projectUntil = async (database: EngineDatabase, handled: number, batchSize = 250) => {
   await acquireLease(database.db, { name: PROJECTOR_LEASE, holder: HOLDER, ttlMs: 60_000 });
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -31,13 +32,13 @@ const projectUntil = async (database: Database, handled: number, batchSize = 250
   }
 };
 
-const rows = async (database: Database) =>
+const rows = async (database: EngineDatabase) =>
   (
     await sql<Record<string, unknown>>`
       SELECT * FROM conversation_item ORDER BY owner, conversation_id`.execute(database.db)
   ).rows;
 
-const outbox = async (database: Database) =>
+const outbox = async (database: EngineDatabase) =>
   (
     await sql<{
       owner: string;
@@ -50,7 +51,7 @@ const outbox = async (database: Database) =>
     )
   ).rows;
 
-const tables = async (database: Database) =>
+const tables = async (database: EngineDatabase) =>
   (
     await sql<{ name: string }>`
       SELECT relname AS name FROM pg_class
@@ -59,7 +60,7 @@ const tables = async (database: Database) =>
   ).rows.map((row) => row.name);
 
 describe('rebuild and verify against the live projector', () => {
-  let database: Database;
+  let database: EngineDatabase;
   const appends = workload({ events: 3000, users: 60, groups: 5 });
   const EVENTS = countOf(appends);
   beforeAll(async () => {
@@ -174,8 +175,8 @@ describe('rebuild and verify against the live projector', () => {
 });
 
 describe('a rebuild that overtakes the live projector', () => {
-  let full: Database;
-  let half: Database;
+  let full: EngineDatabase;
+  let half: EngineDatabase;
   const appends = workload({ events: 3000, users: 60, groups: 5, seed: 7 });
   const EVENTS = countOf(appends);
   beforeAll(async () => {

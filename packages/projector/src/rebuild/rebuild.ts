@@ -2,8 +2,6 @@ import type { Logger } from '@im/domain';
 import {
   type Checkpoint,
   comparePositions,
-  type Database,
-  type EventStoreSchema,
   LOG_START,
   type LogPosition,
   logHead,
@@ -11,12 +9,16 @@ import {
   readHorizon,
   storeCheckpoint,
 } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
-import { recordChanges } from '../projection/apply-batch.ts';
-import { PROJECTOR_LEASE } from '../projection/lease.ts';
-import { LIVE_TABLE } from '../projection/projector.ts';
+import { sql } from 'kysely';
+import { recordChanges } from '../callbacks/outbox.ts';
 import { logBatchQuery, parseLogBatch } from '../projection/read-log.ts';
-import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT } from '../projection/watcher.ts';
+import {
+  LIVE_TABLE,
+  PROJECTED_CHANNEL,
+  PROJECTOR_CHECKPOINT,
+  PROJECTOR_LEASE,
+} from '../read-model/names.ts';
+import type { Db, EngineDatabase } from '../read-model/schema.ts';
 import { recountTotals } from '../read-model/totals.ts';
 import { type Comparison, compareTables } from './compare.ts';
 import type { ProgressReporter } from './progress.ts';
@@ -24,10 +26,8 @@ import { createQueryWorker } from './query-worker.ts';
 import { createReplay, type Replay } from './replay.ts';
 import { createScratchTable, replaceTable, type ScratchTable } from './scratch-table.ts';
 
-type Db = Kysely<EventStoreSchema>;
-
 export interface ReplayRunOptions {
-  database: Database;
+  database: EngineDatabase;
   logger: Logger;
   progress?: ProgressReporter;
   /** Events per batch; large batches make a replay fast. */
@@ -276,7 +276,7 @@ type Compared = { checkpoint: Checkpoint; comparison: Comparison };
  * comparison holds no transaction id, and so holds back no reader of the log.
  */
 const compareAtCheckpoint = async (
-  database: Database,
+  database: EngineDatabase,
   replay: Replay,
   table: ScratchTable,
   onCheckpoint: (checkpoint: Checkpoint) => void,

@@ -1,13 +1,7 @@
-import {
-  comparePositions,
-  type EventStoreSchema,
-  LOG_START,
-  type LogPosition,
-} from '@im/eventstore';
-import type { Kysely } from 'kysely';
+import { comparePositions, LOG_START, type LogPosition } from '@im/eventstore';
+import type { ConversationChange } from '../callbacks/outbox.ts';
 import {
   applyBatch,
-  type ConversationChange,
   createStateSet,
   evolveBatch,
   insertNewStates,
@@ -16,10 +10,9 @@ import {
   writeStates,
 } from '../projection/apply-batch.ts';
 import { type LogBatchOptions, readLogBatch } from '../projection/read-log.ts';
+import type { Db } from '../read-model/schema.ts';
 import { createPendingChanges } from './pending-changes.ts';
 import type { ScratchTable } from './scratch-table.ts';
-
-type Db = Kysely<EventStoreSchema>;
 
 export interface ReplayOptions {
   db: Db;

@@ -1,8 +1,6 @@
-import type { EventStoreSchema } from '@im/eventstore';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { createConversationTable } from '../read-model/migrations.ts';
-
-type Db = Kysely<EventStoreSchema>;
+import type { Db } from '../read-model/schema.ts';
 
 export interface ScratchTable {
   name: string;
