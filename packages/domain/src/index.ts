@@ -8,3 +8,4 @@ export * from './logger.ts';
 export * from './order.ts';
 export * from './schemas.ts';
 export * from './unread.ts';
+export * from './upcast.ts';

@@ -45,13 +45,14 @@ export const appendToStreams = async (
     ), accepted AS (
       SELECT stream_id, version FROM started UNION ALL SELECT stream_id, version FROM moved
     ), appended AS (
-      INSERT INTO events (stream_id, stream_position, type, data, idempotency_key)
-      SELECT e.stream_id, accepted.version - wanted.count + e.position, e.type, e.data, e.key
+      INSERT INTO events (stream_id, stream_position, type, data, idempotency_key, schema_version)
+      SELECT e.stream_id, accepted.version - wanted.count + e.position, e.type, e.data, e.key, e.shape
       FROM unnest(${events.map((e) => e.streamId)}::text[], ${events.map((e) => e.position)}::bigint[],
                   ${events.map((e) => e.event.type)}::text[],
                   ${events.map((e) => JSON.stringify(e.event.data))}::json[],
-                  ${events.map((e) => e.event.idempotencyKey ?? null)}::text[])
-             WITH ORDINALITY AS e(stream_id, position, type, data, key, ordinal)
+                  ${events.map((e) => e.event.idempotencyKey ?? null)}::text[],
+                  ${events.map((e) => e.event.schemaVersion ?? 1)}::smallint[])
+             WITH ORDINALITY AS e(stream_id, position, type, data, key, shape, ordinal)
       JOIN accepted USING (stream_id) JOIN wanted USING (stream_id)
       ORDER BY e.ordinal
       RETURNING stream_id, global_position, transaction_id

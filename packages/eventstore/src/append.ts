@@ -5,6 +5,8 @@ import type { Queryable } from './schema.ts';
 export interface NewEvent {
   type: string;
   data: unknown;
+  /** The shape it is written in; 1 when not given. */
+  schemaVersion?: number;
   /** Unique within the stream: an append that repeats it fails as a duplicate. */
   idempotencyKey?: string;
 }
@@ -119,10 +121,11 @@ export const appendToStream = async (
           WHERE ${expected}::bigint IS NULL OR s.version = ${expected}::bigint
         RETURNING version
       ), appended AS (
-        INSERT INTO events (stream_id, stream_position, type, data, idempotency_key)
-        SELECT ${streamId}, stream.version - ${count}::bigint + e.ordinality, e.type, e.data, e.key
+        INSERT INTO events (stream_id, stream_position, type, data, idempotency_key, schema_version)
+        SELECT ${streamId}, stream.version - ${count}::bigint + e.ordinality, e.type, e.data, e.key, e.shape
         FROM stream, unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::json[],
-                            ${events.map((e) => e.idempotencyKey ?? null)}::text[]) WITH ORDINALITY AS e(type, data, key)
+                            ${events.map((e) => e.idempotencyKey ?? null)}::text[],
+                            ${events.map((e) => e.schemaVersion ?? 1)}::smallint[]) WITH ORDINALITY AS e(type, data, key, shape)
         RETURNING global_position, transaction_id
       )
       SELECT (SELECT version FROM stream) AS next_version,

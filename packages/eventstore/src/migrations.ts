@@ -40,4 +40,12 @@ export const eventStoreMigrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0002_event_schema_version': {
+    async up(db: Kysely<unknown>) {
+      // The shape each event was written in, so that a later shape can be read beside the older.
+      await sql`ALTER TABLE events ADD COLUMN schema_version smallint NOT NULL DEFAULT 1`.execute(
+        db,
+      );
+    },
+  },
 };

@@ -6,6 +6,8 @@ import type { Queryable } from './schema.ts';
 export interface StoredEvent {
   type: string;
   data: unknown;
+  /** The shape it was written in. */
+  schemaVersion: number;
   streamId: string;
   streamPosition: number;
   position: LogPosition;
@@ -33,7 +35,8 @@ export const nextEvents = (after: LogPosition, options: NextEventsOptions): RawB
     ? sql`AND (transaction_id, global_position) <= (${options.upTo.transactionId}::xid8, ${options.upTo.globalPosition}::bigint)`
     : sql``;
   return sql`
-    SELECT global_position, transaction_id, stream_id, stream_position, type, data FROM events
+    SELECT global_position, transaction_id, stream_id, stream_position, type, data, schema_version
+    FROM events
     WHERE (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
       AND transaction_id < ${options.horizon}::xid8
       ${upTo}
@@ -55,13 +58,16 @@ export const readEventsAfter = async (
     stream_position: number;
     type: string;
     data: unknown;
+    schema_version: number;
   }>`
-    SELECT global_position, transaction_id::text AS tx, stream_id, stream_position, type, data
+    SELECT global_position, transaction_id::text AS tx, stream_id, stream_position, type, data,
+           schema_version
     FROM (${nextEvents(after, { ...options, horizon })}) next
     ORDER BY next.transaction_id, next.global_position`.execute(db);
   return result.rows.map((row) => ({
     type: row.type,
     data: row.data,
+    schemaVersion: row.schema_version,
     streamId: row.stream_id,
     streamPosition: row.stream_position,
     position: { transactionId: row.tx, globalPosition: row.global_position },

@@ -12,6 +12,8 @@ export interface EventsTable {
   type: string;
   data: unknown;
   idempotency_key: string | null;
+  /** The shape the event was written in (see the domain's upcast). */
+  schema_version: Generated<number>;
   created_at: Generated<Date>;
 }
 

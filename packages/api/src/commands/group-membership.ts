@@ -18,6 +18,7 @@ import {
   type Decide,
   type Read,
   runCommand,
+  toNewEvents,
 } from './run-command.ts';
 
 type Membership = { groupID: string; userIDs: string[] };
@@ -46,7 +47,7 @@ const groupTarget = (
         const maxSeq = await lockStream(tx, streams.messages(groupConversationID(groupID)));
         const decided = decide({ members: read.state, maxSeq });
         if (!decided.ok || decided.value.events.length === 0) return { kind: 'decided', decided };
-        const outcome = await appendInTransaction(tx, stream, decided.value.events, {
+        const outcome = await appendInTransaction(tx, stream, toNewEvents(decided.value.events), {
           expectedVersion: read.version,
         });
         return outcome.ok

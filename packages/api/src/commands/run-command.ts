@@ -1,4 +1,4 @@
-import { fail, ok, type Result } from '@im/domain';
+import { EVENT_SCHEMA_VERSION, fail, ok, type Result } from '@im/domain';
 import {
   type AppendResult,
   comparePositions,
@@ -90,6 +90,10 @@ const currentRead = async <State>(
   return again;
 };
 
+/** The decided events as the log takes them: in today's shape. */
+export const toNewEvents = (events: readonly NewEvent[]): NewEvent[] =>
+  events.map((event) => ({ ...event, schemaVersion: EVENT_SCHEMA_VERSION }));
+
 const appendThroughQueue =
   (context: EngineContext, stream: string) =>
   async <State, Reply>(
@@ -98,7 +102,7 @@ const appendThroughQueue =
   ): Promise<Attempt<Reply>> => {
     const decided = decide(read.state);
     if (!decided.ok || decided.value.events.length === 0) return { kind: 'decided', decided };
-    const outcome = await context.appends.append(stream, decided.value.events, {
+    const outcome = await context.appends.append(stream, toNewEvents(decided.value.events), {
       expectedVersion: read.version,
     });
     return outcome.ok

@@ -6,7 +6,7 @@ import {
   namedOwners,
   unreadContribution,
 } from '@im/domain';
-import type { StoredEvent } from '@im/eventstore';
+import type { LogPosition } from '@im/eventstore';
 import { sql } from 'kysely';
 import { ChangeKind, type ConversationChange } from '../callbacks/outbox.ts';
 import { fromRow, stateColumns, upsertStates } from '../read-model/columns.ts';
@@ -73,10 +73,11 @@ export interface EvolvedBatch {
   unreadDeltas: Map<string, number>;
 }
 
-/** What projecting needs of a stored event: the domain event and where it sits in the log. */
-export type LoggedEvent = Pick<StoredEvent, 'type' | 'data' | 'position'>;
-
-const asEvent = (stored: LoggedEvent) => stored as unknown as ConversationEvent;
+/** What projecting needs of a stored event: the domain event (upcast) and where it sits in the log. */
+export interface LoggedEvent {
+  event: ConversationEvent;
+  position: LogPosition;
+}
 
 /**
  * Evolves `states` through the events, in memory. Each event takes the next number after
@@ -96,7 +97,7 @@ export const evolveBatch = (
   const recording = options.changes ?? true;
   let version = handled;
   for (const storedEvent of stored) {
-    const event = asEvent(storedEvent);
+    const { event } = storedEvent;
     version += 1;
     const conversationID = conversationOf(event);
     const owners = touchesAllRows(event) ? states.owners(conversationID) : namedOwners(event);
@@ -129,7 +130,7 @@ export const loadStates = async (
   const wide = new Set<string>();
   const owners: string[] = [];
   const conversations: string[] = [];
-  for (const event of stored.map(asEvent)) {
+  for (const { event } of stored) {
     const conversationID = conversationOf(event);
     if (touchesAllRows(event)) wide.add(conversationID);
     for (const owner of namedOwners(event)) {

@@ -1,3 +1,4 @@
+import { upcast } from '@im/domain';
 import {
   comparePositions,
   type LogPosition,
@@ -28,7 +29,8 @@ export const logBatchQuery = (
   // subquery; an ORDER BY inside the aggregate would sort the batch again. parseLogBatch checks.
   sql<{ batch: string | null }>`
     SELECT '[' || string_agg(
-             json_build_array(type, data, transaction_id::text, global_position)::text, ','
+             json_build_array(type, data, transaction_id::text, global_position, schema_version)::text,
+             ','
            ) || ']' AS batch
     FROM (${nextEvents(after, options)}) batch`;
 
@@ -39,13 +41,12 @@ const inReadOrder = (events: readonly LoggedEvent[]): boolean =>
       i === 0 || comparePositions((events[i - 1] as LoggedEvent).position, event.position) < 0,
   );
 
-/** The events of a batch the query returned, in read order. */
+/** The events of a batch the query returned, in today's shape (upcast), in read order. */
 export const parseLogBatch = (batch: string | null | undefined): LoggedEvent[] => {
   if (!batch) return [];
-  const events = (JSON.parse(batch) as Array<[string, unknown, string, number]>).map(
-    ([type, data, transactionId, globalPosition]) => ({
-      type,
-      data,
+  const events = (JSON.parse(batch) as Array<[string, unknown, string, number, number]>).map(
+    ([type, data, transactionId, globalPosition, schemaVersion]) => ({
+      event: upcast({ type, data, schemaVersion }),
       position: { transactionId, globalPosition },
     }),
   );
