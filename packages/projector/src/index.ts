@@ -3,6 +3,7 @@ export * from './callbacks/stream.ts';
 export * from './projection/apply-batch.ts';
 export * from './projection/lag.ts';
 export * from './projection/lease.ts';
+export * from './projection/project-batch.ts';
 export * from './projection/projector.ts';
 export * from './projection/status.ts';
 export * from './projection/watcher.ts';

@@ -1,34 +1,13 @@
 import {
   createInbox,
   Events,
-  headers,
   type Msg,
   type NatsConnection,
   type NatsError,
   type Subscription,
 } from 'nats';
 import type { OutgoingMessage } from './callback.ts';
-
-const decoder = new TextDecoder();
-
-interface PendingBatch {
-  messages: readonly OutgoingMessage[];
-  /** The reply token of the first message; message i answers on `<inbox>.<firstToken + i>`. */
-  firstToken: number;
-  /** The connection the batch started on: all of it goes out on that one, or none of the rest. */
-  clientID: number;
-  sent: number;
-  acked: Uint8Array;
-  remaining: number;
-  lastProgressAt: number;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-interface JetStreamAck {
-  stream?: string;
-  error?: { code: number; description: string };
-}
+import { PendingBatch } from './pending-batch.ts';
 
 /** A batch that failed after JetStream acked its first `acked` messages: resume after them. */
 export class PublishFailed extends Error {
@@ -51,6 +30,26 @@ export interface PipelinedPublisherOptions {
   onConnectionChange?: (connected: boolean) => void;
 }
 
+/** Fails the batch once it has gone `ackTimeoutMs` without a new ack. */
+const watchProgress = (batch: PendingBatch, ackTimeoutMs: number, fail: (error: Error) => void) =>
+  setInterval(
+    () => {
+      if (Date.now() - batch.lastProgressAt > ackTimeoutMs)
+        fail(new Error(`no JetStream ack for ${ackTimeoutMs} ms`));
+    },
+    Math.max(50, ackTimeoutMs / 4),
+  );
+
+/** Calls `onChange` when the connection is lost (false) and when it is back (true). */
+const watchConnection = (nc: NatsConnection, onChange: (connected: boolean) => void) => {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === Events.Disconnect) onChange(false);
+      else if (status.type === Events.Reconnect) onChange(true);
+    }
+  })();
+};
+
 /**
  * Publishes a batch to JetStream with up to `window` messages in flight and resolves once every
  * message is acked.
@@ -72,85 +71,48 @@ export const createPipelinedPublisher = (
   const window = options.window ?? 2000;
   const inbox = createInbox();
   let nextToken = 0;
-  let batch: PendingBatch | undefined;
+  let current: { batch: PendingBatch; resolve(): void; reject(error: Error): void } | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let connected = !nc.isClosed();
 
   const settle = (error?: Error) => {
-    const current = batch;
-    if (!current) return;
-    batch = undefined;
+    const settling = current;
+    if (!settling) return;
+    current = undefined;
     clearInterval(watchdog);
-    if (!error) return current.resolve();
-    const acked = current.acked.indexOf(0);
-    current.reject(new PublishFailed(error.message, acked === -1 ? current.acked.length : acked));
+    if (!error) return settling.resolve();
+    settling.reject(new PublishFailed(error.message, settling.batch.ackedPrefix()));
   };
 
-  /** Tops the batch up to `window` in flight, in one synchronous burst. */
-  const send = (current: PendingBatch) => {
-    if (!connected || nc.info?.client_id !== current.clientID) {
+  /** Tops the batch up to `window` in flight, on the connection it started on, or fails it. */
+  const send = (batch: PendingBatch) => {
+    if (!connected || nc.info?.client_id !== batch.clientID)
       return settle(new Error('NATS connection changed while publishing'));
-    }
-    const acked = current.messages.length - current.remaining;
-    const until = Math.min(current.messages.length, acked + window);
     try {
-      for (; current.sent < until; current.sent++) {
-        const message = current.messages[current.sent] as OutgoingMessage;
-        const h = headers();
-        h.set('Nats-Msg-Id', message.msgID);
-        nc.publish(message.subject, message.data, {
-          reply: `${inbox}.${current.firstToken + current.sent}`,
-          headers: h,
-        });
-      }
+      batch.send(nc, inbox, window);
     } catch (error) {
       settle(error as Error);
     }
   };
 
   const onAck = (error: NatsError | null, msg: Msg) => {
-    const current = batch;
-    if (!current) return;
+    const batch = current?.batch;
+    if (!batch) return;
     if (error) return settle(error);
-    const index = Number(msg.subject.slice(inbox.length + 1)) - current.firstToken;
-    // Acks of an abandoned attempt carry older tokens: they prove nothing about this one.
-    if (!(index >= 0 && index < current.acked.length) || current.acked[index]) return;
-    const subject = current.messages[index]?.subject;
-    if (msg.headers?.hasError) {
-      return settle(
-        new Error(
-          `JetStream did not take ${subject}: ${msg.headers.code} ${msg.headers.description}`,
-        ),
-      );
-    }
-    const ack = JSON.parse(decoder.decode(msg.data)) as JetStreamAck;
-    if (ack.error) {
-      return settle(
-        new Error(`JetStream refused ${subject}: ${ack.error.code} ${ack.error.description}`),
-      );
-    }
-    current.acked[index] = 1;
-    current.remaining -= 1;
-    current.lastProgressAt = Date.now();
-    if (current.remaining === 0) return settle();
-    const inFlight = current.sent - (current.messages.length - current.remaining);
-    if (current.sent < current.messages.length && inFlight <= window / 2) send(current);
+    const taken = batch.ack(Number(msg.subject.slice(inbox.length + 1)) - batch.firstToken, msg);
+    if (taken instanceof Error) return settle(taken);
+    if (taken === 'done') return settle();
+    if (taken === 'more' && batch.sent < batch.messages.length && batch.inFlight() <= window / 2)
+      send(batch);
   };
 
   const subscription: Subscription = nc.subscribe(`${inbox}.*`, { callback: onAck });
 
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === Events.Disconnect) {
-        connected = false;
-        settle(new Error('NATS connection lost while publishing'));
-        options.onConnectionChange?.(false);
-      } else if (status.type === Events.Reconnect) {
-        connected = true;
-        options.onConnectionChange?.(true);
-      }
-    }
-  })();
+  watchConnection(nc, (now) => {
+    connected = now;
+    if (!now) settle(new Error('NATS connection lost while publishing'));
+    options.onConnectionChange?.(now);
+  });
 
   return {
     connected: () => connected && !nc.isClosed(),
@@ -158,34 +120,16 @@ export const createPipelinedPublisher = (
     /** Resolves when JetStream acked every message; rejects with PublishFailed otherwise. */
     publish(messages: readonly OutgoingMessage[]): Promise<void> {
       if (messages.length === 0) return Promise.resolve();
-      if (batch) return Promise.reject(new Error('a batch is already in flight'));
+      if (current) return Promise.reject(new Error('a batch is already in flight'));
       const clientID = nc.info?.client_id;
-      if (!connected || nc.isClosed() || clientID === undefined) {
+      if (!connected || nc.isClosed() || clientID === undefined)
         return Promise.reject(new PublishFailed('NATS is not connected', 0));
-      }
+      const batch = new PendingBatch(messages, nextToken, clientID);
+      nextToken += messages.length;
       return new Promise<void>((resolve, reject) => {
-        const firstToken = nextToken;
-        nextToken += messages.length;
-        const current: PendingBatch = {
-          messages,
-          firstToken,
-          clientID,
-          sent: 0,
-          acked: new Uint8Array(messages.length),
-          remaining: messages.length,
-          lastProgressAt: Date.now(),
-          resolve,
-          reject,
-        };
-        batch = current;
-        watchdog = setInterval(
-          () => {
-            if (Date.now() - current.lastProgressAt > ackTimeoutMs)
-              settle(new Error(`no JetStream ack for ${ackTimeoutMs} ms`));
-          },
-          Math.max(50, ackTimeoutMs / 4),
-        );
-        send(current);
+        current = { batch, resolve, reject };
+        watchdog = watchProgress(batch, ackTimeoutMs, settle);
+        send(batch);
       });
     },
 

@@ -5,14 +5,14 @@ import { createSignal } from '../projection/signal.ts';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import type { EngineDatabase } from '../read-model/schema.ts';
 import { type Callback, toMessage } from './callback.ts';
+import { markPublished, outboxPosition } from './outbox.ts';
+import { createOutboxReader } from './outbox-reader.ts';
+import { createOutboxVacuum } from './outbox-vacuum.ts';
 import {
-  markPublished,
-  nextCallbacks,
-  type OutboxBatch,
-  outboxPosition,
-  vacuumOutbox,
-} from './outbox.ts';
-import { createPipelinedPublisher, PublishFailed } from './pipelined-publish.ts';
+  createPipelinedPublisher,
+  type PipelinedPublisher,
+  PublishFailed,
+} from './pipelined-publish.ts';
 
 export {
   type Callback,
@@ -40,8 +40,9 @@ export interface PublisherOptions {
   logger: Logger;
   /** Only the process that holds the projector lease publishes, so order per owner holds. */
   isActive: () => boolean;
-  /** Outbox rows per batch; a row gives one or two callbacks. */
+  /** Outbox rows per batch at most (default 5000); a row gives one or two callbacks. */
   batchSize?: number;
+  /** How long a batch may go without a new ack before it counts as failed (default 10 s). */
   ackTimeoutMs?: number;
 }
 
@@ -57,25 +58,11 @@ export interface PublisherStats {
   lastPublishedAt: number | undefined;
 }
 
-/** An outbox batch and the row limit it was read with. */
-interface Batch extends OutboxBatch {
-  limit: number;
-}
-
 const MIN_BACKOFF_MS = 100;
-/** Published outbox rows between two vacuums of the outbox. */
-const VACUUM_EVERY_ROWS = 5000;
 const MAX_BACKOFF_MS = 5000;
 
-/**
- * Follows the outbox the projector writes and publishes each change's callbacks in outbox order;
- * the checkpoint moves only after JetStream acked the whole batch, so a crash or an outage
- * re-publishes (deduplicated by Nats-Msg-Id), never loses, and never reorders an owner's callbacks.
- */
-export const createCallbackPublisher = (options: PublisherOptions) => {
-  const { database, subjectPrefix, logger } = options;
-  const batchSize = options.batchSize ?? 5000;
-  const signal = createSignal();
+/** The publisher's figures, and its status as they make it. */
+const createPublisherStats = () => {
   const stats: PublisherStats = {
     status: 'ok',
     connected: true,
@@ -86,94 +73,108 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
     lastPublishedAt: undefined,
   };
   let failing = false;
-  const refreshStatus = () => {
+  const refresh = () => {
     stats.status = stats.connected && !failing ? 'ok' : 'degraded';
   };
+  return {
+    stats,
+    failing: () => failing,
+    connection(connected: boolean) {
+      stats.connected = connected;
+      refresh();
+    },
+    succeeded() {
+      failing = false;
+      refresh();
+    },
+    failed(error: unknown) {
+      stats.failures += 1;
+      stats.lastError = String((error as Error)?.message ?? error);
+      failing = true;
+      refresh();
+    },
+  };
+};
+
+interface PublishingParts {
+  db: EngineDatabase['db'];
+  reader: ReturnType<typeof createOutboxReader>;
+  pipeline: PipelinedPublisher;
+  vacuum: ReturnType<typeof createOutboxVacuum>;
+  stats: PublisherStats;
+  subjectPrefix: string;
+  logger: Logger;
+}
+
+/**
+ * Publishes the next outbox batch and moves the checkpoint past it once JetStream acked it all;
+ * answers whether more callbacks are due. One batch is in flight at a time, so a failed one is
+ * resumed before anything after it goes out; the next batch's read overlaps this one's acks.
+ */
+const publishNext = async (parts: PublishingParts): Promise<boolean> => {
+  const { db, reader, pipeline, stats } = parts;
+  const { published, head } = await outboxPosition(db);
+  stats.backlog = head - published;
+  if (stats.backlog === 0) {
+    reader.drop();
+    return false;
+  }
+  if (!pipeline.connected()) throw new Error('NATS is not connected');
+  const started = performance.now();
+  const batch = await reader.next(published);
+  const readDone = performance.now();
+  const publishing = pipeline.publish(
+    batch.callbacks.slice(batch.from).map((callback) => toMessage(parts.subjectPrefix, callback)),
+  );
+  if (batch.lastID < head) reader.readAhead(batch);
+  await publishing.catch((error) => {
+    reader.failed(batch, error instanceof PublishFailed ? error.acked : 0);
+    throw error;
+  });
+  const acked = performance.now();
+  await markPublished(db, batch.lastID);
+  parts.vacuum.published(batch.lastID - batch.after);
+  parts.logger.debug('published batch', {
+    callbacks: batch.callbacks.length,
+    readMs: Math.round(readDone - started),
+    publishMs: Math.round(acked - readDone),
+    checkpointMs: Math.round(performance.now() - acked),
+  });
+  stats.published += batch.callbacks.length;
+  stats.backlog = Math.max(0, head - batch.lastID);
+  stats.lastPublishedAt = Date.now();
+  return batch.lastID < head;
+};
+
+/**
+ * Follows the outbox the projector writes and publishes each change's callbacks in outbox order;
+ * the checkpoint moves only after JetStream acked the whole batch, so a crash or an outage
+ * re-publishes (deduplicated by Nats-Msg-Id), never loses, and never reorders an owner's callbacks.
+ */
+export const createCallbackPublisher = (options: PublisherOptions) => {
+  const { database, logger } = options;
+  const signal = createSignal();
+  const health = createPublisherStats();
   const pipeline = createPipelinedPublisher(options.nc, {
     ackTimeoutMs: options.ackTimeoutMs,
     onConnectionChange(connected) {
-      stats.connected = connected;
-      refreshStatus();
-      if (connected) {
-        logger.info('NATS is back; publishing the callbacks due', { backlog: stats.backlog });
-        signal.notify();
-      } else {
-        logger.warn('NATS connection lost; callbacks wait in the outbox', {});
-      }
+      health.connection(connected);
+      if (!connected) return logger.warn('NATS connection lost; callbacks wait in the outbox', {});
+      logger.info('NATS is back; publishing the callbacks due', { backlog: health.stats.backlog });
+      signal.notify();
     },
   });
+  const parts: PublishingParts = {
+    db: database.db,
+    reader: createOutboxReader(database.db, { batchSize: options.batchSize ?? 5000 }),
+    pipeline,
+    vacuum: createOutboxVacuum(database.db, logger),
+    stats: health.stats,
+    subjectPrefix: options.subjectPrefix,
+    logger,
+  };
   let running = false;
   let loop: Promise<void> | undefined;
-
-  let sinceVacuum = 0;
-  let vacuuming: Promise<void> | undefined;
-  /** A batch read ahead while the previous one waits for its acks. */
-  let ahead: Promise<Batch> | undefined;
-  /** A batch that failed part way, and how many of its callbacks JetStream took. */
-  let resume: { batch: Batch; from: number } | undefined;
-  const readBatch = async (after: number, limit: number): Promise<Batch> => ({
-    after,
-    limit,
-    ...(await nextCallbacks(database.db, after, limit)),
-  });
-  // A burst starts small and doubles, so its first callbacks go out at once and each read ahead
-  // takes about as long as the publishing it overlaps.
-  const firstBatchSize = Math.min(batchSize, 500);
-
-  /** Publishes the next batch; answers whether more callbacks are due. */
-  const publishBatch = async (): Promise<boolean> => {
-    const db = database.db;
-    const { published, head } = await outboxPosition(db);
-    stats.backlog = head - published;
-    const readAhead = ahead;
-    ahead = undefined;
-    if (stats.backlog === 0) return false;
-    if (!pipeline.connected()) throw new Error('NATS is not connected');
-    const started = performance.now();
-    const retry = resume?.batch.after === published ? resume : undefined;
-    resume = undefined;
-    const prepared = await readAhead?.catch(() => undefined);
-    const batch =
-      retry?.batch ??
-      (prepared?.after === published ? prepared : await readBatch(published, firstBatchSize));
-    const from = retry?.from ?? 0;
-    const readDone = performance.now();
-    const publishing = pipeline.publish(
-      batch.callbacks.slice(from).map((callback) => toMessage(subjectPrefix, callback)),
-    );
-    // One batch in flight at a time, so a failed one is resumed before anything after it goes
-    // out; the next batch's reads overlap this one's acks instead.
-    if (batch.lastID < head) {
-      ahead = readBatch(batch.lastID, Math.min(batchSize, batch.limit * 2));
-      ahead.catch(() => {});
-    }
-    await publishing.catch((error) => {
-      resume = { batch, from: from + (error instanceof PublishFailed ? error.acked : 0) };
-      throw error;
-    });
-    const acked = performance.now();
-    await markPublished(db, batch.lastID);
-    sinceVacuum += batch.lastID - batch.after;
-    if (sinceVacuum >= VACUUM_EVERY_ROWS && !vacuuming) {
-      sinceVacuum = 0;
-      // Beside the publishing, not in its way: VACUUM blocks no read, insert or delete.
-      vacuuming = vacuumOutbox(db)
-        .catch((error) => logger.warn('outbox vacuum failed', { error }))
-        .finally(() => {
-          vacuuming = undefined;
-        });
-    }
-    logger.debug('published batch', {
-      callbacks: batch.callbacks.length,
-      readMs: Math.round(readDone - started),
-      publishMs: Math.round(acked - readDone),
-      checkpointMs: Math.round(performance.now() - acked),
-    });
-    stats.published += batch.callbacks.length;
-    stats.backlog = Math.max(0, head - batch.lastID);
-    stats.lastPublishedAt = Date.now();
-    return batch.lastID < head;
-  };
 
   const run = async () => {
     let backoffMs = MIN_BACKOFF_MS;
@@ -183,19 +184,16 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
         continue;
       }
       try {
-        const more = await publishBatch();
-        if (failing) logger.info('callback publishing recovered', { backlog: stats.backlog });
-        failing = false;
-        refreshStatus();
+        const more = await publishNext(parts);
+        if (health.failing())
+          logger.info('callback publishing recovered', { backlog: health.stats.backlog });
+        health.succeeded();
         backoffMs = MIN_BACKOFF_MS;
         if (!more) await signal.wait(250);
       } catch (error) {
-        stats.failures += 1;
-        stats.lastError = String((error as Error)?.message ?? error);
-        if (!failing)
+        if (!health.failing())
           quietWhileAway(logger, 'warn', 'callback publishing failed; will retry', error);
-        failing = true;
-        refreshStatus();
+        health.failed(error);
         // Jitter keeps several engines from retrying in step after a shared outage. PostgreSQL's
         // return is noticed by its next answer, so the wait stays short while it is away; NATS's
         // return wakes this loop itself.
@@ -207,7 +205,7 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
   };
 
   return {
-    stats: (): PublisherStats => ({ ...stats }),
+    stats: (): PublisherStats => ({ ...health.stats }),
     wake: () => signal.notify(),
     start() {
       running = true;
@@ -217,7 +215,7 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
       running = false;
       signal.notify();
       await loop;
-      await vacuuming;
+      await parts.vacuum.settled();
       pipeline.close();
     },
   };

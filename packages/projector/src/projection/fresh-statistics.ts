@@ -1,5 +1,7 @@
+import type { Logger } from '@im/domain';
 import { sql } from 'kysely';
-import type { Db } from '../read-model/schema.ts';
+import { quietWhileAway } from '../quiet-while-away.ts';
+import type { Db, EngineDatabase } from '../read-model/schema.ts';
 
 /** The tables the projector reads and writes by index: the log and the read model. */
 const TABLES = ['events', 'conversation_item'];
@@ -23,4 +25,32 @@ export const refreshStatistics = async (db: Db): Promise<string[]> => {
   const names = stale.rows.map((row) => row.name);
   for (const name of names) await sql`ANALYZE ${sql.table(name)}`.execute(db);
   return names;
+};
+
+/**
+ * Refreshes the statistics every `everyMs` while `active()` (the process that writes keeps the
+ * statistics of what it reads and writes fresh), never two refreshes at once.
+ */
+export const keepStatisticsFresh = (options: {
+  database: EngineDatabase;
+  logger: Logger;
+  active(): boolean;
+  everyMs: number;
+}) => {
+  const { database, logger } = options;
+  let refreshing = false;
+  const refresh = async () => {
+    if (refreshing || !options.active() || database.kind !== 'postgres') return;
+    refreshing = true;
+    try {
+      const analysed = await refreshStatistics(database.db);
+      if (analysed.length > 0) logger.debug('statistics refreshed', { tables: analysed });
+    } catch (error) {
+      quietWhileAway(logger, 'warn', 'statistics could not be refreshed', error);
+    } finally {
+      refreshing = false;
+    }
+  };
+  const timer = setInterval(refresh, options.everyMs);
+  return { stop: () => clearInterval(timer) };
 };

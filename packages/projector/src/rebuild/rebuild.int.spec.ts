@@ -6,7 +6,7 @@ import { openMigratedDatabase } from '../../../../test/support/migrated-database
 import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
 import { ChangeKind } from '../callbacks/outbox.ts';
 import { acquireLease } from '../projection/lease.ts';
-import { projectBatch } from '../projection/projector.ts';
+import { projectBatch } from '../projection/project-batch.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
 import { PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
 import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';

@@ -1,0 +1,82 @@
+import { type Checkpoint, checkpointOf, horizonColumn, storeCheckpoint } from '@im/eventstore';
+import { sql } from 'kysely';
+import { changesInsert } from '../callbacks/outbox.ts';
+import {
+  LIVE_TABLE,
+  PROJECTED_CHANNEL,
+  PROJECTOR_CHECKPOINT,
+  PROJECTOR_LEASE,
+} from '../read-model/names.ts';
+import type { Db, EngineDatabase } from '../read-model/schema.ts';
+import { addToTotals } from '../read-model/totals.ts';
+import { applyBatch } from './apply-batch.ts';
+import { readLogBatch } from './read-log.ts';
+
+/** The batch found the projector's lease not (or no longer) this process's: it was rolled back. */
+export class LeaseLost extends Error {}
+
+/**
+ * Opens a batch's transaction in one statement: settings, the lease row locked and confirmed ours
+ * (a process that lost its lease cannot commit over its successor's), the checkpoint, and the
+ * log's horizon for the batch's read, which is the next statement. Nothing means the lease is not
+ * ours.
+ */
+const beginBatch = async (tx: Db, holder: string) => {
+  // The read model is derived from the durable log: a crash that loses this commit only
+  // rewinds the checkpoint with it, and the events are projected again. Not waiting for the
+  // WAL flush takes an fsync off every command's path. Sorting is discouraged so that the log
+  // is read along its index even before statistics know how large it has grown.
+  const result = await sql<{
+    holder: string | null;
+    tx: string | null;
+    global_position: number;
+    handled: number;
+    horizon: string;
+  }>`
+    SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true),
+           lease.holder, c.transaction_id::text AS tx, c.global_position, c.handled,
+           ${horizonColumn} AS horizon
+    FROM (SELECT 1) one
+    LEFT JOIN (
+      SELECT holder FROM leases
+      WHERE name = ${PROJECTOR_LEASE} AND holder = ${holder} AND expires_at > now() FOR UPDATE
+    ) lease ON true
+    LEFT JOIN checkpoints c ON c.name = ${PROJECTOR_CHECKPOINT}`.execute(tx);
+  const row = result.rows[0];
+  if (!row?.holder) return undefined;
+  const { tx: at, global_position, handled, horizon } = row;
+  return {
+    checkpoint: checkpointOf(at === null ? undefined : { tx: at, global_position, handled }),
+    horizon,
+  };
+};
+
+/** Runs one projection batch in one transaction: read-model changes, outbox and checkpoint together. */
+export const projectBatch = async (
+  database: EngineDatabase,
+  options: { holder: string; batchSize: number },
+): Promise<{ checkpoint: Checkpoint; events: number }> =>
+  database.db.transaction().execute(async (tx) => {
+    const begun = await beginBatch(tx, options.holder);
+    if (!begun) throw new LeaseLost();
+    const { checkpoint, horizon } = begun;
+    const events = await readLogBatch(tx, checkpoint.position, {
+      limit: options.batchSize,
+      horizon,
+    });
+    const last = events.at(-1);
+    if (!last) return { checkpoint, events: 0 };
+    const { handled, changes, unreadDeltas } = await applyBatch(
+      tx,
+      LIVE_TABLE,
+      events,
+      checkpoint.handled,
+    );
+    const next = { position: last.position, handled };
+    const writes = [addToTotals(unreadDeltas), changesInsert(changes)];
+    await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, next, {
+      notify: PROJECTED_CHANNEL,
+      alongWith: writes.filter((write) => write !== undefined),
+    });
+    return { checkpoint: next, events: events.length };
+  });
