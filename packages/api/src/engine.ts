@@ -13,6 +13,8 @@ import {
   type EngineDatabase,
   type EngineSchema,
   ensureCallbackStream,
+  type ProjectionWatcher,
+  type Projector,
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
 import { createDecisionStateLoader } from './commands/decision-state-loader.ts';
@@ -40,13 +42,15 @@ export interface Engine {
 
 export const callbackPrefix = (config: Config) => `${config.SUBJECT_PREFIX}.events`;
 
-/** Opens storage, migrates, connects NATS, and runs the projector, the publisher and the service. */
-export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
+/**
+ * Opens the database and migrates it, and connects NATS and makes sure of the callback stream;
+ * both at once, so that start-up says at once everything it waits for.
+ */
+const connectDependencies = async (config: Config, logger: Logger) => {
   const database = await openDatabase<EngineSchema>({
     url: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
   });
-  // Both at once, so that start-up says at once everything it waits for.
   const [, nc] = await Promise.all([
     untilAvailable(
       { name: 'PostgreSQL', url: withoutPassword(config.DATABASE_URL ?? config.DATA_DIR) },
@@ -56,16 +60,55 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     ),
     connectNats(config, `${config.INSTANCE_ID} conversation-engine`, logger),
   ]);
-  const outage = createOutageLog(database.health, logger);
-  const jsm = await nc.jetstreamManager();
-  await ensureCallbackStream(jsm, {
+  await ensureCallbackStream(await nc.jetstreamManager(), {
     name: config.STREAM_NAME,
     subjectPrefix: callbackPrefix(config),
     duplicateWindowMs: config.STREAM_DUPLICATE_WINDOW_MS,
     maxAgeMs: config.STREAM_MAX_AGE_MS,
     maxBytes: config.STREAM_MAX_BYTES,
   });
-  const js = nc.jetstream();
+  return { database, nc };
+};
+
+/** The state every handler shares, made once per engine. */
+const createContext = (
+  config: Config,
+  parts: {
+    database: EngineDatabase;
+    nc: NatsConnection;
+    watcher: ProjectionWatcher;
+    projector: Projector;
+    logger: Logger;
+  },
+): EngineContext => {
+  const { database, nc, projector } = parts;
+  const announceAppend = createAppendNotice(database.db);
+  return {
+    database,
+    turns: createOneAtATime(),
+    knownVersions: createKnownVersions(),
+    decisionStates: createDecisionStateLoader(database),
+    appends: createAppendQueue(database.db),
+    states: createStateLoader(database),
+    versions: createVersionLoader(database),
+    watcher: parts.watcher,
+    listCache: createListCache({ maxBytes: config.LIST_CACHE_MB * 1024 * 1024 }),
+    logger: parts.logger,
+    outage: createOutageLog(database.health, parts.logger),
+    wakeProjector: () => {
+      // The projector that leads elsewhere hears of this process's appends by notice.
+      if (projector.stats().leader) projector.wake();
+      else announceAppend();
+    },
+    now: Date.now,
+    readYourWritesTimeoutMs: config.READ_YOUR_WRITES_TIMEOUT_MS,
+    maxPayload: () => nc.info?.max_payload ?? 1024 * 1024,
+  };
+};
+
+/** Opens storage, migrates, connects NATS, and runs the projector, the publisher and the service. */
+export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
+  const { database, nc } = await connectDependencies(config, logger);
   const watcher = await createProjectionWatcher(database);
   const projector = createProjector({
     database,
@@ -84,28 +127,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     logger: logger.child({ component: 'publisher' }),
     isActive: () => projector.stats().leader,
   });
-  const announceAppend = createAppendNotice(database.db);
-  const context: EngineContext = {
-    database,
-    turns: createOneAtATime(),
-    knownVersions: createKnownVersions(),
-    decisionStates: createDecisionStateLoader(database),
-    appends: createAppendQueue(database.db),
-    states: createStateLoader(database),
-    versions: createVersionLoader(database),
-    watcher,
-    listCache: createListCache({ maxBytes: config.LIST_CACHE_MB * 1024 * 1024 }),
-    logger,
-    outage,
-    wakeProjector: () => {
-      // The projector that leads elsewhere hears of this process's appends by notice.
-      if (projector.stats().leader) projector.wake();
-      else announceAppend();
-    },
-    now: Date.now,
-    readYourWritesTimeoutMs: config.READ_YOUR_WRITES_TIMEOUT_MS,
-    maxPayload: () => nc.info?.max_payload ?? 1024 * 1024,
-  };
+  const context = createContext(config, { database, nc, watcher, projector, logger });
   const stats = () => ({
     projector: projector.stats(),
     publisher: publisher.stats(),
@@ -116,7 +138,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
   const service = await startService({
     nc,
     context,
-    handlers: createHandlers(createSyncHandler(js, callbackPrefix(config))),
+    handlers: createHandlers(createSyncHandler(nc.jetstream(), callbackPrefix(config))),
     subjectPrefix: config.SUBJECT_PREFIX,
     stats,
   });

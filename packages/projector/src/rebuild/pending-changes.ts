@@ -1,5 +1,6 @@
-import { comparePositions, type LogPosition } from '@im/eventstore';
+import { comparePositions, LOG_START, type LogPosition } from '@im/eventstore';
 import { ChangeKind, type ConversationChange } from '../callbacks/outbox.ts';
+import type { LoggedEvent } from '../projection/apply-batch.ts';
 
 interface Pending {
   last: ConversationChange;
@@ -59,3 +60,38 @@ export const createPendingChanges = () => {
 };
 
 export type PendingChanges = ReturnType<typeof createPendingChanges>;
+
+/**
+ * The changes a replay made to events the live projector has not projected yet: those it owes
+ * callbacks for, should it take the projector's place.
+ */
+export const createUnprojectedChanges = () => {
+  let projected: LogPosition = LOG_START;
+  const pending = createPendingChanges();
+  const isProjected = (event: LoggedEvent) => comparePositions(event.position, projected) <= 0;
+  return {
+    /** Where the live projector is: the changes of events up to there need no callbacks. */
+    projectedUpTo(live: LogPosition) {
+      if (comparePositions(live, projected) <= 0) return;
+      projected = live;
+      pending.prune(live);
+    },
+    /** Whether any event of the batch is past the live projector (its changes are wanted). */
+    wanted: (events: readonly LoggedEvent[]) => !isProjected(events.at(-1) as LoggedEvent),
+    /** Keeps the changes of the batch's unprojected events; `handled` counts those before it. */
+    remember(
+      events: readonly LoggedEvent[],
+      changes: readonly ConversationChange[],
+      handled: number,
+    ) {
+      // Events come in log order: those after the first unprojected one are all unprojected.
+      const first = events.findIndex((event) => !isProjected(event));
+      if (first === -1) return;
+      for (const change of changes) {
+        const index = change.version - handled - 1;
+        if (index >= first) pending.record(change, (events[index] as LoggedEvent).position);
+      }
+    },
+    since: (live: LogPosition) => pending.since(live),
+  };
+};

@@ -10,7 +10,8 @@ import { projectBatch } from '../projection/project-batch.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
 import { PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
 import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
-import { rebuildReadModel, verifyReadModel } from './rebuild.ts';
+import { rebuildReadModel } from './rebuild.ts';
+import { verifyReadModel } from './verify.ts';
 
 const logger = silentLogger;
 const HOLDER = 'live-projector';

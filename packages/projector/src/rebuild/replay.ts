@@ -1,4 +1,4 @@
-import { comparePositions, LOG_START, type LogPosition } from '@im/eventstore';
+import { LOG_START, type LogPosition } from '@im/eventstore';
 import type { ConversationChange } from '../callbacks/outbox.ts';
 import {
   applyBatch,
@@ -11,7 +11,7 @@ import {
 } from '../projection/apply-batch.ts';
 import { type LogBatchOptions, readLogBatch } from '../projection/read-log.ts';
 import type { Db } from '../read-model/schema.ts';
-import { createPendingChanges } from './pending-changes.ts';
+import { createUnprojectedChanges } from './pending-changes.ts';
 import type { ScratchTable } from './scratch-table.ts';
 
 export interface ReplayOptions {
@@ -35,6 +35,27 @@ export interface ReplayOptions {
 }
 
 /**
+ * The log's batches from `from`, each next one read while the one before is worked on; a run that
+ * stops leaves the one read ahead unread.
+ */
+async function* prefetching(
+  readBatch: (after: LogPosition, options: LogBatchOptions) => Promise<LoggedEvent[]>,
+  from: LogPosition,
+  options: LogBatchOptions,
+): AsyncGenerator<LoggedEvent[]> {
+  const prefetch = (after: LogPosition) => {
+    const reading = readBatch(after, options);
+    reading.catch(() => {});
+    return reading;
+  };
+  let reading = prefetch(from);
+  for (let events = await reading; events.length > 0; events = await reading) {
+    reading = prefetch((events.at(-1) as LoggedEvent).position);
+    yield events;
+  }
+}
+
+/**
  * Replays the event log into a scratch table. Up to a first target it folds the log in memory and
  * writes each row once; after that, each batch is written as it is applied. It records no
  * callbacks, but remembers the changes of events after `projected` — the live projector's
@@ -47,27 +68,11 @@ export const createReplay = (options: ReplayOptions) => {
   /** Every row the replay made, while they fit: then a row not in it does not exist. */
   let states: StateSet | undefined = createStateSet();
   let loaded = false;
-  let projected: LogPosition = LOG_START;
-  const pending = createPendingChanges();
-
-  const read = (source: Db, upTo: LogPosition) =>
-    readLogBatch(source, position, { limit: batchSize, upTo });
-
-  const isProjected = (event: LoggedEvent) => comparePositions(event.position, projected) <= 0;
-
-  const remember = (events: readonly LoggedEvent[], changes: readonly ConversationChange[]) => {
-    // Events come in log order: those after the first unprojected one are all unprojected.
-    const first = events.findIndex((event) => !isProjected(event));
-    if (first === -1) return;
-    for (const change of changes) {
-      const index = change.version - handled - 1;
-      if (index >= first) pending.record(change, (events[index] as LoggedEvent).position);
-    }
-  };
+  const unprojected = createUnprojectedChanges();
 
   /** Applies one batch, from memory while the rows fit in it, else through the table. */
   const apply = async (source: Db, events: readonly LoggedEvent[], write: boolean) => {
-    const wanted = !isProjected(events.at(-1) as LoggedEvent);
+    const wanted = unprojected.wanted(events);
     let next: { handled: number; changes: ConversationChange[] };
     if (states) {
       const evolved = evolveBatch(states, events, handled, { changes: wanted });
@@ -76,17 +81,17 @@ export const createReplay = (options: ReplayOptions) => {
     } else {
       next = await applyBatch(source, table.name, events, handled);
     }
-    if (wanted) remember(events, next.changes);
+    if (wanted) unprojected.remember(events, next.changes, handled);
     position = (events.at(-1) as LoggedEvent).position;
     handled = next.handled;
     options.onEvents?.(events.length);
   };
 
   /** Writes the rows out and builds the indexes: from here on the table is a read model. */
-  const load = async () => {
+  const load = async (indexes = options.indexes) => {
     if (loaded) return;
     if (states) await insertNewStates(db, table.name, [...states.values()]);
-    if (options.indexes) await table.createIndexes();
+    if (indexes) await table.createIndexes();
     loaded = true;
   };
 
@@ -95,14 +100,10 @@ export const createReplay = (options: ReplayOptions) => {
     handled: () => handled,
 
     /** Where the live projector is: the changes of events up to there need no callbacks. */
-    projectedUpTo(live: LogPosition) {
-      if (comparePositions(live, projected) <= 0) return;
-      projected = live;
-      pending.prune(live);
-    },
+    projectedUpTo: unprojected.projectedUpTo,
 
     /** The changes of the events after `live` that the replay applied, for the outbox. */
-    changesAfter: (live: LogPosition) => pending.since(live),
+    changesAfter: unprojected.since,
 
     /**
      * Folds the log up to `upTo` in memory, reading the next batch while evolving this one,
@@ -112,22 +113,12 @@ export const createReplay = (options: ReplayOptions) => {
       const readBatch =
         options.readBatch ??
         ((after: LogPosition, o: LogBatchOptions) => readLogBatch(db, after, o));
-      // The next batch is read while this one is applied; a run that stops leaves it unread.
-      const prefetch = (after: LogPosition) => {
-        const reading = readBatch(after, { limit: batchSize, upTo });
-        reading.catch(() => {});
-        return reading;
-      };
-      let reading = prefetch(position);
-      for (let events = await reading; events.length > 0; events = await reading) {
-        reading = prefetch((events.at(-1) as LoggedEvent).position);
+      for await (const events of prefetching(readBatch, position, { limit: batchSize, upTo })) {
         await apply(db, events, false);
         if (states && states.size > cacheRows) {
           // Spill: the table takes over, with the indexes its reads need.
-          await insertNewStates(db, table.name, [...states.values()]);
+          await load(true);
           states = undefined;
-          await table.createIndexes();
-          loaded = true;
         }
       }
       await load();
@@ -136,11 +127,9 @@ export const createReplay = (options: ReplayOptions) => {
     /** Applies the events after the replay's position up to `upTo`, through `source` (maybe a transaction). */
     async catchUp(source: Db, upTo: LogPosition): Promise<void> {
       await load();
-      for (
-        let events = await read(source, upTo);
-        events.length > 0;
-        events = await read(source, upTo)
-      ) {
+      for (;;) {
+        const events = await readLogBatch(source, position, { limit: batchSize, upTo });
+        if (events.length === 0) return;
         await apply(source, events, true);
       }
     },

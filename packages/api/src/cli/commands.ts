@@ -1,0 +1,95 @@
+/** What `pnpm cli` offers: its commands, their help and options, and its exit codes. */
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+const REPLAY_OPTIONS = `  --batch-size <n>         events read and applied at a time (default 10000)
+  --cache-rows <n>         conversation rows kept in memory before the replay goes through
+                           its table instead (default 2000000)`;
+
+export const COMMANDS = {
+  start: {
+    summary: 'run the engine: migrate, project, publish callbacks, serve the NATS API',
+    help: `Runs until SIGINT or SIGTERM, then stops cleanly.
+
+exit codes: 0 stopped cleanly, 1 failed`,
+    options: {},
+  },
+  migrate: {
+    summary: 'bring the database schema to the latest version, then exit',
+    help: `exit codes: 0 migrated (or already up to date), 1 failed`,
+    options: {},
+  },
+  rebuild: {
+    summary: 'rebuild the read model from the event log beside the live one, then switch',
+    help: `Replays the whole event log into a new table while the API keeps serving from the
+live one, follows the events that arrive meanwhile, then switches in one transaction.
+Progress: a bar on a terminal (events done/total, events/s, ETA); JSON log lines otherwise.
+
+options:
+  --dry-run                build and verify against the live read model; do not switch
+${REPLAY_OPTIONS}
+  --progress-every <s>     seconds between progress log lines off a terminal (default 5)
+
+exit codes: 0 switched (--dry-run: equal), 1 failed (--dry-run: differs), 2 usage`,
+    options: {
+      'dry-run': { type: 'boolean' },
+      'batch-size': { type: 'string' },
+      'cache-rows': { type: 'string' },
+      'progress-every': { type: 'string' },
+    },
+  },
+  verify: {
+    summary: 'rebuild into a scratch table and compare it with the live read model',
+    help: `Replays the event log up to the live projector's checkpoint into a scratch table and
+compares every stored column of every row, both ways, at that checkpoint.
+
+options:
+${REPLAY_OPTIONS}
+  --progress-every <s>     seconds between progress log lines off a terminal (default 5)
+  --json                   print the result as JSON
+
+exit codes: 0 equal, 1 different (a short summary says how) or failed, 2 usage`,
+    options: {
+      'batch-size': { type: 'string' },
+      'cache-rows': { type: 'string' },
+      'progress-every': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  },
+  status: {
+    summary: 'log head, projector checkpoint, lag, and which process runs the projector',
+    help: `options:
+  --json                   print the figures as JSON
+
+exit codes: 0 shown, 1 failed (database unreachable), 2 usage`,
+    options: { json: { type: 'boolean' } },
+  },
+} as const;
+
+export type Command = keyof typeof COMMANDS;
+export type Options = Record<string, string | boolean | undefined>;
+
+export class UsageError extends Error {}
+
+export const usage = () =>
+  `usage: pnpm cli <command> [options]   (pnpm cli <command> --help for its options)
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(9)} ${command.summary}`)
+  .join('\n')}
+
+Configuration comes from the environment (DATABASE_URL, NATS_URL, LOG_LEVEL, ...); see README.md.`;
+
+export const commandHelp = (name: Command) =>
+  `usage: pnpm cli ${name} [options]\n\n${COMMANDS[name].summary}\n\n${COMMANDS[name].help}\n`;
+
+export const positiveInteger = (options: Options, name: string): number | undefined => {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new UsageError(`--${name}: expected a positive integer, got ${String(value)}`);
+  return parsed;
+};

@@ -1,0 +1,129 @@
+import {
+  groupConversationID,
+  type OwnerCommand,
+  ok,
+  type RequestOf,
+  type Result,
+  singleConversationID,
+  toItem,
+} from '@im/domain';
+import { readModel } from '@im/projector';
+import { joinGroup, leaveGroup } from '../commands/group-membership.ts';
+import { markAllRead, runOnConversations, runOwnerCommand } from '../commands/owner-commands.ts';
+import { recordMessage } from '../commands/record-message.ts';
+import type { EngineContext } from '../context.ts';
+import type { HandlerTable } from './handler.ts';
+
+type OwnerCommandOf<T extends OwnerCommand['type']> = Omit<
+  Extract<OwnerCommand, { type: T }>,
+  'type' | 'owner' | 'conversationID'
+>;
+
+/** An owner command on one conversation, answered with the conversation afterwards. */
+const ownerCommand =
+  <T extends OwnerCommand['type']>(type: T, pick: (request: never) => OwnerCommandOf<T>) =>
+  (context: EngineContext, request: { userID: string; conversationID: string }) =>
+    runOwnerCommand(context, {
+      type,
+      owner: request.userID,
+      conversationID: request.conversationID,
+      ...pick(request as never),
+    } as OwnerCommand);
+
+const conversationReply = async (result: Promise<Result<unknown>>) => {
+  const item = await result;
+  return item.ok ? ok({ conversation: item.value }) : item;
+};
+const emptyReply = async (result: Promise<Result<unknown>>) => {
+  const done = await result;
+  return done.ok ? ok({}) : done;
+};
+
+const markRead = ownerCommand('MarkConversationRead', () => ({}));
+
+type CommandMethod =
+  | 'markConversationMessageAsRead'
+  | 'markSingleMessageHasRead'
+  | 'markGroupMessageHasRead'
+  | 'markAllConversationMessageAsRead'
+  | 'pinConversation'
+  | 'deleteConversation'
+  | 'hideConversation'
+  | 'clearConversationAndDeleteAllMsg'
+  | 'setConversationDraft'
+  | 'setConversationRecvMessageOpt'
+  | 'setConversation'
+  | 'recordMessage'
+  | 'joinGroup'
+  | 'leaveGroup';
+
+/** The commands: each decides, appends, and answers once its effect is projected. */
+export const commandHandlers: HandlerTable<CommandMethod> = {
+  markConversationMessageAsRead: (context, request) =>
+    conversationReply(markRead(context, request)),
+  markSingleMessageHasRead: (context, { userID, uid }) =>
+    conversationReply(
+      markRead(context, { userID, conversationID: singleConversationID(userID, uid) }),
+    ),
+  markGroupMessageHasRead: (context, { userID, groupID }) =>
+    conversationReply(markRead(context, { userID, conversationID: groupConversationID(groupID) })),
+  async markAllConversationMessageAsRead(context, { userID }) {
+    const done = await markAllRead(context, userID);
+    return done.ok ? ok({ total: await readModel.totalUnread(context.database.db, userID) }) : done;
+  },
+  pinConversation: (context, request) =>
+    conversationReply(
+      ownerCommand('ChangeSettings', (r: { isPinned: boolean }) => ({
+        settings: { isPinned: r.isPinned },
+      }))(context, request),
+    ),
+  deleteConversation: (context, request) =>
+    emptyReply(ownerCommand('DeleteConversation', () => ({}))(context, request)),
+  hideConversation: (context, request) =>
+    emptyReply(ownerCommand('HideConversation', () => ({}))(context, request)),
+  clearConversationAndDeleteAllMsg: (context, request) =>
+    conversationReply(ownerCommand('ClearConversation', () => ({}))(context, request)),
+  setConversationDraft: (context, request) =>
+    conversationReply(
+      ownerCommand('SetDraft', (r: { draftText: string }) => ({ draftText: r.draftText }))(
+        context,
+        request,
+      ),
+    ),
+  async setConversationRecvMessageOpt(context, { userID, conversationIDs, opt }) {
+    const done = await runOnConversations(
+      context,
+      userID,
+      [...new Set(conversationIDs)],
+      (state) => ({
+        type: 'ChangeSettings',
+        owner: userID,
+        conversationID: state.conversationID,
+        settings: { recvMsgOpt: opt },
+      }),
+    );
+    return done.ok ? ok({ conversations: done.value.map(toItem) }) : done;
+  },
+  setConversation: (context, request) =>
+    conversationReply(
+      ownerCommand('ChangeSettings', (r: RequestOf<'setConversation'>) => {
+        const { userID: _u, conversationID: _c, operationID: _o, ...settings } = r;
+        return { settings };
+      })(context, request),
+    ),
+  recordMessage: (context, request) =>
+    recordMessage(context, {
+      clientMsgID: request.clientMsgID,
+      serverMsgID: request.serverMsgID ?? '',
+      sendID: request.sendID,
+      recvID: request.recvID ?? '',
+      groupID: request.groupID ?? '',
+      sessionType: request.sessionType,
+      contentType: request.contentType,
+      content: request.content,
+      sendTime: request.sendTime,
+      atUserIDList: request.atUserIDList ?? [],
+    }),
+  joinGroup: (context, request) => joinGroup(context, request),
+  leaveGroup: (context, request) => leaveGroup(context, request),
+};

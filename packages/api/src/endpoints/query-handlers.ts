@@ -1,0 +1,93 @@
+import {
+  type ConversationItem,
+  conversationIDFor,
+  decodeCursor,
+  encodeCursor,
+  fail,
+  listPosition,
+  ok,
+  toItem,
+} from '@im/domain';
+import { readModel } from '@im/projector';
+import { currentItem } from '../commands/owner-commands.ts';
+import { conversationsReply } from '../serialized-reply.ts';
+import type { HandlerTable } from './handler.ts';
+
+/** Room in a page's reply for everything around its items: the braces and the cursor. */
+const PAGE_ENVELOPE_BYTES = 1024;
+
+/**
+ * The longest head of `items` whose reply fits in `maxBytes`, at least one item: a page holds
+ * fewer than its limit rather than exceed the NATS payload limit, so paging reaches any list.
+ */
+const fitting = (items: ConversationItem[], maxBytes: number): ConversationItem[] => {
+  let bytes = PAGE_ENVELOPE_BYTES;
+  for (const [index, item] of items.entries()) {
+    bytes += Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (bytes > maxBytes) return items.slice(0, Math.max(1, index));
+  }
+  return items;
+};
+
+type QueryMethod =
+  | 'getAllConversationList'
+  | 'getConversationListSplit'
+  | 'getConversationListPage'
+  | 'getOneConversation'
+  | 'getMultipleConversation'
+  | 'getTotalUnreadMsgCount'
+  | 'getConversationIDBySessionType';
+
+/** The queries: answered from the read model as it is, waiting for nothing. */
+export const queryHandlers: HandlerTable<QueryMethod> = {
+  async getAllConversationList(context, { userID }) {
+    return ok(conversationsReply(await context.listCache.wholeList(context.database.db, userID)));
+  },
+  async getConversationListSplit(context, { userID, offset, count }) {
+    return ok(
+      conversationsReply(
+        await readModel.listConversationsJSON(context.database.db, userID, {
+          offset,
+          limit: count,
+        }),
+      ),
+    );
+  },
+  async getConversationListPage(context, { userID, cursor, limit }) {
+    const after = cursor ? decodeCursor(cursor) : undefined;
+    if (cursor && !after) return fail(400, 'cursor: not a cursor this API returned');
+    const page = await readModel.listConversations(context.database.db, userID, {
+      after,
+      limit: limit + 1,
+    });
+    const conversations = fitting(page.slice(0, limit), context.maxPayload());
+    const last = conversations.at(-1);
+    return ok({
+      conversations,
+      nextCursor:
+        page.length > conversations.length && last ? encodeCursor(listPosition(last)) : null,
+    });
+  },
+  async getOneConversation(context, { userID, sessionType, sourceID }) {
+    const item = await currentItem(
+      context,
+      userID,
+      conversationIDFor(userID, sessionType, sourceID),
+    );
+    return item.ok ? ok({ conversation: item.value }) : item;
+  },
+  async getMultipleConversation(context, { userID, conversationIDs }) {
+    const states = await readModel.getConversationStates(
+      context.database.db,
+      userID,
+      conversationIDs,
+    );
+    return ok({ conversations: states.map(toItem) });
+  },
+  async getTotalUnreadMsgCount(context, { userID }) {
+    return ok({ total: await readModel.totalUnread(context.database.db, userID) });
+  },
+  async getConversationIDBySessionType(_context, { userID, sessionType, sourceID }) {
+    return ok({ conversationID: conversationIDFor(userID, sessionType, sourceID) });
+  },
+};

@@ -1,0 +1,122 @@
+import type { Logger } from '@im/domain';
+import { type LogPosition, readHorizon } from '@im/eventstore';
+import { sql } from 'kysely';
+import { logBatchQuery, parseLogBatch } from '../projection/read-log.ts';
+import { LIVE_TABLE, PROJECTOR_LEASE } from '../read-model/names.ts';
+import type { Db, EngineDatabase } from '../read-model/schema.ts';
+import type { ProgressReporter } from './progress.ts';
+import { createQueryWorker } from './query-worker.ts';
+import { createReplay, type Replay } from './replay.ts';
+import { createScratchTable, type ScratchTable } from './scratch-table.ts';
+
+export interface ReplayRunOptions {
+  database: EngineDatabase;
+  logger: Logger;
+  progress?: ProgressReporter;
+  /** Events per batch; large batches make a replay fast. */
+  batchSize?: number;
+  /** Rows a replay keeps in memory before it goes on through the table. */
+  cacheRows?: number;
+  /** Stops the run between batches; the scratch table is dropped. */
+  signal?: AbortSignal;
+  /**
+   * The database's URL, when it is PostgreSQL: the bulk read then runs on a connection in a
+   * worker thread, beside the main thread's work instead of in turn with it.
+   */
+  databaseUrl?: string;
+}
+
+export const DEFAULTS = {
+  batchSize: 10_000,
+  cacheRows: 2_000_000,
+  lockTimeoutMs: 2000,
+  attempts: 10,
+};
+
+/** Logs how long each phase took, at debug level. */
+export const timer = (logger: Logger) => {
+  let since = performance.now();
+  return (phase: string) => {
+    const now = performance.now();
+    logger.debug(`rebuild ${phase}`, { ms: Math.round(now - since) });
+    since = now;
+  };
+};
+
+export const scratchName = (purpose: string) =>
+  `${LIVE_TABLE}_${purpose}_${Date.now().toString(36)}`;
+
+export const eventsUpTo = async (
+  db: Db,
+  after: LogPosition,
+  upTo: LogPosition,
+): Promise<number> => {
+  const result = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM events
+    WHERE (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
+      AND (transaction_id, global_position) <= (${upTo.transactionId}::xid8, ${upTo.globalPosition}::bigint)`.execute(
+    db,
+  );
+  return result.rows[0]?.n ?? 0;
+};
+
+/** A replay into a new scratch table, with progress, and the table dropped if anything fails. */
+export const withReplay = async <T>(
+  options: ReplayRunOptions,
+  purpose: string,
+  work: (replay: Replay, table: ScratchTable, counted: () => number) => Promise<T>,
+): Promise<T> => {
+  const { database, logger } = options;
+  const db = database.db;
+  // Fresh statistics keep the log's read on its index, however many events just arrived.
+  await sql`ANALYZE events`
+    .execute(db)
+    .catch((error) => logger.warn('ANALYZE events failed', { error }));
+  const table = await createScratchTable(db, scratchName(purpose));
+  const worker =
+    options.databaseUrl && database.kind === 'postgres'
+      ? createQueryWorker(options.databaseUrl)
+      : undefined;
+  let events = 0;
+  const replay = createReplay({
+    db,
+    table,
+    batchSize: options.batchSize ?? DEFAULTS.batchSize,
+    cacheRows: options.cacheRows ?? DEFAULTS.cacheRows,
+    indexes: purpose === 'rebuild',
+    onEvents: (count) => {
+      options.signal?.throwIfAborted();
+      events += count;
+      options.progress?.add(count);
+    },
+    readBatch:
+      worker &&
+      (async (after, batch) => {
+        // The horizon is read first, on the main connection: the worker's read comes after it.
+        const horizon = batch.horizon ?? (await readHorizon(db));
+        const query = logBatchQuery(after, { ...batch, horizon }).compile(db);
+        return parseLogBatch((await worker.firstRow(query))?.batch);
+      }),
+  });
+  try {
+    return await work(replay, table, () => events);
+  } catch (error) {
+    await table.drop().catch((dropError) => {
+      logger.warn('scratch table could not be dropped', { table: table.name, error: dropError });
+    });
+    throw error;
+  } finally {
+    await worker?.close();
+  }
+};
+
+/**
+ * Inside a transaction: stops the live projector between batches until the transaction ends. A
+ * projector commits a batch only under its lease row's lock; one that is mid-batch finishes first.
+ */
+export const holdProjector = async (tx: Db) => {
+  await sql`
+    INSERT INTO leases (name, holder, expires_at) VALUES (${PROJECTOR_LEASE}, '', '-infinity')
+    ON CONFLICT (name) DO NOTHING`.execute(tx);
+  await sql`SELECT 1 FROM leases WHERE name = ${PROJECTOR_LEASE} FOR UPDATE`.execute(tx);
+};
