@@ -88,7 +88,9 @@ const createContext = (
     turns: createOneAtATime(),
     knownVersions: createKnownVersions(),
     decisionStates: createDecisionStateLoader(database),
-    appends: createAppendQueue(database.db),
+    appends: createAppendQueue(database.db, {
+      logger: parts.logger.child({ component: 'appends' }),
+    }),
     states: createStateLoader(database),
     versions: createVersionLoader(database),
     watcher: parts.watcher,

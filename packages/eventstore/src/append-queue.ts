@@ -1,3 +1,4 @@
+import type { Logger } from '@im/domain';
 import { type AppendOutcome, appendToStream, type NewEvent } from './append.ts';
 import { appendToStreams, type StreamAppend } from './append-many.ts';
 import type { Queryable } from './schema.ts';
@@ -7,8 +8,10 @@ interface Waiting extends StreamAppend {
 }
 
 export interface AppendQueueOptions {
-  /** Appends per statement at most. */
+  /** Appends per statement at most (default 256). */
   maxBatch?: number;
+  /** Told when a batch fails and is appended one by one. */
+  logger?: Logger;
 }
 
 /**
@@ -33,7 +36,16 @@ export const createAppendQueue = (db: Queryable, options: AppendQueueOptions = {
   const write = async (batch: Waiting[]) => {
     const together = batch.filter((append) => append.events.length > 0);
     const outcomes =
-      together.length > 1 ? await appendToStreams(db, together).catch(() => undefined) : undefined;
+      together.length > 1
+        ? await appendToStreams(db, together).catch((error) => {
+            // Expected now and then (a retried message's key); each append then gets its answer.
+            options.logger?.debug('append batch failed; appending one by one', {
+              appends: together.length,
+              reason: String((error as Error)?.message ?? error),
+            });
+            return undefined;
+          })
+        : undefined;
     const written = new Map(together.map((append, index) => [append, outcomes?.[index]]));
     await Promise.all(
       batch.map((append) => {
