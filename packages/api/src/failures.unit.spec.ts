@@ -12,7 +12,14 @@ describe('what a thrown error answers', () => {
     return {
       logger,
       failed: () => failed,
-      context: { logger, outage: { requestFailed: () => void (failed += 1) } },
+      context: {
+        logger,
+        outage: {
+          requestFailed() {
+            failed += 1;
+          },
+        },
+      },
     };
   };
 
