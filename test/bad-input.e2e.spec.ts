@@ -1,12 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  countEvents,
-  listOf,
-  message,
-  startTestEngine,
-  type TestEngine,
-  totalOf,
-} from './support/harness.ts';
+import { message, startTestEngine, type TestEngine } from './support/harness.ts';
 
 const OWNER = 'bi-o';
 const PEER = 'bi-p';
@@ -257,19 +250,16 @@ describe('bad input on every endpoint (SPEC §4, §7)', () => {
   let t: TestEngine;
   let before: { events: number; list: unknown; total: number };
   const snapshot = async () => ({
-    events: await countEvents(t),
-    list: await listOf(t, OWNER),
-    total: await totalOf(t, OWNER),
+    events: await t.countEvents(),
+    list: await t.list(OWNER),
+    total: await t.total(OWNER),
   });
 
   beforeAll(async () => {
     t = await startTestEngine();
-    await t.client.request(
-      'recordMessage',
-      message({ clientMsgID: 'bi-1', sendID: PEER, recvID: OWNER }),
-    );
-    await t.client.request('joinGroup', { groupID: GROUP, userIDs: [OWNER, PEER] });
-    await t.client.request(
+    await t.request('recordMessage', message({ clientMsgID: 'bi-1', sendID: PEER, recvID: OWNER }));
+    await t.request('joinGroup', { groupID: GROUP, userIDs: [OWNER, PEER] });
+    await t.request(
       'recordMessage',
       message({ clientMsgID: 'bi-2', sendID: PEER, groupID: GROUP }),
     );
@@ -284,7 +274,7 @@ describe('bad input on every endpoint (SPEC §4, §7)', () => {
   it.each(cases)(
     '$method: $what answers 4xx naming $field, changing nothing',
     async ({ method, body, field, codes }) => {
-      const reply = await t.client.request(method, body);
+      const reply = await t.raw(method, body);
       expect(codes).toContain(reply.code);
       expect(reply.error).toContain(field);
       expect(reply.body).toEqual({
@@ -297,7 +287,7 @@ describe('bad input on every endpoint (SPEC §4, §7)', () => {
   );
 
   it.each(methods)('%s answers bytes that are not UTF-8 JSON with 400', async (method) => {
-    const msg = await t.client.nc.request(
+    const msg = await t.nc.request(
       `${t.config.SUBJECT_PREFIX}.${method}`,
       new Uint8Array([0xff, 0xfe, 0x7b, 0x00]),
       { timeout: 30_000 },
@@ -310,7 +300,7 @@ describe('bad input on every endpoint (SPEC §4, §7)', () => {
   it.each(methods)(
     '%s still serves a valid request afterwards, with an operationID',
     async (method) => {
-      const reply = await t.client.request(method, {
+      const reply = await t.raw(method, {
         ...valid[method],
         operationID: `op-${method}`,
       });
@@ -323,21 +313,21 @@ describe('values that storage cannot hold (SPEC §7: 4xx, nothing appended, stil
   it.each(unstorable)('%s: %s answers 400 naming %s', async (method, _what, field, value) => {
     const t = await startTestEngine();
     try {
-      await t.client.request(
+      await t.request(
         'recordMessage',
         message({ clientMsgID: 'u-1', sendID: PEER, recvID: OWNER }),
       );
-      const events = await countEvents(t);
-      const reply = await t.client.request(method, { ...valid[method], [field]: value });
+      const events = await t.countEvents();
+      const reply = await t.raw(method, { ...valid[method], [field]: value });
       expect(reply.code).toBe(400);
       expect(reply.error).toContain(field);
-      expect(await countEvents(t)).toBe(events);
+      expect(await t.countEvents()).toBe(events);
       // Still serving, projector included: a message afterwards is read back at once.
-      await t.client.request(
+      await t.request(
         'recordMessage',
         message({ clientMsgID: 'u-2', sendID: PEER, recvID: OWNER }),
       );
-      expect(await totalOf(t, OWNER)).toBe(2);
+      expect(await t.total(OWNER)).toBe(2);
     } finally {
       await t.stop();
     }

@@ -31,13 +31,13 @@ describe('fan-out of one group message to 10,000 members', () => {
   let t: TestEngine;
   beforeAll(async () => {
     t = await startTestEngine();
-    const joined = await t.client.request('joinGroup', { groupID: 'big', userIDs: members });
+    const joined = await t.request('joinGroup', { groupID: 'big', userIDs: members });
     expect(joined.code).toBeUndefined();
   }, 120_000);
   afterAll(() => t.stop());
 
   it('publishes every member a callback and the changed totals, once each', async () => {
-    const first = await t.client.request(
+    const first = await t.request(
       'recordMessage',
       message({ clientMsgID: 'first', sendID: sender, groupID: 'big' }),
     );
@@ -51,7 +51,7 @@ describe('fan-out of one group message to 10,000 members', () => {
     // one unread, the sender's total stays 0 and gets no total callback.
     const startedAt = Date.now();
     const started = performance.now();
-    const second = await t.client.request(
+    const second = await t.request(
       'recordMessage',
       message({ clientMsgID: 'second', sendID: sender, groupID: 'big', content: 'again' }),
     );

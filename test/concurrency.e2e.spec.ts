@@ -1,31 +1,20 @@
 import { singleConversationID } from '@im/domain';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  awaitCallback,
-  message,
-  startTestEngine,
-  type TestEngine,
-  totalOf,
-} from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { message, useTestEngine } from './support/harness.ts';
 
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('concurrent commands (SPEC §3 rule 16)', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
-  const one = async (userID: string, sessionType: number, sourceID: string) =>
-    (await t.client.request('getOneConversation', { userID, sessionType, sourceID })).body
-      .conversation;
+  const one = async (userID: string, sessionType: 1 | 3 | 4, sourceID: string) =>
+    (await t.request('getOneConversation', { userID, sessionType, sourceID })).body.conversation;
 
   it('200 concurrent messages into one chat all succeed with seqs 1..200 and exact unread counts', async () => {
     const replies = await Promise.all(
       range(1, 200).map((i) =>
-        t.client.request(
+        t.request(
           'recordMessage',
           message({
             clientMsgID: `c-${i}`,
@@ -43,24 +32,24 @@ describe('concurrent commands (SPEC §3 rule 16)', () => {
     const b = await one('cc-b', 1, 'cc-a');
     expect(b).toMatchObject({ maxSeq: 200, hasReadSeq: 0, unreadCount: 200 });
     expect(JSON.parse(b.latestMsg).seq).toBe(200);
-    expect(await totalOf(t, 'cc-b')).toBe(200);
+    expect(await t.total('cc-b')).toBe(200);
     expect(await one('cc-a', 1, 'cc-b')).toMatchObject({
       maxSeq: 200,
       hasReadSeq: 200,
       unreadCount: 0,
     });
-    expect(await totalOf(t, 'cc-a')).toBe(0);
-    await awaitCallback(t, 'cc-b', 'OnTotalUnreadMessageCountChanged', (total) => total === 200);
+    expect(await t.total('cc-a')).toBe(0);
+    await t.awaitCallback('cc-b', 'OnTotalUnreadMessageCountChanged', (total) => total === 200);
   });
 
   it('messages racing both ways leave each side unread exactly what came after its own last message', async () => {
     const replies = await Promise.all(
       range(1, 100).flatMap((i) => [
-        t.client.request(
+        t.request(
           'recordMessage',
           message({ clientMsgID: `x-${i}`, sendID: 'cx-a', recvID: 'cx-b' }),
         ),
-        t.client.request(
+        t.request(
           'recordMessage',
           message({ clientMsgID: `y-${i}`, sendID: 'cx-b', recvID: 'cx-a' }),
         ),
@@ -82,12 +71,12 @@ describe('concurrent commands (SPEC §3 rule 16)', () => {
         hasReadSeq: lastOf(owner),
         unreadCount: 200 - lastOf(owner),
       });
-      expect(await totalOf(t, owner)).toBe(200 - lastOf(owner));
+      expect(await t.total(owner)).toBe(200 - lastOf(owner));
     }
   });
 
   it('a mark-read racing messages ends consistent: unread = maxSeq − hasReadSeq', async () => {
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({ clientMsgID: 'r-0', sendID: 'cr-a', recvID: 'cr-b' }),
     );
@@ -95,13 +84,13 @@ describe('concurrent commands (SPEC §3 rule 16)', () => {
     const messages = range(1, 100).map((i) => {
       if (i % 10 === 0) {
         reads.push(
-          t.client.request('markConversationMessageAsRead', {
+          t.request('markConversationMessageAsRead', {
             userID: 'cr-b',
             conversationID: 'si_cr-a_cr-b',
           }),
         );
       }
-      return t.client.request(
+      return t.request(
         'recordMessage',
         message({ clientMsgID: `r-${i}`, sendID: 'cr-a', recvID: 'cr-b' }),
       );
@@ -112,44 +101,44 @@ describe('concurrent commands (SPEC §3 rule 16)', () => {
     expect(item.maxSeq).toBe(101);
     expect(item.hasReadSeq).toBeGreaterThanOrEqual(1);
     expect(item.unreadCount).toBe(item.maxSeq - item.hasReadSeq);
-    expect(await totalOf(t, 'cr-b')).toBe(item.unreadCount);
+    expect(await t.total('cr-b')).toBe(item.unreadCount);
 
-    const done = await t.client.request('markConversationMessageAsRead', {
+    const done = await t.request('markConversationMessageAsRead', {
       userID: 'cr-b',
       conversationID: 'si_cr-a_cr-b',
     });
     expect(done.body.conversation).toMatchObject({ hasReadSeq: 101, unreadCount: 0 });
-    expect(await totalOf(t, 'cr-b')).toBe(0);
-    await awaitCallback(t, 'cr-b', 'OnTotalUnreadMessageCountChanged', (total) => total === 0);
+    expect(await t.total('cr-b')).toBe(0);
+    await t.awaitCallback('cr-b', 'OnTotalUnreadMessageCountChanged', (total) => total === 0);
   });
 
   it('concurrent commands of one owner on one conversation are all applied, without a 409', async () => {
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({ clientMsgID: 'o-0', sendID: 'co-a', recvID: 'co-b' }),
     );
     const conversationID = 'si_co-a_co-b';
     const replies = await Promise.all([
       ...range(1, 20).map((i) =>
-        t.client.request('setConversation', {
+        t.request('setConversation', {
           userID: 'co-b',
           conversationID,
           ex: `ex-${i}`,
           burnDuration: i,
         }),
       ),
-      t.client.request('pinConversation', { userID: 'co-b', conversationID, isPinned: true }),
-      t.client.request('setConversationDraft', {
+      t.request('pinConversation', { userID: 'co-b', conversationID, isPinned: true }),
+      t.request('setConversationDraft', {
         userID: 'co-b',
         conversationID,
         draftText: 'typing',
       }),
-      t.client.request('setConversationRecvMessageOpt', {
+      t.request('setConversationRecvMessageOpt', {
         userID: 'co-b',
         conversationIDs: [conversationID],
         opt: 2,
       }),
-      t.client.request('markConversationMessageAsRead', { userID: 'co-b', conversationID }),
+      t.request('markConversationMessageAsRead', { userID: 'co-b', conversationID }),
     ]);
     for (const reply of replies) expect(reply).toMatchObject({ code: undefined, error: undefined });
     const item = await one('co-b', 1, 'co-a');
@@ -168,7 +157,7 @@ describe('concurrent commands (SPEC §3 rule 16)', () => {
     const owners = range(1, 30).map((i) => `many-${i}`);
     await Promise.all(
       owners.map((owner, i) =>
-        t.client.request(
+        t.request(
           'recordMessage',
           message({ clientMsgID: `many-${i}`, sendID: 'many-peer', recvID: owner }),
         ),
@@ -178,12 +167,12 @@ describe('concurrent commands (SPEC §3 rule 16)', () => {
     const replies = await Promise.all(
       owners.map((owner, i) =>
         i % 2 === 0
-          ? t.client.request('pinConversation', {
+          ? t.request('pinConversation', {
               userID: owner,
               conversationID: singleConversationID('many-peer', owner),
               isPinned: true,
             })
-          : t.client.request('setConversationDraft', {
+          : t.request('setConversationDraft', {
               userID: owner,
               conversationID: singleConversationID('many-peer', owner),
               draftText: `draft of ${owner}`,
@@ -209,16 +198,16 @@ describe('concurrent commands (SPEC §3 rule 16)', () => {
   });
 
   it('members joining a group while messages arrive each see exactly the messages after their join', async () => {
-    await t.client.request('joinGroup', { groupID: 'cg', userIDs: ['cg-a'] });
+    await t.request('joinGroup', { groupID: 'cg', userIDs: ['cg-a'] });
     const members = range(1, 10).map((i) => `cg-m${i}`);
     const replies = await Promise.all([
       ...range(1, 50).map((i) =>
-        t.client.request(
+        t.request(
           'recordMessage',
           message({ clientMsgID: `g-${i}`, sendID: 'cg-a', groupID: 'cg' }),
         ),
       ),
-      ...members.map((m) => t.client.request('joinGroup', { groupID: 'cg', userIDs: [m] })),
+      ...members.map((m) => t.request('joinGroup', { groupID: 'cg', userIDs: [m] })),
     ]);
     for (const reply of replies) expect(reply).toMatchObject({ code: undefined, error: undefined });
     for (const member of members) {

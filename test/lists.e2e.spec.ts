@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  conversationIDs,
-  listOf,
-  message,
-  startTestEngine,
-  type TestEngine,
-} from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { conversationIDs, message, useTestEngine } from './support/harness.ts';
 
 const T = 1_700_000_000_000;
 
 describe('the list queries (SPEC §2 list order, §4)', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
   const send = (
     clientMsgID: string,
@@ -22,10 +12,9 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     recvID: string,
     sendTime: number,
     content = 'hi',
-  ) =>
-    t.client.request('recordMessage', message({ clientMsgID, sendID, recvID, sendTime, content }));
+  ) => t.request('recordMessage', message({ clientMsgID, sendID, recvID, sendTime, content }));
   const page = async (userID: string, limit: number, cursor?: string | null) => {
-    const reply = await t.client.request('getConversationListPage', {
+    const reply = await t.request('getConversationListPage', {
       userID,
       limit,
       ...(cursor === undefined ? {} : { cursor }),
@@ -37,8 +26,8 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
   it('getMultipleConversation answers the known conversations and leaves unknown IDs out', async () => {
     await send('m1', 'lm-a', 'lm-o', T);
     await send('m2', 'lm-b', 'lm-o', T);
-    await t.client.request('hideConversation', { userID: 'lm-o', conversationID: 'si_lm-b_lm-o' });
-    const reply = await t.client.request('getMultipleConversation', {
+    await t.request('hideConversation', { userID: 'lm-o', conversationID: 'si_lm-b_lm-o' });
+    const reply = await t.request('getMultipleConversation', {
       userID: 'lm-o',
       conversationIDs: [
         'si_lm-a_lm-o',
@@ -57,15 +46,13 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       expect.objectContaining({ conversationID: 'si_lm-b_lm-o', isHidden: true, unreadCount: 1 }),
     ]);
     expect(
-      (await t.client.request('getMultipleConversation', { userID: 'lm-o', conversationIDs: [] }))
-        .body,
+      (await t.request('getMultipleConversation', { userID: 'lm-o', conversationIDs: [] })).body,
     ).toEqual({ conversations: [] });
   });
 
   it('getConversationIDBySessionType derives the ID, whether or not the conversation exists', async () => {
-    const derive = async (userID: string, sessionType: number, sourceID: string) =>
-      (await t.client.request('getConversationIDBySessionType', { userID, sessionType, sourceID }))
-        .body;
+    const derive = async (userID: string, sessionType: 1 | 3 | 4, sourceID: string) =>
+      (await t.request('getConversationIDBySessionType', { userID, sessionType, sourceID })).body;
     expect(await derive('zed', 1, 'amy')).toEqual({ conversationID: 'si_amy_zed' });
     expect(await derive('amy', 1, 'zed')).toEqual({ conversationID: 'si_amy_zed' });
     expect(await derive('amy', 3, 'team-1')).toEqual({ conversationID: 'sg_team-1' });
@@ -75,12 +62,12 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
   it('getConversationListSplit pages by offset in list order', async () => {
     const owner = 'ls-o';
     for (let i = 0; i < 7; i++) await send(`s${i}`, `ls-${i}`, owner, T + i * 1000);
-    await t.client.request('pinConversation', {
+    await t.request('pinConversation', {
       userID: owner,
       conversationID: 'si_ls-2_ls-o',
       isPinned: true,
     });
-    const full = conversationIDs(await listOf(t, owner));
+    const full = conversationIDs(await t.list(owner));
     expect(full).toEqual([
       'si_ls-2_ls-o',
       'si_ls-6_ls-o',
@@ -92,7 +79,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     ]);
     const split = async (offset: number, count: number) =>
       conversationIDs(
-        (await t.client.request('getConversationListSplit', { userID: owner, offset, count })).body
+        (await t.request('getConversationListSplit', { userID: owner, offset, count })).body
           .conversations,
       );
     expect(await split(0, 3)).toEqual(full.slice(0, 3));
@@ -105,7 +92,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
   it('getConversationListPage ends with nextCursor null, also when the list fills the last page exactly', async () => {
     const owner = 'le-o';
     for (let i = 0; i < 6; i++) await send(`e${i}`, `le-${i}`, owner, T + i * 1000);
-    const full = conversationIDs(await listOf(t, owner));
+    const full = conversationIDs(await t.list(owner));
     const first = await page(owner, 3);
     expect(conversationIDs(first.conversations)).toEqual(full.slice(0, 3));
     expect(first.nextCursor).toEqual(expect.any(String));
@@ -124,22 +111,22 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     for (const [i, peer] of ['l1-a', 'l1-b', 'l1-c', 'l1-d', 'l1-e', 'l1-f'].entries()) {
       await send(`o${i}`, peer, owner, T + (i < 3 ? 0 : i * 1000));
     }
-    await t.client.request('pinConversation', {
+    await t.request('pinConversation', {
       userID: owner,
       conversationID: 'si_l1-b_l1-o',
       isPinned: true,
     });
-    await t.client.request('pinConversation', {
+    await t.request('pinConversation', {
       userID: owner,
       conversationID: 'si_l1-e_l1-o',
       isPinned: true,
     });
-    await t.client.request('setConversationDraft', {
+    await t.request('setConversationDraft', {
       userID: owner,
       conversationID: 'si_l1-c_l1-o',
       draftText: 'soon',
     });
-    const fullItems = await listOf(t, owner);
+    const fullItems = await t.list(owner);
     const full = conversationIDs(fullItems);
     expect(full).toEqual([
       'si_l1-e_l1-o',
@@ -167,17 +154,17 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     for (const [i, peer] of peers.entries())
       await send(`k${i}`, peer, owner, T + Math.floor(i / 3) * 1000);
     const id = (peer: string) => `si_${peer}_${owner}`;
-    await t.client.request('pinConversation', {
+    await t.request('pinConversation', {
       userID: owner,
       conversationID: id('lk-04'),
       isPinned: true,
     });
-    await t.client.request('pinConversation', {
+    await t.request('pinConversation', {
       userID: owner,
       conversationID: id('lk-20'),
       isPinned: true,
     });
-    const initial = conversationIDs(await listOf(t, owner));
+    const initial = conversationIDs(await t.list(owner));
     expect(initial.slice(0, 2)).toEqual([id('lk-20'), id('lk-04')]);
     // Ties: within one sendTime, conversationID ascending.
     expect(initial.slice(2, 5)).toEqual([id('lk-27'), id('lk-28'), id('lk-29')]);
@@ -193,13 +180,13 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     const cursorItem = seen.at(-1) as string;
     const cursorPeer = cursorItem.slice(3, 8);
     await send('k-move', cursorPeer, owner, T + 100_000);
-    await t.client.request('deleteConversation', { userID: owner, conversationID: initial[10] });
-    await t.client.request('pinConversation', {
+    await t.request('deleteConversation', { userID: owner, conversationID: initial[10] as string });
+    await t.request('pinConversation', {
       userID: owner,
-      conversationID: initial[15],
+      conversationID: initial[15] as string,
       isPinned: true,
     });
-    await t.client.request('pinConversation', {
+    await t.request('pinConversation', {
       userID: owner,
       conversationID: id('lk-04'),
       isPinned: false,
@@ -217,7 +204,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
       if (pages === 1) {
         // A draft lifts an unseen conversation above the cursor.
         const drafted = initial[25] as string;
-        await t.client.request('setConversationDraft', {
+        await t.request('setConversationDraft', {
           userID: owner,
           conversationID: drafted,
           draftText: 'd',
@@ -238,23 +225,23 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     }
     expect(pages).toBeGreaterThanOrEqual(4);
     // Every page was in list order: what stayed put came in the order of the list.
-    const final = conversationIDs(await listOf(t, owner));
+    const final = conversationIDs(await t.list(owner));
     expect(final.filter((c) => !moved.has(c))).toEqual(stayed);
   });
 
   it('answers a getAllConversationList over the maximum payload with 413 naming getConversationListPage, which pages it', async () => {
     const owner = 'lb-o';
-    const maxPayload = t.client.nc.info?.max_payload ?? 1024 * 1024;
+    const maxPayload = t.nc.info?.max_payload ?? 1024 * 1024;
     const content = 'x'.repeat(16 * 1024);
     const conversations = Math.ceil(maxPayload / content.length) + 4;
     for (let i = 0; i < conversations; i++) await send(`b${i}`, `lb-${i}`, owner, T + i, content);
 
-    const all = await t.client.request('getAllConversationList', { userID: owner });
+    const all = await t.request('getAllConversationList', { userID: owner });
     expect(all.code).toBe(413);
     expect(all.error).toContain('getConversationListPage');
     expect(all.body).toEqual({ errCode: 413, errMsg: all.error, errDlt: expect.any(String) });
 
-    const split = await t.client.request('getConversationListSplit', {
+    const split = await t.request('getConversationListSplit', {
       userID: owner,
       offset: 0,
       count: 1000,
@@ -276,7 +263,7 @@ describe('the list queries (SPEC §2 list order, §4)', () => {
     expect(cursor).toBeNull();
     const inOrder: string[] = [];
     for (let offset = 0; offset < conversations; offset += 20) {
-      const part = await t.client.request('getConversationListSplit', {
+      const part = await t.request('getConversationListSplit', {
         userID: owner,
         offset,
         count: 20,

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { type Config, type Engine, loadConfig, startEngine } from '@im/api';
 import { silentLogger } from '@im/domain';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Client, collectCallbacks, connectClient, message } from './support/harness.ts';
+import { collectCallbacks, connectClient, message, type TestClient } from './support/harness.ts';
 
 describe('with DATABASE_URL unset: the embedded PGlite', () => {
   let dataDir: string;
   let config: Config;
   let engine: Engine;
-  let client: Client;
+  let client: TestClient;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'im-pglite-'));

@@ -9,7 +9,7 @@ import {
   startEngineProcess,
   stopProcess,
 } from './support/cli-process.ts';
-import { type Client, connectClient, message, testConfig } from './support/harness.ts';
+import { connectClient, message, type TestClient, testConfig } from './support/harness.ts';
 import { type PrivatePostgres, startPrivatePostgres } from './support/private-postgres.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('PostgreSQL stopped and started under load', () => {
   let postgres: PrivatePostgres;
   let engine: CliProcess;
-  let client: Client;
+  let client: TestClient;
   let config: Awaited<ReturnType<typeof testConfig>>;
 
   beforeAll(async () => {

@@ -4,12 +4,11 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  countEvents,
   createTestDatabase,
   message,
   startTestEngine,
   type TestEngine,
-  totalOf,
+  useTestEngine,
 } from './support/harness.ts';
 
 /**
@@ -37,10 +36,10 @@ describe('a command never decides on a state the projector has not brought up to
     return { a: `a${n}`, b: `b${n}`, id: `si_a${n}_b${n}` };
   };
   const send = (from: string, to: string, clientMsgID: string) =>
-    t.client.request('recordMessage', message({ clientMsgID, sendID: from, recvID: to }));
+    t.request('recordMessage', message({ clientMsgID, sendID: from, recvID: to }));
   const one = async (userID: string, conversationID: string) =>
     (
-      await t.client.request('getMultipleConversation', {
+      await t.request('getMultipleConversation', {
         userID,
         conversationIDs: [conversationID],
       })
@@ -70,17 +69,17 @@ describe('a command never decides on a state the projector has not brought up to
   it('pin then unpin: the first is recorded and says so, the second changes nothing; the conversation ends as recorded', async () => {
     const { a, b, id } = chat();
     expect((await send(a, b, 'm1')).code).toBeUndefined();
-    const before = await countEvents(t);
+    const before = await t.countEvents();
     const [pin, unpin] = await whileHeld(async () => [
-      await t.client.request('pinConversation', { userID: b, conversationID: id, isPinned: true }),
-      await t.client.request('pinConversation', { userID: b, conversationID: id, isPinned: false }),
+      await t.request('pinConversation', { userID: b, conversationID: id, isPinned: true }),
+      await t.request('pinConversation', { userID: b, conversationID: id, isPinned: false }),
     ]);
     expect(pin?.code).toBe(503);
     expect(pin?.error).toMatch(RECORDED);
     expect(unpin?.code).toBe(503);
     expect(unpin?.error).toMatch(NOTHING_CHANGED);
-    expect(await countEvents(t)).toBe(before + 1);
-    const retried = await t.client.request('pinConversation', {
+    expect(await t.countEvents()).toBe(before + 1);
+    const retried = await t.request('pinConversation', {
       userID: b,
       conversationID: id,
       isPinned: false,
@@ -94,7 +93,7 @@ describe('a command never decides on a state the projector has not brought up to
     await send(a, b, 'm1');
     const [sent, read] = await whileHeld(async () => [
       await send(a, b, 'm2'),
-      await t.client.request('markConversationMessageAsRead', { userID: b, conversationID: id }),
+      await t.request('markConversationMessageAsRead', { userID: b, conversationID: id }),
     ]);
     expect(sent?.code).toBe(503);
     expect(sent?.error).toMatch(RECORDED);
@@ -102,12 +101,12 @@ describe('a command never decides on a state the projector has not brought up to
     expect(read?.error).toMatch(NOTHING_CHANGED);
     // The message service retries: the same seq, now acknowledged; then the read goes through.
     expect((await send(a, b, 'm2')).body).toEqual({ conversationID: id, seq: 2, duplicate: true });
-    const marked = await t.client.request('markConversationMessageAsRead', {
+    const marked = await t.request('markConversationMessageAsRead', {
       userID: b,
       conversationID: id,
     });
     expect(marked.body.conversation).toMatchObject({ hasReadSeq: 2, unreadCount: 0 });
-    expect(await totalOf(t, b)).toBe(0);
+    expect(await t.total(b)).toBe(0);
   });
 
   it('an acknowledged message, then mark read while the projector is held: recorded with that seq', async () => {
@@ -115,12 +114,12 @@ describe('a command never decides on a state the projector has not brought up to
     await send(a, b, 'm1');
     await send(a, b, 'm2');
     const read = await whileHeld(() =>
-      t.client.request('markConversationMessageAsRead', { userID: b, conversationID: id }),
+      t.request('markConversationMessageAsRead', { userID: b, conversationID: id }),
     );
     expect(read.code).toBe(503);
     expect(read.error).toMatch(RECORDED);
     // Recorded, so it shows once the projector goes on.
-    await expect.poll(() => totalOf(t, b)).toBe(0);
+    await expect.poll(() => t.total(b)).toBe(0);
     expect(await one(b, id)).toMatchObject({ hasReadSeq: 2, unreadCount: 0 });
   });
 
@@ -129,12 +128,12 @@ describe('a command never decides on a state the projector has not brought up to
     await send(a, b, 'm1');
     const [sent, deleted] = await whileHeld(async () => [
       await send(a, b, 'm2'),
-      await t.client.request('deleteConversation', { userID: b, conversationID: id }),
+      await t.request('deleteConversation', { userID: b, conversationID: id }),
     ]);
     expect([sent?.code, deleted?.code]).toEqual([503, 503]);
     expect(deleted?.error).toMatch(NOTHING_CHANGED);
     expect(
-      (await t.client.request('deleteConversation', { userID: b, conversationID: id })).code,
+      (await t.request('deleteConversation', { userID: b, conversationID: id })).code,
     ).toBeUndefined();
     expect((await one(b, id)).minSeq).toBe(3);
     await send(a, b, 'm3');
@@ -146,12 +145,12 @@ describe('a command never decides on a state the projector has not brought up to
     const { a, b, id } = chat();
     const [sent, pin] = await whileHeld(async () => [
       await send(a, b, 'm1'),
-      await t.client.request('pinConversation', { userID: b, conversationID: id, isPinned: true }),
+      await t.request('pinConversation', { userID: b, conversationID: id, isPinned: true }),
     ]);
     expect(sent?.code).toBe(503);
     expect(pin?.code).toBe(503);
     expect(pin?.error).toMatch(NOTHING_CHANGED);
-    const retried = await t.client.request('pinConversation', {
+    const retried = await t.request('pinConversation', {
       userID: b,
       conversationID: id,
       isPinned: true,
@@ -163,24 +162,20 @@ describe('a command never decides on a state the projector has not brought up to
     const { a, b, id } = chat();
     await send(a, b, 'm1');
     const replies = await whileHeld(async () => [
-      await t.client.request('deleteConversation', { userID: b, conversationID: id }),
-      await t.client.request('deleteConversation', { userID: b, conversationID: id }),
+      await t.request('deleteConversation', { userID: b, conversationID: id }),
+      await t.request('deleteConversation', { userID: b, conversationID: id }),
     ]);
     expect(replies.map((reply) => reply.code)).toEqual([503, 503]);
     expect(await typeCount('ConversationDeleted', b)).toBe(1);
     expect(
-      (await t.client.request('deleteConversation', { userID: b, conversationID: id })).code,
+      (await t.request('deleteConversation', { userID: b, conversationID: id })).code,
     ).toBeUndefined();
     expect(await typeCount('ConversationDeleted', b)).toBe(1);
   });
 });
 
 describe('a transaction that appends nothing holds nothing back', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine({ READ_YOUR_WRITES_TIMEOUT_MS: '2000' });
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine({ READ_YOUR_WRITES_TIMEOUT_MS: '2000' });
 
   it.each([
     ['in the engine’s database', async () => t.config.DATABASE_URL as string],
@@ -191,25 +186,25 @@ describe('a transaction that appends nothing holds nothing back', () => {
       const idle = await openTransaction(await url(), { appending: false });
       try {
         for (let i = 1; i <= 20; i++) {
-          const sent = await t.client.request(
+          const sent = await t.request(
             'recordMessage',
             message({ clientMsgID: `f${i}`, sendID: 'fx', recvID: `fy${i % 4}` }),
           );
           expect(sent.code).toBeUndefined();
-          const pinned = await t.client.request('pinConversation', {
+          const pinned = await t.request('pinConversation', {
             userID: `fy${i % 4}`,
             conversationID: `si_fx_fy${i % 4}`,
             isPinned: i % 2 === 0,
           });
           expect(pinned.body.conversation.isPinned).toBe(i % 2 === 0);
         }
-        expect(await totalOf(t, 'fy1')).toBeGreaterThan(0);
+        expect(await t.total('fy1')).toBeGreaterThan(0);
         const verified = await verifyReadModel({
           database: t.engine.database,
           logger: silentLogger,
         });
         expect(verified.equal).toBe(true);
-        expect(verified.checkpoint.handled).toBe(await countEvents(t));
+        expect(verified.checkpoint.handled).toBe(await t.countEvents());
       } finally {
         await idle.end();
       }

@@ -35,7 +35,7 @@ const startLoad = (t: TestEngine, workers: number) => {
   const sent: Sent[] = [];
   let running = true;
   const request = async (method: string, body: unknown) => {
-    const reply = await t.client.request(method, body);
+    const reply = await t.raw(method, body);
     sent.push({ method, reply, at: Date.now() });
     return reply;
   };
@@ -140,7 +140,7 @@ describe('rebuild while the engine serves', () => {
   it('reports projection lag and throughput in the NATS service stats', async () => {
     const projectorStats = async () => {
       // Addressed to this engine's instance: other engines may serve the same name on this server.
-      const reply = await t.client.nc.request(
+      const reply = await t.nc.request(
         `$SRV.STATS.conversation-engine.${t.engine.service.info().id}`,
         new Uint8Array(),
         { timeout: 5000 },

@@ -15,11 +15,11 @@ import {
   stopProcess,
 } from './support/cli-process.ts';
 import {
-  type Client,
   collectCallbacks,
   connectClient,
   message,
   type Reply,
+  type TestClient,
   testConfig,
 } from './support/harness.ts';
 
@@ -34,7 +34,7 @@ const waitFor = async (condition: () => Promise<boolean> | boolean, what: string
 describe('two engine processes on one database', () => {
   let config: Config;
   let database: EngineDatabase;
-  let client: Client;
+  let client: TestClient;
   const engines = new Map<string, CliProcess>();
 
   beforeAll(async () => {
@@ -59,7 +59,7 @@ describe('two engine processes on one database', () => {
   const send = async (method: string, body: unknown): Promise<Reply> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await client.request(method, body);
+        return await client.raw(method, body);
       } catch (error) {
         if (attempt >= 3) throw error;
       }

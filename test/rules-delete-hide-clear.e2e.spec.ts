@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  awaitCallback,
   callbacksFor,
-  callbacksUntilNow,
   conversationIDs,
-  listOf,
+  latestMsgOf,
   message,
-  startTestEngine,
-  type TestEngine,
-  totalOf,
+  useTestEngine,
 } from './support/harness.ts';
 
 describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
   const send = (
     clientMsgID: string,
@@ -24,44 +16,44 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
     recvID: string,
     sendTime = 1_700_000_000_000,
   ) =>
-    t.client.request(
+    t.request(
       'recordMessage',
       message({ clientMsgID, sendID, recvID, sendTime, content: clientMsgID }),
     );
   const one = async (userID: string, peer: string) =>
-    (await t.client.request('getOneConversation', { userID, sessionType: 1, sourceID: peer })).body
+    (await t.request('getOneConversation', { userID, sessionType: 1, sourceID: peer })).body
       .conversation;
 
   it('rule 6: delete clears the owner’s history only; a later message brings back just the new ones', async () => {
     const [owner, peer, id] = ['r6-o', 'r6-p', 'si_r6-o_r6-p'];
     await send('d1', peer, owner);
     await send('d2', peer, owner);
-    await t.client.request('setConversation', {
+    await t.request('setConversation', {
       userID: owner,
       conversationID: id,
       isPinned: true,
       recvMsgOpt: 2,
     });
-    await t.client.request('setConversationDraft', {
+    await t.request('setConversationDraft', {
       userID: owner,
       conversationID: id,
       draftText: 'x',
     });
-    await t.client.request('setConversationRecvMessageOpt', {
+    await t.request('setConversationRecvMessageOpt', {
       userID: owner,
       conversationIDs: [id],
       opt: 0,
     });
     const peerBefore = await one(peer, owner);
-    expect(await totalOf(t, owner)).toBe(2);
+    expect(await t.total(owner)).toBe(2);
 
-    const deleted = await t.client.request('deleteConversation', {
+    const deleted = await t.request('deleteConversation', {
       userID: owner,
       conversationID: id,
     });
     expect(deleted).toEqual({ code: undefined, error: undefined, body: {} });
-    expect(await listOf(t, owner)).toEqual([]);
-    expect(await totalOf(t, owner)).toBe(0);
+    expect(await t.list(owner)).toEqual([]);
+    expect(await t.total(owner)).toBe(0);
     expect(await one(owner, peer)).toMatchObject({
       isHidden: true,
       minSeq: 3,
@@ -71,22 +63,22 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
       isPinned: false,
       recvMsgOpt: 0,
     });
-    const left = await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
+    const left = await t.awaitCallback(owner, 'OnConversationChanged', (data) =>
       data.some((c: any) => c.conversationID === id && c.isHidden),
     );
     expect(left.data[0]).toMatchObject({ isHidden: true, unreadCount: 0 });
-    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 0);
+    await t.awaitCallback(owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 0);
     // The other member is untouched.
     expect(await one(peer, owner)).toEqual(peerBefore);
-    expect(conversationIDs(await listOf(t, peer))).toEqual([id]);
+    expect(conversationIDs(await t.list(peer))).toEqual([id]);
 
-    await t.client.request('setConversationRecvMessageOpt', {
+    await t.request('setConversationRecvMessageOpt', {
       userID: owner,
       conversationIDs: [id],
       opt: 2,
     });
     await send('d3', peer, owner, 1_700_000_500_000);
-    const back = await listOf(t, owner);
+    const back = await t.list(owner);
     expect(back).toEqual([
       expect.objectContaining({
         conversationID: id,
@@ -99,8 +91,8 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
         latestMsgSendTime: 1_700_000_500_000,
       }),
     ]);
-    expect(JSON.parse(back[0].latestMsg)).toMatchObject({ seq: 3, clientMsgID: 'd3' });
-    const returned = await awaitCallback(t, owner, 'OnNewConversation', (data) =>
+    expect(latestMsgOf(back[0])).toMatchObject({ seq: 3, clientMsgID: 'd3' });
+    const returned = await t.awaitCallback(owner, 'OnNewConversation', (data) =>
       data.some((c: any) => c.conversationID === id && c.maxSeq === 3),
     );
     expect(returned.data[0]).toMatchObject({ unreadCount: 1, minSeq: 3 });
@@ -112,28 +104,28 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
     await send('h1', peer, owner);
     await send('h2', peer, owner);
     await send('other', 'r7-q', owner);
-    expect(await totalOf(t, owner)).toBe(3);
+    expect(await t.total(owner)).toBe(3);
 
     expect(
-      (await t.client.request('hideConversation', { userID: owner, conversationID: id })).body,
+      (await t.request('hideConversation', { userID: owner, conversationID: id })).body,
     ).toEqual({});
-    expect(conversationIDs(await listOf(t, owner))).toEqual(['si_r7-o_r7-q']);
-    expect(await totalOf(t, owner)).toBe(1);
+    expect(conversationIDs(await t.list(owner))).toEqual(['si_r7-o_r7-q']);
+    expect(await t.total(owner)).toBe(1);
     expect(await one(owner, peer)).toMatchObject({ isHidden: true, unreadCount: 2, minSeq: 1 });
-    await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
+    await t.awaitCallback(owner, 'OnConversationChanged', (data) =>
       data.some((c: any) => c.conversationID === id && c.isHidden),
     );
-    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 1);
+    await t.awaitCallback(owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 1);
 
     await send('h3', peer, owner, 1_700_000_500_000);
-    const back = (await listOf(t, owner)).find((c) => c.conversationID === id);
+    const back = (await t.list(owner)).find((c) => c.conversationID === id);
     expect(back).toMatchObject({ isHidden: false, unreadCount: 3, minSeq: 1, maxSeq: 3 });
-    expect(await totalOf(t, owner)).toBe(4);
-    const returned = await awaitCallback(t, owner, 'OnNewConversation', (data) =>
+    expect(await t.total(owner)).toBe(4);
+    const returned = await t.awaitCallback(owner, 'OnNewConversation', (data) =>
       data.some((c: any) => c.conversationID === id && c.maxSeq === 3),
     );
     expect(returned.data[0]).toMatchObject({ unreadCount: 3 });
-    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 4);
+    await t.awaitCallback(owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 4);
   });
 
   it('rule 8: clear keeps the conversation at its place with no latest message and no unread', async () => {
@@ -142,11 +134,11 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
     await send('c-b1', 'r8-b', owner, 1_700_000_002_000);
     await send('c-b2', 'r8-b', owner, 1_700_000_002_500);
     await send('c-c', 'r8-c', owner, 1_700_000_003_000);
-    const order = conversationIDs(await listOf(t, owner));
+    const order = conversationIDs(await t.list(owner));
     expect(order).toEqual(['si_r8-c_r8-o', 'si_r8-b_r8-o', 'si_r8-a_r8-o']);
-    expect(await totalOf(t, owner)).toBe(4);
+    expect(await t.total(owner)).toBe(4);
 
-    const cleared = await t.client.request('clearConversationAndDeleteAllMsg', {
+    const cleared = await t.request('clearConversationAndDeleteAllMsg', {
       userID: owner,
       conversationID: 'si_r8-b_r8-o',
     });
@@ -158,25 +150,25 @@ describe('delete, hide and clear (SPEC §3 rules 6, 7, 8)', () => {
       maxSeq: 2,
       isHidden: false,
     });
-    expect(conversationIDs(await listOf(t, owner))).toEqual(order);
-    expect(await totalOf(t, owner)).toBe(2);
-    await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
+    expect(conversationIDs(await t.list(owner))).toEqual(order);
+    expect(await t.total(owner)).toBe(2);
+    await t.awaitCallback(owner, 'OnConversationChanged', (data) =>
       data.some((c: any) => c.conversationID === 'si_r8-b_r8-o' && c.latestMsg === ''),
     );
-    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 2);
+    await t.awaitCallback(owner, 'OnTotalUnreadMessageCountChanged', (total) => total === 2);
     // The peer's history is its own.
     expect(await one('r8-b', owner)).toMatchObject({ minSeq: 1, maxSeq: 2 });
 
     await send('c-b3', 'r8-b', owner, 1_700_000_004_000);
-    const [top] = await listOf(t, owner);
+    const [top] = await t.list(owner);
     expect(top).toMatchObject({
       conversationID: 'si_r8-b_r8-o',
       unreadCount: 1,
       minSeq: 3,
       maxSeq: 3,
     });
-    expect(JSON.parse(top.latestMsg)).toMatchObject({ seq: 3, clientMsgID: 'c-b3' });
-    const owners = callbacksFor(await callbacksUntilNow(t), owner, 'OnNewConversation');
+    expect(latestMsgOf(top)).toMatchObject({ seq: 3, clientMsgID: 'c-b3' });
+    const owners = callbacksFor(await t.callbacksUntilNow(), owner, 'OnNewConversation');
     expect(owners.filter((c) => c.data[0].conversationID === 'si_r8-b_r8-o')).toHaveLength(1);
   });
 });

@@ -1,17 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  awaitCallback,
   callbacksFor,
-  callbacksUntilNow,
-  listOf,
+  latestMsgOf,
   message,
-  startTestEngine,
   type TestEngine,
-  totalOf,
+  useTestEngine,
 } from './support/harness.ts';
 
 const conversation = async (t: TestEngine, userID: string, groupID: string) =>
-  (await t.client.request('getOneConversation', { userID, sessionType: 3, sourceID: groupID })).body
+  (await t.request('getOneConversation', { userID, sessionType: 3, sourceID: groupID })).body
     .conversation;
 
 const post = (
@@ -21,7 +18,7 @@ const post = (
   groupID: string,
   atUserIDList?: string[],
 ) =>
-  t.client.request(
+  t.request(
     'recordMessage',
     message({
       clientMsgID,
@@ -33,15 +30,11 @@ const post = (
   );
 
 describe('group chats (SPEC §3 rules 2 and 3)', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
   it('rule 2: members see the group from their first visible message; joining later hides what came before', async () => {
     expect(
-      await t.client.request('joinGroup', { groupID: 'r2g', userIDs: ['r2-a', 'r2-b', 'r2-c'] }),
+      await t.request('joinGroup', { groupID: 'r2g', userIDs: ['r2-a', 'r2-b', 'r2-c'] }),
     ).toEqual({ code: undefined, error: undefined, body: {} });
 
     // Joined, nothing visible yet: the conversation exists but is not listed, and nobody is told.
@@ -56,8 +49,8 @@ describe('group chats (SPEC §3 rules 2 and 3)', () => {
       latestMsg: '',
       isNotInGroup: false,
     });
-    expect(await listOf(t, 'r2-a')).toEqual([]);
-    expect(callbacksFor(await callbacksUntilNow(t), 'r2-a')).toEqual([]);
+    expect(await t.list('r2-a')).toEqual([]);
+    expect(callbacksFor(await t.callbacksUntilNow(), 'r2-a')).toEqual([]);
 
     expect((await post(t, 'g1', 'r2-a', 'r2g')).body).toEqual({
       conversationID: 'sg_r2g',
@@ -69,67 +62,67 @@ describe('group chats (SPEC §3 rules 2 and 3)', () => {
       ['r2-b', 1],
       ['r2-c', 1],
     ] as const) {
-      expect(await listOf(t, owner)).toEqual([
+      expect(await t.list(owner)).toEqual([
         expect.objectContaining({ conversationID: 'sg_r2g', maxSeq: 1, unreadCount: unread }),
       ]);
-      expect(await totalOf(t, owner)).toBe(unread);
-      await awaitCallback(t, owner, 'OnNewConversation', (data) =>
+      expect(await t.total(owner)).toBe(unread);
+      await t.awaitCallback(owner, 'OnNewConversation', (data) =>
         data.some((c: any) => c.conversationID === 'sg_r2g'),
       );
     }
 
     // A late joiner sees only what comes after the group's maxSeq at join time.
-    await t.client.request('joinGroup', { groupID: 'r2g', userIDs: ['r2-d'] });
+    await t.request('joinGroup', { groupID: 'r2g', userIDs: ['r2-d'] });
     expect(await conversation(t, 'r2-d', 'r2g')).toMatchObject({
       maxSeq: 1,
       minSeq: 2,
       unreadCount: 0,
       latestMsg: '',
     });
-    expect(await listOf(t, 'r2-d')).toEqual([]);
+    expect(await t.list('r2-d')).toEqual([]);
     await post(t, 'g2', 'r2-c', 'r2g');
-    const [d] = await listOf(t, 'r2-d');
+    const [d] = await t.list('r2-d');
     expect(d).toMatchObject({ conversationID: 'sg_r2g', maxSeq: 2, minSeq: 2, unreadCount: 1 });
-    expect(JSON.parse(d.latestMsg)).toMatchObject({ seq: 2, clientMsgID: 'g2' });
-    const dNew = await awaitCallback(t, 'r2-d', 'OnNewConversation');
+    expect(latestMsgOf(d)).toMatchObject({ seq: 2, clientMsgID: 'g2' });
+    const dNew = await t.awaitCallback('r2-d', 'OnNewConversation');
     expect(dNew.data[0]).toMatchObject({ conversationID: 'sg_r2g', unreadCount: 1 });
-    expect((await listOf(t, 'r2-b'))[0]).toMatchObject({ unreadCount: 2 });
+    expect((await t.list('r2-b'))[0]).toMatchObject({ unreadCount: 2 });
   });
 
   it('rule 2: leaving freezes the member’s view; rejoining lifts it without what was sent meanwhile', async () => {
-    await t.client.request('joinGroup', { groupID: 'r2l', userIDs: ['r2l-a', 'r2l-b'] });
+    await t.request('joinGroup', { groupID: 'r2l', userIDs: ['r2l-a', 'r2l-b'] });
     await post(t, 'l1', 'r2l-a', 'r2l');
     await post(t, 'l2', 'r2l-a', 'r2l');
-    expect(await totalOf(t, 'r2l-b')).toBe(2);
+    expect(await t.total('r2l-b')).toBe(2);
 
-    expect(
-      (await t.client.request('leaveGroup', { groupID: 'r2l', userIDs: ['r2l-b'] })).body,
-    ).toEqual({});
-    const left = (await listOf(t, 'r2l-b'))[0];
+    expect((await t.request('leaveGroup', { groupID: 'r2l', userIDs: ['r2l-b'] })).body).toEqual(
+      {},
+    );
+    const left = (await t.list('r2l-b'))[0];
     expect(left).toMatchObject({
       conversationID: 'sg_r2l',
       isNotInGroup: true,
       maxSeq: 2,
       unreadCount: 2,
     });
-    await awaitCallback(t, 'r2l-b', 'OnConversationChanged', (data) => data[0]?.isNotInGroup);
-    const seenBefore = callbacksFor(await callbacksUntilNow(t), 'r2l-b').length;
+    await t.awaitCallback('r2l-b', 'OnConversationChanged', (data) => data[0]?.isNotInGroup);
+    const seenBefore = callbacksFor(await t.callbacksUntilNow(), 'r2l-b').length;
 
     await post(t, 'l3', 'r2l-a', 'r2l', ['r2l-b', 'AtAllTag']);
     await post(t, 'l4', 'r2l-a', 'r2l');
-    expect((await listOf(t, 'r2l-b'))[0]).toMatchObject({
+    expect((await t.list('r2l-b'))[0]).toMatchObject({
       isNotInGroup: true,
       maxSeq: 2,
       unreadCount: 2,
       groupAtType: 0,
     });
-    expect(JSON.parse((await listOf(t, 'r2l-b'))[0].latestMsg)).toMatchObject({ seq: 2 });
-    expect(await totalOf(t, 'r2l-b')).toBe(2);
+    expect(latestMsgOf((await t.list('r2l-b'))[0])).toMatchObject({ seq: 2 });
+    expect(await t.total('r2l-b')).toBe(2);
     // Messages sent while away change nothing for the member, so nothing is published to them.
-    expect(callbacksFor(await callbacksUntilNow(t), 'r2l-b')).toHaveLength(seenBefore);
+    expect(callbacksFor(await t.callbacksUntilNow(), 'r2l-b')).toHaveLength(seenBefore);
 
-    await t.client.request('markGroupMessageHasRead', { userID: 'r2l-b', groupID: 'r2l' });
-    await t.client.request('joinGroup', { groupID: 'r2l', userIDs: ['r2l-b'] });
+    await t.request('markGroupMessageHasRead', { userID: 'r2l-b', groupID: 'r2l' });
+    await t.request('joinGroup', { groupID: 'r2l', userIDs: ['r2l-b'] });
     expect(await conversation(t, 'r2l-b', 'r2l')).toMatchObject({
       isNotInGroup: false,
       minSeq: 5,
@@ -138,13 +131,13 @@ describe('group chats (SPEC §3 rules 2 and 3)', () => {
     await post(t, 'l5', 'r2l-a', 'r2l');
     const back = await conversation(t, 'r2l-b', 'r2l');
     expect(back).toMatchObject({ isNotInGroup: false, maxSeq: 5, unreadCount: 1 });
-    expect(JSON.parse(back.latestMsg)).toMatchObject({ seq: 5, clientMsgID: 'l5' });
-    expect(await totalOf(t, 'r2l-b')).toBe(1);
-    await awaitCallback(t, 'r2l-b', 'OnTotalUnreadMessageCountChanged', (total) => total === 1);
+    expect(latestMsgOf(back)).toMatchObject({ seq: 5, clientMsgID: 'l5' });
+    expect(await t.total('r2l-b')).toBe(1);
+    await t.awaitCallback('r2l-b', 'OnTotalUnreadMessageCountChanged', (total) => total === 1);
   });
 
   it('rule 3: @me and @all accumulate into 3, in one message or several, and reading resets them', async () => {
-    await t.client.request('joinGroup', { groupID: 'r3g', userIDs: ['r3-a', 'r3-b', 'r3-c'] });
+    await t.request('joinGroup', { groupID: 'r3g', userIDs: ['r3-a', 'r3-b', 'r3-c'] });
     const atType = async (owner: string) => (await conversation(t, owner, 'r3g')).groupAtType;
 
     await post(t, 'm1', 'r3-a', 'r3g', ['r3-b']);
@@ -154,13 +147,12 @@ describe('group chats (SPEC §3 rules 2 and 3)', () => {
     await post(t, 'm3', 'r3-a', 'r3g', ['AtAllTag']);
     // The sender is not mentioned by its own @all.
     expect([await atType('r3-a'), await atType('r3-b'), await atType('r3-c')]).toEqual([0, 3, 2]);
-    await awaitCallback(t, 'r3-b', 'OnConversationChanged', (data) => data[0]?.groupAtType === 3);
+    await t.awaitCallback('r3-b', 'OnConversationChanged', (data) => data[0]?.groupAtType === 3);
 
-    await t.client.request('markGroupMessageHasRead', { userID: 'r3-b', groupID: 'r3g' });
+    await t.request('markGroupMessageHasRead', { userID: 'r3-b', groupID: 'r3g' });
     expect(await atType('r3-b')).toBe(0);
     expect(await atType('r3-c')).toBe(2);
-    await awaitCallback(
-      t,
+    await t.awaitCallback(
       'r3-b',
       'OnConversationChanged',
       (data) => data[0]?.groupAtType === 0 && data[0]?.unreadCount === 0,
@@ -168,7 +160,7 @@ describe('group chats (SPEC §3 rules 2 and 3)', () => {
 
     await post(t, 'm4', 'r3-a', 'r3g', ['r3-b', 'AtAllTag']);
     expect([await atType('r3-a'), await atType('r3-b'), await atType('r3-c')]).toEqual([0, 3, 2]);
-    await t.client.request('markConversationMessageAsRead', {
+    await t.request('markConversationMessageAsRead', {
       userID: 'r3-c',
       conversationID: 'sg_r3g',
     });

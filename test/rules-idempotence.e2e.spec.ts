@@ -1,31 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  callbacksFor,
-  callbacksUntilNow,
-  countEvents,
-  listOf,
-  message,
-  startTestEngine,
-  type TestEngine,
-} from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { callbacksFor, latestMsgOf, message, useTestEngine } from './support/harness.ts';
 
 describe('idempotence and unknown conversations (SPEC §3 rules 13 and 15)', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
   /** An owner with one single chat (two unread) and one group chat (one unread with @me). */
   const owner = async (name: string) => {
-    await t.client.request('joinGroup', { groupID: `${name}-g`, userIDs: [name, `${name}-p`] });
+    await t.request('joinGroup', { groupID: `${name}-g`, userIDs: [name, `${name}-p`] });
     for (const clientMsgID of ['1', '2']) {
-      await t.client.request(
-        'recordMessage',
-        message({ clientMsgID, sendID: `${name}-p`, recvID: name }),
-      );
+      await t.request('recordMessage', message({ clientMsgID, sendID: `${name}-p`, recvID: name }));
     }
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({
         clientMsgID: 'g',
@@ -106,38 +91,38 @@ describe('idempotence and unknown conversations (SPEC §3 rules 13 and 15)', () 
       const name = `r13-${method.slice(0, 20)}`;
       const ids = await owner(name);
       const [, body] = make(name, ids);
-      const first = await t.client.request(method, body);
+      const first = await t.raw(method, body);
       expect(first.code).toBeUndefined();
-      const list = await listOf(t, name);
-      const events = await countEvents(t);
-      const seen = callbacksFor(await callbacksUntilNow(t), name).length;
-      const eventsAfterMarker = await countEvents(t);
+      const list = await t.list(name);
+      const events = await t.countEvents();
+      const seen = callbacksFor(await t.callbacksUntilNow(), name).length;
+      const eventsAfterMarker = await t.countEvents();
 
-      const again = await t.client.request(method, body);
+      const again = await t.raw(method, body);
       expect(again).toEqual(first);
-      expect(await countEvents(t)).toBe(eventsAfterMarker);
+      expect(await t.countEvents()).toBe(eventsAfterMarker);
       expect(eventsAfterMarker - events).toBe(1); // the marker's message, nothing else
-      expect(await listOf(t, name)).toEqual(list);
-      expect(callbacksFor(await callbacksUntilNow(t), name)).toHaveLength(seen);
+      expect(await t.list(name)).toEqual(list);
+      expect(callbacksFor(await t.callbacksUntilNow(), name)).toHaveLength(seen);
     },
   );
 
   it('rule 13: recordMessage is idempotent on (conversationID, clientMsgID)', async () => {
-    const first = await t.client.request(
+    const first = await t.request(
       'recordMessage',
       message({ clientMsgID: 'dup', sendID: 'r13m-a', recvID: 'r13m-b', content: 'once' }),
     );
     expect(first.body).toEqual({ conversationID: 'si_r13m-a_r13m-b', seq: 1, duplicate: false });
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({ clientMsgID: 'next', sendID: 'r13m-b', recvID: 'r13m-a' }),
     );
-    const events = await countEvents(t);
-    const seen = callbacksFor(await callbacksUntilNow(t), 'r13m-b').length;
-    const eventsAfterMarker = await countEvents(t);
+    const events = await t.countEvents();
+    const seen = callbacksFor(await t.callbacksUntilNow(), 'r13m-b').length;
+    const eventsAfterMarker = await t.countEvents();
 
     // A retry, even one whose other fields differ, answers the first seq.
-    const retry = await t.client.request(
+    const retry = await t.request(
       'recordMessage',
       message({
         clientMsgID: 'dup',
@@ -152,15 +137,15 @@ describe('idempotence and unknown conversations (SPEC §3 rules 13 and 15)', () 
       error: undefined,
       body: { conversationID: 'si_r13m-a_r13m-b', seq: 1, duplicate: true },
     });
-    expect(await countEvents(t)).toBe(eventsAfterMarker);
+    expect(await t.countEvents()).toBe(eventsAfterMarker);
     expect(eventsAfterMarker - events).toBe(1);
-    const [item] = await listOf(t, 'r13m-b');
+    const [item] = await t.list('r13m-b');
     expect(item).toMatchObject({ maxSeq: 2 });
-    expect(JSON.parse(item.latestMsg)).toMatchObject({ clientMsgID: 'next' });
-    expect(callbacksFor(await callbacksUntilNow(t), 'r13m-b')).toHaveLength(seen);
+    expect(latestMsgOf(item)).toMatchObject({ clientMsgID: 'next' });
+    expect(callbacksFor(await t.callbacksUntilNow(), 'r13m-b')).toHaveLength(seen);
 
     // The same clientMsgID in another conversation is another message.
-    const elsewhere = await t.client.request(
+    const elsewhere = await t.request(
       'recordMessage',
       message({ clientMsgID: 'dup', sendID: 'r13m-a', recvID: 'r13m-c' }),
     );
@@ -170,14 +155,14 @@ describe('idempotence and unknown conversations (SPEC §3 rules 13 and 15)', () 
       duplicate: false,
     });
 
-    await t.client.request('joinGroup', { groupID: 'r13m-g', userIDs: ['r13m-a', 'r13m-b'] });
+    await t.request('joinGroup', { groupID: 'r13m-g', userIDs: ['r13m-a', 'r13m-b'] });
     const group = message({ clientMsgID: 'gdup', sendID: 'r13m-a', groupID: 'r13m-g' });
-    expect((await t.client.request('recordMessage', group)).body).toEqual({
+    expect((await t.request('recordMessage', group)).body).toEqual({
       conversationID: 'sg_r13m-g',
       seq: 1,
       duplicate: false,
     });
-    expect((await t.client.request('recordMessage', group)).body).toEqual({
+    expect((await t.request('recordMessage', group)).body).toEqual({
       conversationID: 'sg_r13m-g',
       seq: 1,
       duplicate: true,
@@ -208,22 +193,22 @@ describe('idempotence and unknown conversations (SPEC §3 rules 13 and 15)', () 
   it.each(unknown)(
     'rule 15: %s naming an unknown conversation answers 404 and appends nothing',
     async (method, body) => {
-      await t.client.request(
+      await t.request(
         'recordMessage',
         message({ clientMsgID: 'known', sendID: 'r15-p', recvID: 'r15-o' }),
       );
-      await t.client.request(
+      await t.request(
         'recordMessage',
         message({ clientMsgID: 'theirs', sendID: 'r15-p', recvID: 'r15-q' }),
       );
-      const list = await listOf(t, 'r15-o');
-      const events = await countEvents(t);
-      const reply = await t.client.request(method, body);
+      const list = await t.list('r15-o');
+      const events = await t.countEvents();
+      const reply = await t.raw(method, body);
       expect(reply.code).toBe(404);
       expect(reply.error).toMatch(/conversationID: r15-o has no conversation s[ign]_/);
       expect(reply.body).toEqual({ errCode: 404, errMsg: reply.error, errDlt: expect.any(String) });
-      expect(await countEvents(t)).toBe(events);
-      expect(await listOf(t, 'r15-o')).toEqual(list);
+      expect(await t.countEvents()).toBe(events);
+      expect(await t.list('r15-o')).toEqual(list);
     },
   );
 });

@@ -1,43 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  awaitCallback,
-  listOf,
-  message,
-  startTestEngine,
-  type TestEngine,
-  totalOf,
-} from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { message, useTestEngine } from './support/harness.ts';
 
 describe('mark read (SPEC §3 rule 4)', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
   const send = async (
     clientMsgID: string,
     fields: { sendID: string; recvID?: string; groupID?: string; atUserIDList?: string[] },
   ) => {
-    const reply = await t.client.request('recordMessage', message({ clientMsgID, ...fields }));
+    const reply = await t.request('recordMessage', message({ clientMsgID, ...fields }));
     expect(reply.code).toBeUndefined();
   };
   /** The total is what the owner's badge shows: the callback carrying it must arrive. */
   const expectTotal = async (owner: string, total: number) => {
-    expect(await totalOf(t, owner)).toBe(total);
-    await awaitCallback(t, owner, 'OnTotalUnreadMessageCountChanged', (data) => data === total);
+    expect(await t.total(owner)).toBe(total);
+    await t.awaitCallback(owner, 'OnTotalUnreadMessageCountChanged', (data) => data === total);
   };
 
   it('reads by conversation, by peer, by group and all at once, dropping the total each time', async () => {
     const owner = 'r4-o';
-    await t.client.request('joinGroup', { groupID: 'r4g', userIDs: [owner, 'r4-p'] });
+    await t.request('joinGroup', { groupID: 'r4g', userIDs: [owner, 'r4-p'] });
     for (const id of ['p1', 'p2', 'p3']) await send(id, { sendID: 'r4-p', recvID: owner });
     for (const id of ['q1', 'q2']) await send(id, { sendID: 'r4-q', recvID: owner });
     await send('g1', { sendID: 'r4-p', groupID: 'r4g', atUserIDList: [owner] });
     await send('g2', { sendID: 'r4-p', groupID: 'r4g' });
     await expectTotal(owner, 7);
 
-    const byConversation = await t.client.request('markConversationMessageAsRead', {
+    const byConversation = await t.request('markConversationMessageAsRead', {
       userID: owner,
       conversationID: 'si_r4-o_r4-p',
     });
@@ -48,11 +37,11 @@ describe('mark read (SPEC §3 rule 4)', () => {
       unreadCount: 0,
     });
     await expectTotal(owner, 4);
-    await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
+    await t.awaitCallback(owner, 'OnConversationChanged', (data) =>
       data.some((c: any) => c.conversationID === 'si_r4-o_r4-p' && c.unreadCount === 0),
     );
 
-    const byPeer = await t.client.request('markSingleMessageHasRead', {
+    const byPeer = await t.request('markSingleMessageHasRead', {
       userID: owner,
       uid: 'r4-q',
     });
@@ -65,14 +54,14 @@ describe('mark read (SPEC §3 rule 4)', () => {
 
     const one = async () =>
       (
-        await t.client.request('getOneConversation', {
+        await t.request('getOneConversation', {
           userID: owner,
           sessionType: 3,
           sourceID: 'r4g',
         })
       ).body.conversation;
     expect(await one()).toMatchObject({ unreadCount: 2, groupAtType: 1 });
-    const byGroup = await t.client.request('markGroupMessageHasRead', {
+    const byGroup = await t.request('markGroupMessageHasRead', {
       userID: owner,
       groupID: 'r4g',
     });
@@ -83,7 +72,7 @@ describe('mark read (SPEC §3 rule 4)', () => {
       groupAtType: 0,
     });
     await expectTotal(owner, 0);
-    await awaitCallback(t, owner, 'OnConversationChanged', (data) =>
+    await t.awaitCallback(owner, 'OnConversationChanged', (data) =>
       data.some(
         (c: any) => c.conversationID === 'sg_r4g' && c.groupAtType === 0 && c.unreadCount === 0,
       ),
@@ -93,24 +82,22 @@ describe('mark read (SPEC §3 rule 4)', () => {
     await send('q3', { sendID: 'r4-q', recvID: owner });
     await send('g3', { sendID: 'r4-p', groupID: 'r4g', atUserIDList: ['AtAllTag'] });
     await expectTotal(owner, 3);
-    expect(
-      await t.client.request('markAllConversationMessageAsRead', { userID: owner }),
-    ).toMatchObject({
+    expect(await t.request('markAllConversationMessageAsRead', { userID: owner })).toMatchObject({
       code: undefined,
       body: { total: 0 },
     });
-    for (const item of await listOf(t, owner)) {
+    for (const item of await t.list(owner)) {
       expect(item).toMatchObject({ unreadCount: 0, groupAtType: 0 });
       expect(item.hasReadSeq).toBe(item.maxSeq);
     }
     await expectTotal(owner, 0);
     // The other side of each chat is untouched by the owner's reads.
-    expect((await listOf(t, 'r4-q'))[0]).toMatchObject({ hasReadSeq: 3, maxSeq: 3 });
+    expect((await t.list('r4-q'))[0]).toMatchObject({ hasReadSeq: 3, maxSeq: 3 });
   });
 
   it('marks all read for an owner with nothing to read, answering the total', async () => {
     expect(
-      (await t.client.request('markAllConversationMessageAsRead', { userID: 'r4-nobody' })).body,
+      (await t.request('markAllConversationMessageAsRead', { userID: 'r4-nobody' })).body,
     ).toEqual({
       total: 0,
     });

@@ -1,24 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  awaitCallback,
-  callbacksFor,
-  callbacksUntilNow,
-  listOf,
-  message,
-  startTestEngine,
-  type TestEngine,
-  totalOf,
-} from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { callbacksFor, latestMsgOf, message, useTestEngine } from './support/harness.ts';
 
 describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
   it('rule 1: puts a message into both lists, each announced once, and never leaves the sender unread', async () => {
-    const first = await t.client.request(
+    const first = await t.request(
       'recordMessage',
       message({ clientMsgID: 'r1-1', sendID: 'r1-ann', recvID: 'r1-ben', content: 'hi ben' }),
     );
@@ -27,7 +14,7 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
       body: { conversationID: 'si_r1-ann_r1-ben', seq: 1, duplicate: false },
     });
 
-    const [ben] = await listOf(t, 'r1-ben');
+    const [ben] = await t.list('r1-ben');
     expect(ben).toMatchObject({
       conversationID: 'si_r1-ann_r1-ben',
       conversationType: 1,
@@ -39,7 +26,7 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
       minSeq: 1,
       isHidden: false,
     });
-    expect(JSON.parse(ben.latestMsg)).toEqual({
+    expect(latestMsgOf(ben)).toEqual({
       clientMsgID: 'r1-1',
       serverMsgID: '',
       sendID: 'r1-ann',
@@ -51,15 +38,15 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
       sendTime: 1_700_000_000_000,
       seq: 1,
     });
-    const [ann] = await listOf(t, 'r1-ann');
+    const [ann] = await t.list('r1-ann');
     expect(ann).toMatchObject({ userID: 'r1-ben', unreadCount: 0, hasReadSeq: 1, maxSeq: 1 });
-    expect(await totalOf(t, 'r1-ben')).toBe(1);
-    expect(await totalOf(t, 'r1-ann')).toBe(0);
+    expect(await t.total('r1-ben')).toBe(1);
+    expect(await t.total('r1-ann')).toBe(0);
 
-    await awaitCallback(t, 'r1-ben', 'OnTotalUnreadMessageCountChanged', (total) => total === 1);
+    await t.awaitCallback('r1-ben', 'OnTotalUnreadMessageCountChanged', (total) => total === 1);
 
     // The reply goes the other way: ben's own message reads everything up to it.
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({
         clientMsgID: 'r1-2',
@@ -68,12 +55,12 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
         sendTime: 1_700_000_001_000,
       }),
     );
-    expect((await listOf(t, 'r1-ben'))[0]).toMatchObject({ unreadCount: 0, hasReadSeq: 2 });
-    expect((await listOf(t, 'r1-ann'))[0]).toMatchObject({ unreadCount: 1, hasReadSeq: 1 });
-    expect(await totalOf(t, 'r1-ben')).toBe(0);
-    expect(await totalOf(t, 'r1-ann')).toBe(1);
+    expect((await t.list('r1-ben'))[0]).toMatchObject({ unreadCount: 0, hasReadSeq: 2 });
+    expect((await t.list('r1-ann'))[0]).toMatchObject({ unreadCount: 1, hasReadSeq: 1 });
+    expect(await t.total('r1-ben')).toBe(0);
+    expect(await t.total('r1-ann')).toBe(1);
 
-    const all = await callbacksUntilNow(t);
+    const all = await t.callbacksUntilNow();
     for (const owner of ['r1-ann', 'r1-ben']) {
       const mine = callbacksFor(all, owner);
       expect(callbacksFor(mine, owner, 'OnNewConversation')).toHaveLength(1);
@@ -94,7 +81,7 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
   });
 
   it('rule 1: a notification chat is its own conversation, sn_<a>_<b>', async () => {
-    const reply = await t.client.request(
+    const reply = await t.request(
       'recordMessage',
       message({ clientMsgID: 'n1', sendID: 'r1n-system', recvID: 'r1n-bea', sessionType: 4 }),
     );
@@ -103,7 +90,7 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
       seq: 1,
       duplicate: false,
     });
-    expect(await listOf(t, 'r1n-bea')).toEqual([
+    expect(await t.list('r1n-bea')).toEqual([
       expect.objectContaining({
         conversationID: 'sn_r1n-bea_r1n-system',
         conversationType: 4,
@@ -111,12 +98,12 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
         unreadCount: 1,
       }),
     ]);
-    await awaitCallback(t, 'r1n-bea', 'OnNewConversation', (data) =>
+    await t.awaitCallback('r1n-bea', 'OnNewConversation', (data) =>
       data.some((c: any) => c.conversationID === 'sn_r1n-bea_r1n-system'),
     );
     expect(
       (
-        await t.client.request('getConversationIDBySessionType', {
+        await t.request('getConversationIDBySessionType', {
           userID: 'r1n-bea',
           sessionType: 4,
           sourceID: 'r1n-system',
@@ -128,7 +115,7 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
   it('rule 12: latestMsg is the message with the highest seq, whatever its sendTime', async () => {
     const late = 1_700_000_900_000;
     const early = 1_700_000_100_000;
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({
         clientMsgID: 'o1',
@@ -138,7 +125,7 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
         content: 'first',
       }),
     );
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({
         clientMsgID: 'o2',
@@ -149,15 +136,15 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
       }),
     );
     for (const owner of ['r12-amy', 'r12-bo']) {
-      const [item] = await listOf(t, owner);
+      const [item] = await t.list(owner);
       expect(item).toMatchObject({ maxSeq: 2, latestMsgSendTime: early });
-      expect(JSON.parse(item.latestMsg)).toMatchObject({
+      expect(latestMsgOf(item)).toMatchObject({
         seq: 2,
         content: 'second',
         sendTime: early,
       });
     }
-    const changed = await awaitCallback(t, 'r12-bo', 'OnConversationChanged', (data) =>
+    const changed = await t.awaitCallback('r12-bo', 'OnConversationChanged', (data) =>
       data.some((c: any) => c.maxSeq === 2),
     );
     expect(JSON.parse(changed.data[0].latestMsg)).toMatchObject({ seq: 2, content: 'second' });
@@ -165,7 +152,7 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
 
   it('rule 14: every query sees a command’s effect as soon as its reply arrives', async () => {
     for (let i = 1; i <= 20; i++) {
-      const reply = await t.client.request(
+      const reply = await t.request(
         'recordMessage',
         message({
           clientMsgID: `ryw-${i}`,
@@ -175,15 +162,15 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
         }),
       );
       expect(reply.body.seq).toBe(i);
-      expect(await totalOf(t, 'r14-bi')).toBe(i);
-      const one = await t.client.request('getOneConversation', {
+      expect(await t.total('r14-bi')).toBe(i);
+      const one = await t.request('getOneConversation', {
         userID: 'r14-bi',
         sessionType: 1,
         sourceID: 'r14-al',
       });
       expect(one.body.conversation).toMatchObject({ maxSeq: i, unreadCount: i });
     }
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({
         clientMsgID: 'ryw-other',
@@ -192,29 +179,29 @@ describe('single and notification chats (SPEC §3 rules 1, 12, 14)', () => {
         sendTime: 1_800_000_000_000,
       }),
     );
-    expect((await listOf(t, 'r14-bi')).map((c) => c.conversationID)).toEqual([
+    expect((await t.list('r14-bi')).map((c) => c.conversationID)).toEqual([
       'si_r14-bi_r14-cy',
       'si_r14-al_r14-bi',
     ]);
-    await t.client.request('pinConversation', {
+    await t.request('pinConversation', {
       userID: 'r14-bi',
       conversationID: 'si_r14-al_r14-bi',
       isPinned: true,
     });
-    expect((await listOf(t, 'r14-bi')).map((c) => c.conversationID)).toEqual([
+    expect((await t.list('r14-bi')).map((c) => c.conversationID)).toEqual([
       'si_r14-al_r14-bi',
       'si_r14-bi_r14-cy',
     ]);
-    await t.client.request('markConversationMessageAsRead', {
+    await t.request('markConversationMessageAsRead', {
       userID: 'r14-bi',
       conversationID: 'si_r14-al_r14-bi',
     });
-    expect(await totalOf(t, 'r14-bi')).toBe(1);
-    await t.client.request('hideConversation', {
+    expect(await t.total('r14-bi')).toBe(1);
+    await t.request('hideConversation', {
       userID: 'r14-bi',
       conversationID: 'si_r14-bi_r14-cy',
     });
-    expect(await totalOf(t, 'r14-bi')).toBe(0);
-    expect((await listOf(t, 'r14-bi')).map((c) => c.conversationID)).toEqual(['si_r14-al_r14-bi']);
+    expect(await t.total('r14-bi')).toBe(0);
+    expect((await t.list('r14-bi')).map((c) => c.conversationID)).toEqual(['si_r14-al_r14-bi']);
   });
 });

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { message, startTestEngine, type TestEngine } from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { message, type TestEngine, useTestEngine } from './support/harness.ts';
 
 const eventCount = async (engine: TestEngine) =>
   Number(
@@ -12,14 +12,10 @@ const eventCount = async (engine: TestEngine) =>
   );
 
 describe('the first slice over NATS and PostgreSQL', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
   it('registers with the NATS services API as conversation-engine', async () => {
-    const reply = await t.client.nc.request('$SRV.PING.conversation-engine', new Uint8Array(), {
+    const reply = await t.nc.request('$SRV.PING.conversation-engine', new Uint8Array(), {
       timeout: 5000,
     });
     expect(reply.json<{ name: string; type: string }>()).toMatchObject({
@@ -29,7 +25,7 @@ describe('the first slice over NATS and PostgreSQL', () => {
   });
 
   it('puts a single-chat message into both lists with the right unread counts and callbacks', async () => {
-    const recorded = await t.client.request(
+    const recorded = await t.request(
       'recordMessage',
       message({ clientMsgID: 'c1', sendID: 'alice', recvID: 'bob', content: 'hi bob' }),
     );
@@ -38,7 +34,7 @@ describe('the first slice over NATS and PostgreSQL', () => {
       body: { conversationID: 'si_alice_bob', seq: 1, duplicate: false },
     });
 
-    const bobList = (await t.client.request('getAllConversationList', { userID: 'bob' })).body
+    const bobList = (await t.request('getAllConversationList', { userID: 'bob' })).body
       .conversations;
     expect(bobList).toHaveLength(1);
     expect(bobList[0]).toMatchObject({
@@ -59,7 +55,7 @@ describe('the first slice over NATS and PostgreSQL', () => {
       seq: 1,
     });
 
-    const aliceList = (await t.client.request('getAllConversationList', { userID: 'alice' })).body
+    const aliceList = (await t.request('getAllConversationList', { userID: 'alice' })).body
       .conversations;
     expect(aliceList[0]).toMatchObject({
       conversationID: 'si_alice_bob',
@@ -67,10 +63,10 @@ describe('the first slice over NATS and PostgreSQL', () => {
       unreadCount: 0,
       hasReadSeq: 1,
     });
-    expect((await t.client.request('getTotalUnreadMsgCount', { userID: 'bob' })).body).toEqual({
+    expect((await t.request('getTotalUnreadMsgCount', { userID: 'bob' })).body).toEqual({
       total: 1,
     });
-    expect((await t.client.request('getTotalUnreadMsgCount', { userID: 'alice' })).body).toEqual({
+    expect((await t.request('getTotalUnreadMsgCount', { userID: 'alice' })).body).toEqual({
       total: 0,
     });
 
@@ -88,18 +84,18 @@ describe('the first slice over NATS and PostgreSQL', () => {
   });
 
   it('pins, moving the conversation to the top and publishing OnConversationChanged', async () => {
-    await t.client.request(
+    await t.request(
       'recordMessage',
       message({ clientMsgID: 'c2', sendID: 'carol', recvID: 'bob', sendTime: 1_800_000_000_000 }),
     );
-    const before = (await t.client.request('getAllConversationList', { userID: 'bob' })).body
+    const before = (await t.request('getAllConversationList', { userID: 'bob' })).body
       .conversations;
     expect(before.map((c: { conversationID: string }) => c.conversationID)).toEqual([
       'si_bob_carol',
       'si_alice_bob',
     ]);
 
-    const pinned = await t.client.request('pinConversation', {
+    const pinned = await t.request('pinConversation', {
       userID: 'bob',
       conversationID: 'si_alice_bob',
       isPinned: true,
@@ -108,8 +104,7 @@ describe('the first slice over NATS and PostgreSQL', () => {
       conversationID: 'si_alice_bob',
       isPinned: true,
     });
-    const after = (await t.client.request('getAllConversationList', { userID: 'bob' })).body
-      .conversations;
+    const after = (await t.request('getAllConversationList', { userID: 'bob' })).body.conversations;
     expect(after.map((c: { conversationID: string }) => c.conversationID)).toEqual([
       'si_alice_bob',
       'si_bob_carol',
@@ -133,11 +128,10 @@ describe('the first slice over NATS and PostgreSQL', () => {
   });
 
   it('answers the whole list with the same items, field for field, as the other queries', async () => {
-    const list = (await t.client.request('getAllConversationList', { userID: 'bob' })).body
-      .conversations;
+    const list = (await t.request('getAllConversationList', { userID: 'bob' })).body.conversations;
     const ids = list.map((c: { conversationID: string }) => c.conversationID);
     const multiple = (
-      await t.client.request('getMultipleConversation', { userID: 'bob', conversationIDs: ids })
+      await t.request('getMultipleConversation', { userID: 'bob', conversationIDs: ids })
     ).body.conversations;
     const byID = new Map(multiple.map((c: { conversationID: string }) => [c.conversationID, c]));
     expect(list.length).toBeGreaterThan(0);
@@ -146,7 +140,7 @@ describe('the first slice over NATS and PostgreSQL', () => {
 
   it('answers a retried pin without appending or publishing anything', async () => {
     const events = await eventCount(t);
-    const reply = await t.client.request('pinConversation', {
+    const reply = await t.request('pinConversation', {
       userID: 'bob',
       conversationID: 'si_alice_bob',
       isPinned: true,
@@ -181,7 +175,7 @@ describe('the first slice over NATS and PostgreSQL', () => {
     'answers %s with 400 naming the problem, appending nothing',
     async (_what, method, body, named) => {
       const events = await eventCount(t);
-      const reply = await t.client.request(method, body);
+      const reply = await t.raw(method, body);
       expect(reply.code).toBe(400);
       expect(reply.error).toContain(named);
       expect(reply.body).toEqual({ errCode: 400, errMsg: reply.error, errDlt: expect.any(String) });

@@ -1,27 +1,23 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   conversationIDs,
   message,
   type ReceivedCallback,
-  startTestEngine,
-  type TestEngine,
+  type Reply,
+  useTestEngine,
 } from './support/harness.ts';
 
 describe('syncConversations', () => {
-  let t: TestEngine;
-  beforeAll(async () => {
-    t = await startTestEngine();
-  });
-  afterAll(() => t.stop());
+  const t = useTestEngine();
 
   const sync = async (userID: string, sinceVersion?: number) => {
-    const reply = await t.client.request('syncConversations', { userID, sinceVersion });
+    const reply = await t.request('syncConversations', { userID, sinceVersion });
     expect(reply.code).toBeUndefined();
     return reply.body;
   };
   const send = async (clientMsgID: string, sendID: string, recvID: string, content = 'hi') => {
-    const reply = await t.client.request(
+    const reply = await t.request(
       'recordMessage',
       message({ clientMsgID, sendID, recvID, content }),
     );
@@ -55,7 +51,7 @@ describe('syncConversations', () => {
     await send('s1', 'bob', 'alice');
     await send('s2', 'carol', 'alice');
     await send('s3', 'dave', 'alice');
-    const list = (await t.client.request('getAllConversationList', { userID: 'alice' })).body
+    const list = (await t.request('getAllConversationList', { userID: 'alice' })).body
       .conversations;
 
     const full = await sync('alice');
@@ -65,15 +61,15 @@ describe('syncConversations', () => {
     expect(full.version).toBe(Math.max(...list.map((c: { version: number }) => c.version)));
 
     // Changes after the full sync: one deleted, one hidden, one pinned, one new.
-    await t.client.request('deleteConversation', {
+    await t.request('deleteConversation', {
       userID: 'alice',
       conversationID: 'si_alice_bob',
     });
-    await t.client.request('hideConversation', {
+    await t.request('hideConversation', {
       userID: 'alice',
       conversationID: 'si_alice_carol',
     });
-    const pinned = await t.client.request('pinConversation', {
+    const pinned = await t.request('pinConversation', {
       userID: 'alice',
       conversationID: 'si_alice_dave',
       isPinned: true,
@@ -125,7 +121,7 @@ describe('syncConversations', () => {
     expect(start).toMatchObject({ name: 'OnSyncServerStart', data: { full: false } });
     expect(finish).toMatchObject({ name: 'OnSyncServerFinish', data: { full: true } });
     expect(reply.conversations).toEqual(
-      (await t.client.request('getAllConversationList', { userID: 'alice' })).body.conversations,
+      (await t.request('getAllConversationList', { userID: 'alice' })).body.conversations,
     );
   });
 
@@ -140,7 +136,7 @@ describe('syncConversations', () => {
     const everything = [];
     let cursor: string | null = null;
     do {
-      const page: any = await t.client.request('getConversationListPage', {
+      const page: any = await t.request('getConversationListPage', {
         userID: 'heavy',
         limit: 20,
         ...(cursor ? { cursor } : {}),
@@ -155,12 +151,12 @@ describe('syncConversations', () => {
     expect(first.conversations.length).toBeGreaterThan(0);
     expect(first.conversations.length).toBeLessThan(72);
     expect(Buffer.byteLength(JSON.stringify(first))).toBeLessThanOrEqual(
-      t.client.nc.info?.max_payload as number,
+      t.nc.info?.max_payload as number,
     );
     const rest = [];
     cursor = first.nextCursor;
     while (cursor) {
-      const page: any = await t.client.request('getConversationListPage', {
+      const page: any = await t.request('getConversationListPage', {
         userID: 'heavy',
         cursor,
         limit: 20,
@@ -186,9 +182,9 @@ describe('syncConversations', () => {
     const { db } = t.engine.database;
     await send('f1', 'bob', 'grace');
     await sql`ALTER TABLE conversation_item RENAME TO conversation_item_away`.execute(db);
-    let reply: Awaited<ReturnType<typeof t.client.request>>;
+    let reply: Reply;
     try {
-      reply = await t.client.request('syncConversations', { userID: 'grace', sinceVersion: 0 });
+      reply = await t.request('syncConversations', { userID: 'grace', sinceVersion: 0 });
     } finally {
       await sql`ALTER TABLE conversation_item_away RENAME TO conversation_item`.execute(db);
     }

@@ -1,12 +1,12 @@
 import { type Config, type Engine, startEngine } from '@im/api';
 import { silentLogger } from '@im/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, connectClient, message, testConfig } from './support/harness.ts';
+import { connectClient, message, type TestClient, testConfig } from './support/harness.ts';
 
 describe('two engine processes serving one chat through the queue group', () => {
   let config: Config;
   const engines: Engine[] = [];
-  let client: Client;
+  let client: TestClient;
 
   beforeAll(async () => {
     config = await testConfig();

@@ -1,9 +1,11 @@
 import './provided-context.ts';
 import { type Config, createLogger, type Engine, loadConfig, startEngine } from '@im/api';
+import { type ConversationClient, createConversationClient } from '@im/client';
+import { type ConversationItem, type Method, type RequestOf, replySchemas } from '@im/domain';
 import { sql } from 'kysely';
 import { connect, type JsMsg, type NatsConnection } from 'nats';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 let counter = 0;
 const unique = () => `${inject('runId')}_${process.pid}_${++counter}`;
@@ -35,6 +37,7 @@ export const testConfig = async (overrides: Record<string, string> = {}): Promis
   });
 };
 
+/** What a request got back: the error's code and sentence when it failed, and the body. */
 export interface Reply {
   /** The Nats-Service-Error-Code, when the request failed. */
   code: number | undefined;
@@ -43,31 +46,54 @@ export interface Reply {
   body: any;
 }
 
-export interface Client {
+/** A client of the engine's API, as a gateway or a service would be. */
+export interface TestClient {
   nc: NatsConnection;
-  request(method: string, body: unknown): Promise<Reply>;
+  /** The typed client of @im/client, every reply checked against its schema. */
+  api: ConversationClient;
+  /** A typed request; failures come back as a code and a sentence, not as a throw. */
+  request<M extends Method>(method: M, body: RequestOf<M>): Promise<Reply>;
+  /**
+   * Any request, typed or not, as bytes: bad input (the engine must answer whatever comes), and
+   * requests chosen at run time. A success of a known method is still checked by its schema.
+   */
+  raw(method: string, body: unknown): Promise<Reply>;
   close(): Promise<void>;
 }
 
-/** A NATS client of the engine's API, as a gateway would be. */
-export const connectClient = async (config: Config): Promise<Client> => {
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A client of the engine's API on a connection of its own. */
+export const connectClient = async (config: Config): Promise<TestClient> => {
   const nc = await connect({ servers: config.NATS_URL });
+  const api = createConversationClient(nc, {
+    subjectPrefix: config.SUBJECT_PREFIX,
+    timeoutMs: 30_000,
+    checkReplies: true,
+  });
   return {
     nc,
+    api,
     async request(method, body) {
+      const outcome = await api.call(method, body);
+      return outcome.ok
+        ? { code: undefined, error: undefined, body: outcome.reply }
+        : { code: outcome.error.errCode, error: outcome.error.errMsg, body: outcome.error };
+    },
+    async raw(method, body) {
       const data = typeof body === 'string' ? body : JSON.stringify(body);
-      const msg = await nc.request(
-        `${config.SUBJECT_PREFIX}.${method}`,
-        new TextEncoder().encode(data),
-        {
-          timeout: 30_000,
-        },
-      );
+      const msg = await nc.request(`${config.SUBJECT_PREFIX}.${method}`, encoder.encode(data), {
+        timeout: 30_000,
+      });
       const code = msg.headers?.get('Nats-Service-Error-Code');
+      const reply: unknown = JSON.parse(decoder.decode(msg.data));
+      // A success of a known method is checked like any typed request's.
+      if (!code && method in replySchemas) replySchemas[method as Method].parse(reply);
       return {
         code: code ? Number(code) : undefined,
         error: msg.headers?.get('Nats-Service-Error') || undefined,
-        body: JSON.parse(new TextDecoder().decode(msg.data)),
+        body: reply,
       };
     },
     close: () => nc.close(),
@@ -133,11 +159,23 @@ export const collectCallbacks = async (nc: NatsConnection, config: Config) => {
   };
 };
 
-export interface TestEngine {
+export interface TestEngine extends TestClient {
   config: Config;
   engine: Engine;
-  client: Client;
   callbacks: Awaited<ReturnType<typeof collectCallbacks>>;
+  /** The owner's listed conversations, in list order. */
+  list(userID: string): Promise<ConversationItem[]>;
+  total(userID: string): Promise<number>;
+  /** How many events the log holds: a failed or no-op request must leave it unchanged. */
+  countEvents(): Promise<number>;
+  /** Every callback published before now (see callbacksUntilNow). */
+  callbacksUntilNow(): Promise<ReceivedCallback[]>;
+  /** Waits until the owner has a callback `name` whose data satisfies `matches`, and returns it. */
+  awaitCallback(
+    userID: string,
+    name: string,
+    matches?: (data: any) => boolean,
+  ): Promise<ReceivedCallback>;
   stop(): Promise<void>;
 }
 
@@ -149,11 +187,16 @@ export const startTestEngine = async (
   const engine = await startEngine(config, createLogger({ level: config.LOG_LEVEL }));
   const client = await connectClient(config);
   const callbacks = await collectCallbacks(client.nc, config);
-  return {
+  const t: TestEngine = {
+    ...client,
     config,
     engine,
-    client,
     callbacks,
+    list: async (userID) => (await client.api.getAllConversationList({ userID })).conversations,
+    total: async (userID) => (await client.api.getTotalUnreadMsgCount({ userID })).total,
+    countEvents: () => countEvents(engine.database),
+    callbacksUntilNow: () => callbacksUntilNow(t),
+    awaitCallback: (userID, name, matches = () => true) => awaitCallback(t, userID, name, matches),
     async stop() {
       await callbacks.stop();
       await engine.stop();
@@ -162,8 +205,23 @@ export const startTestEngine = async (
       await client.close();
     },
   };
+  return t;
 };
 
+/**
+ * An engine for the enclosing describe block: started before its tests, stopped after them.
+ * The object it returns is filled in when the engine has started.
+ */
+export const useTestEngine = (overrides: Record<string, string> = {}): TestEngine => {
+  const handle = {} as TestEngine;
+  beforeAll(async () => {
+    Object.assign(handle, await startTestEngine(overrides));
+  });
+  afterAll(() => handle.stop());
+  return handle;
+};
+
+/** A recordMessage request: a single chat, or a group one when `groupID` is given. */
 export const message = (fields: {
   clientMsgID: string;
   sendID: string;
@@ -172,8 +230,9 @@ export const message = (fields: {
   sessionType?: 1 | 3 | 4;
   sendTime?: number;
   content?: string;
+  contentType?: number;
   atUserIDList?: string[];
-}) => ({
+}): RequestOf<'recordMessage'> => ({
   sessionType: fields.groupID ? 3 : 1,
   contentType: 101,
   content: 'hello',
@@ -181,20 +240,12 @@ export const message = (fields: {
   ...fields,
 });
 
-/** How many events the log holds: a failed or no-op request must leave it unchanged. */
-export const countEvents = async (t: TestEngine): Promise<number> => {
+const countEvents = async (database: Engine['database']): Promise<number> => {
   const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM events`.execute(
-    t.engine.database.db,
+    database.db,
   );
   return Number(result.rows[0]?.n);
 };
-
-/** The owner's listed conversations, in list order. */
-export const listOf = async (t: TestEngine, userID: string): Promise<any[]> =>
-  (await t.client.request('getAllConversationList', { userID })).body.conversations;
-
-export const totalOf = async (t: TestEngine, userID: string): Promise<number> =>
-  (await t.client.request('getTotalUnreadMsgCount', { userID })).body.total;
 
 let markers = 0;
 
@@ -203,10 +254,9 @@ let markers = 0;
  * marker change made now has been received, everything due before it has been too: this is how
  * a test proves that a request published nothing, without waiting on a clock.
  */
-export const callbacksUntilNow = async (t: TestEngine): Promise<ReceivedCallback[]> => {
+const callbacksUntilNow = async (t: TestEngine): Promise<ReceivedCallback[]> => {
   const marker = `marker-${process.pid}-${++markers}`;
-  await t.client.request(
-    'recordMessage',
+  await t.api.recordMessage(
     message({ clientMsgID: marker, sendID: marker, recvID: `${marker}-to` }),
   );
   const isMarker = (c: ReceivedCallback) => c.userID === marker || c.userID === `${marker}-to`;
@@ -221,12 +271,11 @@ export const callbacksFor = (
   name?: string,
 ): ReceivedCallback[] => all.filter((c) => c.userID === userID && (!name || c.name === name));
 
-/** Waits until the owner has a callback `name` whose data satisfies `matches`, and returns it. */
-export const awaitCallback = async (
+const awaitCallback = async (
   t: TestEngine,
   userID: string,
   name: string,
-  matches: (data: any) => boolean = () => true,
+  matches: (data: unknown) => boolean,
 ): Promise<ReceivedCallback> => {
   const found = (all: readonly ReceivedCallback[]) =>
     callbacksFor(all, userID, name).find((c) => matches(c.data));
@@ -236,3 +285,7 @@ export const awaitCallback = async (
 /** The conversationIDs of a list, in its order. */
 export const conversationIDs = (items: ReadonlyArray<{ conversationID: string }>): string[] =>
   items.map((item) => item.conversationID);
+
+/** The item's latest message, parsed; null when there is no item. */
+export const latestMsgOf = (item: { latestMsg: string } | undefined) =>
+  JSON.parse(item?.latestMsg || 'null');

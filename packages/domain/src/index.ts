@@ -6,6 +6,7 @@ export * from './evolve.ts';
 export * from './ids.ts';
 export * from './logger.ts';
 export * from './order.ts';
+export * from './replies.ts';
 export * from './schemas.ts';
 export * from './unread.ts';
 export * from './upcast.ts';

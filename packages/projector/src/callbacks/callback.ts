@@ -1,10 +1,6 @@
-export type CallbackName =
-  | 'OnNewConversation'
-  | 'OnConversationChanged'
-  | 'OnTotalUnreadMessageCountChanged'
-  | 'OnSyncServerStart'
-  | 'OnSyncServerFinish'
-  | 'OnSyncServerFailed';
+import type { CallbackName } from '@im/domain';
+
+export type { CallbackName };
 
 export interface Callback {
   userID: string;

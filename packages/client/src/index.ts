@@ -1,0 +1,2 @@
+export * from './conversation-client.ts';
+export * from './conversation-error.ts';

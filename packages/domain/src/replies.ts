@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import type { Method } from './schemas.ts';
+
+const seq = z.number().int().min(0);
+const time = z.number().int().min(0);
+
+/** SPEC §2's conversation item, exactly: a field more or less is a fault. */
+export const conversationItemSchema = z.strictObject({
+  conversationID: z.string(),
+  conversationType: z.union([z.literal(1), z.literal(3), z.literal(4)]),
+  userID: z.string(),
+  groupID: z.string(),
+  recvMsgOpt: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  unreadCount: seq,
+  groupAtType: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+  latestMsg: z.string(),
+  latestMsgSendTime: time,
+  draftText: z.string(),
+  draftTextTime: time,
+  isPinned: z.boolean(),
+  isPrivateChat: z.boolean(),
+  burnDuration: z.number().int().min(0),
+  isNotInGroup: z.boolean(),
+  isHidden: z.boolean(),
+  attachedInfo: z.string(),
+  ex: z.string(),
+  maxSeq: seq,
+  minSeq: seq,
+  hasReadSeq: seq,
+  version: seq,
+});
+
+const conversation = z.strictObject({ conversation: conversationItemSchema });
+const conversations = z.strictObject({ conversations: z.array(conversationItemSchema) });
+const total = z.strictObject({ total: z.number().int().min(0) });
+const empty = z.strictObject({});
+
+/** What each method answers when it succeeds (SPEC §4). */
+export const replySchemas = {
+  getAllConversationList: conversations,
+  getConversationListSplit: conversations,
+  getConversationListPage: z.strictObject({
+    conversations: z.array(conversationItemSchema),
+    nextCursor: z.string().nullable(),
+  }),
+  getOneConversation: conversation,
+  getMultipleConversation: conversations,
+  getTotalUnreadMsgCount: total,
+  getConversationIDBySessionType: z.strictObject({ conversationID: z.string() }),
+  syncConversations: z.strictObject({
+    version: seq,
+    full: z.boolean(),
+    conversations: z.array(conversationItemSchema),
+    deletedConversationIDs: z.array(z.string()),
+    nextCursor: z.string().nullable(),
+  }),
+  markConversationMessageAsRead: conversation,
+  markSingleMessageHasRead: conversation,
+  markGroupMessageHasRead: conversation,
+  markAllConversationMessageAsRead: total,
+  pinConversation: conversation,
+  deleteConversation: empty,
+  hideConversation: empty,
+  clearConversationAndDeleteAllMsg: conversation,
+  setConversationDraft: conversation,
+  setConversationRecvMessageOpt: conversations,
+  setConversation: conversation,
+  recordMessage: z.strictObject({
+    conversationID: z.string(),
+    seq: z.number().int().min(1),
+    duplicate: z.boolean(),
+  }),
+  joinGroup: empty,
+  leaveGroup: empty,
+} satisfies Record<Method, z.ZodType>;
+
+export type ReplyOf<M extends Method> = z.infer<(typeof replySchemas)[M]>;
+
+/** The body of every failure (SPEC §4), beside the Nats-Service-Error headers. */
+export const errorReplySchema = z.strictObject({
+  errCode: z.number().int(),
+  errMsg: z.string(),
+  errDlt: z.string(),
+});
+export type ErrorReply = z.infer<typeof errorReplySchema>;
+
+/** What each callback carries in `data` (SPEC §5). */
+export const callbackDataSchemas = {
+  OnNewConversation: z.array(conversationItemSchema),
+  OnConversationChanged: z.array(conversationItemSchema),
+  OnTotalUnreadMessageCountChanged: z.number().int().min(0),
+  OnSyncServerStart: z.strictObject({ full: z.boolean() }),
+  OnSyncServerFinish: z.strictObject({ full: z.boolean(), version: seq }),
+  OnSyncServerFailed: z.strictObject({ full: z.boolean(), error: z.string() }),
+};
+
+export type CallbackName = keyof typeof callbackDataSchemas;
+export type CallbackDataOf<N extends CallbackName> = z.infer<(typeof callbackDataSchemas)[N]>;
+
+/** A callback's body on `<prefix>.events.<userID>.<callback>`. */
+export const callbackBodySchema = z.strictObject({
+  userID: z.string(),
+  version: seq,
+  data: z.unknown(),
+});
