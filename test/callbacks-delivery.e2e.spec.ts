@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, startEngine } from '@im/api';
 import { silentLogger } from '@im/domain';
 import { openDatabase } from '@im/eventstore';
@@ -15,25 +13,9 @@ import {
   type NatsConnection,
 } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
+import { configEnv, spawnCli, stopProcess } from './support/cli-process.ts';
 import { message, testConfig } from './support/harness.ts';
 import { startPrivateNats } from './support/private-nats.ts';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-const waitFor = async (
-  what: string,
-  done: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(25);
-  }
-};
 
 interface Delivered {
   msgID: string;
@@ -138,7 +120,9 @@ const freezeWhileDue = async (
   for (let attempt = 0; attempt < 50; attempt++) {
     await burst();
     signal('SIGSTOP');
-    const reached = await waitFor('rows due', async () => (await unpublished()) >= minimum, 3000)
+    const reached = await expect
+      .poll(async () => (await unpublished()) >= minimum, { message: 'rows due', timeout: 3000 })
+      .toBe(true)
       .then(() => true)
       .catch(() => false);
     // Acks already on their way when the process froze may still land: look again after them.
@@ -255,36 +239,6 @@ const patientClient = async (config: Config) => {
   };
 };
 
-const engineEnv = (config: Config): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(config)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => [key, String(value)]),
-  );
-
-/** `tsx packages/api/src/cli.ts start` in its own process group, so SIGKILL reaches all of it. */
-const spawnEngine = (config: Config) => {
-  const child: ChildProcess = spawn(TSX, ['packages/api/src/cli.ts', 'start'], {
-    cwd: ROOT,
-    env: { ...process.env, ...engineEnv(config) },
-    stdio: 'ignore',
-    detached: true,
-  });
-  const exited = once(child, 'exit');
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  return {
-    signal(name: NodeJS.Signals) {
-      if (alive()) process.kill(-(child.pid as number), name);
-    },
-    async kill() {
-      if (alive()) {
-        process.kill(-(child.pid as number), 'SIGKILL');
-        await exited;
-      }
-    },
-  };
-};
-
 /** Whether the engine answers a request from a new client now. */
 const answers = async (config: Config): Promise<boolean> => {
   const nc = await connect({ servers: config.NATS_URL }).catch(() => undefined);
@@ -351,11 +305,12 @@ const markerDone = async (
     'recordMessage',
     message({ clientMsgID: `${tag}-end`, sendID: `${tag}-a`, recvID: `${tag}-b` }),
   );
-  await waitFor(
-    'the marker callbacks',
-    () => received().filter((c) => c.userID === `${tag}-b`).length >= 2,
-    120_000,
-  );
+  await expect
+    .poll(() => received().filter((c) => c.userID === `${tag}-b`).length >= 2, {
+      message: 'the marker callbacks',
+      timeout: 120_000,
+    })
+    .toBe(true);
 };
 
 describe('delivery while the engine is killed', () => {
@@ -366,8 +321,10 @@ describe('delivery while the engine is killed', () => {
 
   it('gives a durable consumer every callback exactly once after dedupe, in version order', async () => {
     const config = await testConfig();
-    let engine = spawnEngine(config);
-    cleanup.push(() => engine.kill());
+    /** The engine in a process of its own, to SIGSTOP and SIGKILL. */
+    const spawnEngine = () => spawnCli(['start'], configEnv(config));
+    let engine = spawnEngine();
+    cleanup.push(() => stopProcess(engine, 'SIGKILL'));
     const client = await patientClient(config);
     cleanup.push(() => client.close());
     const members = crowd(600, 'c');
@@ -403,12 +360,12 @@ describe('delivery while the engine is killed', () => {
         const backlog = await freezeWhileDue(
           () => duringBurst(streamSeq),
           unpublished,
-          engine.signal,
+          (name) => engine.child.kill(name),
           members.length,
         );
-        await engine.kill();
+        await stopProcess(engine, 'SIGKILL');
         backlogAtKill.push(backlog);
-        engine = spawnEngine(config);
+        engine = spawnEngine();
       },
     );
     expect(backlogAtKill).toHaveLength(2);
@@ -474,21 +431,34 @@ describe('delivery across a NATS outage', () => {
           members.length,
         );
         await nats.kill();
-        await waitFor('degraded', () => publisher().status === 'degraded');
+        await expect
+          .poll(() => publisher().status === 'degraded', { message: 'degraded', timeout: 60_000 })
+          .toBe(true);
         // The engine keeps projecting; what it cannot publish waits in the outbox.
-        await waitFor('a failed publish', () => publisher().failures > 0);
+        await expect
+          .poll(() => publisher().failures > 0, { message: 'a failed publish', timeout: 60_000 })
+          .toBe(true);
         outage = { due, backlog: await unpublished(), failures: publisher().failures };
         await nats.start();
         const back = Date.now();
-        await waitFor('the engine serving again', () => answers(config), 10_000);
+        await expect
+          .poll(() => answers(config), { message: 'the engine serving again', timeout: 10_000 })
+          .toBe(true);
         servedAgainMs = Date.now() - back;
       },
     );
     // The engine redials soon after the server returns, whatever backoff the outage built up.
     expect(servedAgainMs).toBeLessThan(1000);
     expect(outage?.due).toBeGreaterThanOrEqual(members.length);
-    await waitFor('healthy again', () => publisher().status === 'ok');
-    await waitFor('the outbox drained', async () => (await unpublished()) === 0);
+    await expect
+      .poll(() => publisher().status === 'ok', { message: 'healthy again', timeout: 60_000 })
+      .toBe(true);
+    await expect
+      .poll(async () => (await unpublished()) === 0, {
+        message: 'the outbox drained',
+        timeout: 60_000,
+      })
+      .toBe(true);
 
     const delivered = dedupe(await readStream(gateway, config));
     const expected = await expectedMsgIDs(engine.database.db);

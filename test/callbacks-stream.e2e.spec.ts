@@ -80,10 +80,15 @@ describe('the callback stream', () => {
       }
       await client.close();
       // 40 messages give 120 callbacks of about 900 bytes: far more than 16 KiB.
-      await waitFor(async () => {
-        const info = await (await nc.jetstreamManager()).streams.info(config.STREAM_NAME);
-        return info.state.last_seq >= 120;
-      });
+      await expect
+        .poll(
+          async () => {
+            const info = await (await nc.jetstreamManager()).streams.info(config.STREAM_NAME);
+            return info.state.last_seq >= 120;
+          },
+          { timeout: 30_000 },
+        )
+        .toBe(true);
     });
     const info = await (await nc.jetstreamManager()).streams.info(config.STREAM_NAME);
     expect(info.state.bytes).toBeLessThanOrEqual(16 * 1024);
@@ -118,21 +123,18 @@ describe('the callback stream', () => {
   });
 });
 
-const waitFor = async (done: () => Promise<boolean>, timeoutMs = 30_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
-
 /** Waits until the stream holds at least `count` messages; answers how many it holds. */
 const waitForMessages = async (nc: NatsConnection, stream: string, count: number) => {
   const jsm = await nc.jetstreamManager();
   let messages = 0;
-  await waitFor(async () => {
-    messages = (await jsm.streams.info(stream)).state.messages;
-    return messages >= count;
-  });
+  await expect
+    .poll(
+      async () => {
+        messages = (await jsm.streams.info(stream)).state.messages;
+        return messages >= count;
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(true);
   return messages;
 };

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '@im/domain';
 import { openDatabase } from '@im/eventstore';
 import { type EngineSchema, verifyReadModel } from '@im/projector';
@@ -11,8 +12,6 @@ import {
 } from './support/cli-process.ts';
 import { connectClient, message, type TestClient, testConfig } from './support/harness.ts';
 import { type PrivatePostgres, startPrivatePostgres } from './support/private-postgres.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('PostgreSQL stopped and started under load', () => {
   let postgres: PrivatePostgres;

@@ -1,18 +1,10 @@
 import { readCheckpoint } from '@im/eventstore';
 import { PROJECTOR_CHECKPOINT } from '@im/projector';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliCommand, configEnv, runCli, spawnCli } from './support/cli-process.ts';
 import { message, type Reply, startTestEngine, type TestEngine } from './support/harness.ts';
 import { appendWorkload, workload } from './support/projector-workload.ts';
-
-const waitFor = async (condition: () => Promise<boolean> | boolean, what: string) => {
-  const deadline = Date.now() + 60_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
 
 const tableOid = async (t: TestEngine) =>
   (
@@ -77,10 +69,12 @@ describe('rebuild while the engine serves', () => {
     t = await startTestEngine();
     env = configEnv(t.config, { LOG_LEVEL: 'info' });
     await appendWorkload(t.engine.database.db, appends);
-    await waitFor(
-      async () =>
-        (await readCheckpoint(t.engine.database.db, PROJECTOR_CHECKPOINT)).handled >= preloaded,
-      'the preloaded events projected',
+    await vi.waitFor(
+      async () => {
+        const { handled } = await readCheckpoint(t.engine.database.db, PROJECTOR_CHECKPOINT);
+        expect(handled, 'the preloaded events projected').toBeGreaterThanOrEqual(preloaded);
+      },
+      { timeout: 60_000, interval: 50 },
     );
   }, 300_000);
   afterAll(() => t.stop());
@@ -88,14 +82,21 @@ describe('rebuild while the engine serves', () => {
   it('switches to the rebuilt table while commands keep arriving; no request fails and verify finds it equal', async () => {
     const before = await tableOid(t);
     const load = startLoad(t, 4);
-    await waitFor(() => load.sent.length >= 50, 'the load running');
+    await expect
+      .poll(() => load.sent.length >= 50, { message: 'the load running', timeout: 60_000 })
+      .toBe(true);
     const rebuild = spawnCli(['rebuild', '--batch-size', '1000', '--progress-every', '1'], env);
     const { code } = await rebuild.exited;
     const switchedAt = Date.now();
     const sentBefore = load.sent.length;
     // Verify with the commands still arriving: it compares at the live checkpoint it reaches.
     const verifyUnderLoad = await runCli(['verify'], env);
-    await waitFor(() => load.sent.length >= sentBefore + 100, 'requests after the switch');
+    await expect
+      .poll(() => load.sent.length >= sentBefore + 100, {
+        message: 'requests after the switch',
+        timeout: 60_000,
+      })
+      .toBe(true);
     await load.stop();
     expect(verifyUnderLoad.stdout).toMatch(/^equal: /);
     expect(verifyUnderLoad.code).toBe(0);
@@ -124,14 +125,19 @@ describe('rebuild while the engine serves', () => {
       expect(versions).toEqual([...versions].sort((a, b) => a - b));
     }
 
-    await waitFor(async () => {
-      const { head } = (
-        await sql<{ head: number }>`SELECT count(*)::int AS head FROM events`.execute(
-          t.engine.database.db,
-        )
-      ).rows[0] ?? { head: 0 };
-      return (await readCheckpoint(t.engine.database.db, PROJECTOR_CHECKPOINT)).handled >= head;
-    }, 'the projector at the head');
+    await expect
+      .poll(
+        async () => {
+          const { head } = (
+            await sql<{ head: number }>`SELECT count(*)::int AS head FROM events`.execute(
+              t.engine.database.db,
+            )
+          ).rows[0] ?? { head: 0 };
+          return (await readCheckpoint(t.engine.database.db, PROJECTOR_CHECKPOINT)).handled >= head;
+        },
+        { message: 'the projector at the head', timeout: 60_000 },
+      )
+      .toBe(true);
     const verify = await runCli(['verify'], env);
     expect(verify.stdout).toMatch(/^equal: /);
     expect(verify.code).toBe(0);
@@ -148,10 +154,15 @@ describe('rebuild while the engine serves', () => {
       return reply.json<{ endpoints: Array<{ data: any }> }>().endpoints[0]?.data?.projector;
     };
     let stats: any;
-    await waitFor(async () => {
-      stats = await projectorStats();
-      return stats?.lagEvents === 0;
-    }, 'lag 0 in the stats');
+    await expect
+      .poll(
+        async () => {
+          stats = await projectorStats();
+          return stats?.lagEvents === 0;
+        },
+        { message: 'lag 0 in the stats', timeout: 60_000 },
+      )
+      .toBe(true);
     expect(stats).toMatchObject({
       leader: true,
       lagEvents: 0,

@@ -23,14 +23,6 @@ import {
   testConfig,
 } from './support/harness.ts';
 
-const waitFor = async (condition: () => Promise<boolean> | boolean, what: string) => {
-  const deadline = Date.now() + 60_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
-
 describe('two engine processes on one database', () => {
   let config: Config;
   let database: EngineDatabase;
@@ -91,14 +83,18 @@ describe('two engine processes on one database', () => {
     // Sent right after the kill: the survivor answers them once it has taken the lease over.
     const after = await sendMessages(20, 40);
     expect(after.map((reply) => reply.code)).toEqual(Array(20).fill(undefined));
-    await waitFor(
-      async () => (await leaseHolder(database.db, PROJECTOR_LEASE))?.holder === survivor,
-      'the survivor holding the lease',
-    );
-    await waitFor(
-      async () => (await send('getTotalUnreadMsgCount', { userID: 'bob' })).body.total === 40,
-      'all 40 conversations in bob’s total',
-    );
+    await expect
+      .poll(async () => (await leaseHolder(database.db, PROJECTOR_LEASE))?.holder === survivor, {
+        message: 'the survivor holding the lease',
+        timeout: 60_000,
+      })
+      .toBe(true);
+    await expect
+      .poll(
+        async () => (await send('getTotalUnreadMsgCount', { userID: 'bob' })).body.total === 40,
+        { message: 'all 40 conversations in bob’s total', timeout: 60_000 },
+      )
+      .toBe(true);
     const list = (await send('getAllConversationList', { userID: 'bob' })).body.conversations;
     expect(list).toHaveLength(40);
 

@@ -9,7 +9,7 @@ import {
   readEventsAfter,
 } from '@im/eventstore';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { holdOpen } from '../../../../test/support/hold-open.ts';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
@@ -38,14 +38,6 @@ const message = (sendID: string, recvID: string, seq: number): MessageRecorded =
   },
 });
 
-const waitFor = async (condition: () => Promise<boolean> | boolean, what: string) => {
-  const deadline = Date.now() + 20_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
-
 describe('the live projector with a transaction held open across later commits', () => {
   let database: EngineDatabase;
   let projector: Projector;
@@ -67,7 +59,12 @@ describe('the live projector with a transaction held open across later commits',
   /** Waits until the projector has looked at the log `n` more times. */
   const looks = async (n: number) => {
     const target = projector.stats().polls + n;
-    await waitFor(() => projector.stats().polls >= target, `${n} projector polls`);
+    await expect
+      .poll(() => projector.stats().polls >= target, {
+        message: `${n} projector polls`,
+        timeout: 60_000,
+      })
+      .toBe(true);
   };
 
   beforeAll(async () => {
@@ -82,7 +79,9 @@ describe('the live projector with a transaction held open across later commits',
       idlePollMs: 20,
     });
     await projector.start();
-    await waitFor(() => projector.stats().leader, 'the lease');
+    await vi.waitFor(() => expect(projector.stats().leader, 'the lease').toBe(true), {
+      timeout: 60_000,
+    });
   });
   afterAll(async () => {
     await projector.stop();
@@ -115,10 +114,12 @@ describe('the live projector with a transaction held open across later commits',
 
     await early.commit();
     projector.wake();
-    await waitFor(
-      async () => (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled === 3,
-      'three events projected',
-    );
+    await expect
+      .poll(async () => (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled === 3, {
+        message: 'three events projected',
+        timeout: 60_000,
+      })
+      .toBe(true);
     // Versions number the events in the order applied: the early transaction's event first.
     expect(await versions()).toEqual({
       'alice/si_alice_bob': 1,
@@ -155,11 +156,13 @@ describe('the live projector with a transaction held open across later commits',
     await appendLate();
     await early.commit();
     projector.wake();
-    await waitFor(
-      async () =>
-        (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled === handledBefore + 2,
-      'two more events projected',
-    );
+    await expect
+      .poll(
+        async () =>
+          (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled === handledBefore + 2,
+        { message: 'two more events projected', timeout: 60_000 },
+      )
+      .toBe(true);
     const order = (await readEventsAfter(database.db, LOG_START, { limit: 100 })).map(
       (event) => (event.data as MessageRecorded['data']).conversationID,
     );
