@@ -12,9 +12,9 @@ import {
   type JsMsg,
   type NatsConnection,
 } from 'nats';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configEnv, spawnCli, stopProcess } from './support/cli-process.ts';
-import { message, testConfig } from './support/harness.ts';
+import { message, testConfig, useCleanup } from './support/harness.ts';
 import { startPrivateNats } from './support/private-nats.ts';
 
 interface Delivered {
@@ -314,31 +314,28 @@ const markerDone = async (
 };
 
 describe('delivery while the engine is killed', () => {
-  const cleanup: Array<() => Promise<unknown>> = [];
-  afterAll(async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
-  });
+  const cleanup = useCleanup();
 
   it('gives a durable consumer every callback exactly once after dedupe, in version order', async () => {
     const config = await testConfig();
     /** The engine in a process of its own, to SIGSTOP and SIGKILL. */
     const spawnEngine = () => spawnCli(['start'], configEnv(config));
     let engine = spawnEngine();
-    cleanup.push(() => stopProcess(engine, 'SIGKILL'));
+    cleanup(() => stopProcess(engine, 'SIGKILL'));
     const client = await patientClient(config);
-    cleanup.push(() => client.close());
+    cleanup(() => client.close());
     const members = crowd(600, 'c');
     await client.request('joinGroup', { groupID: 'crowd', userIDs: members });
     const gateway = await connect({ servers: config.NATS_URL });
-    cleanup.push(async () => {
+    cleanup(async () => {
       await (await gateway.jetstreamManager()).streams.delete(config.STREAM_NAME);
       await gateway.close();
     });
     const consumer = await durableConsumer(gateway, config, 'gateway');
-    cleanup.push(async () => consumer.stop());
+    cleanup(async () => consumer.stop());
 
     const database = await openDatabase({ url: config.DATABASE_URL });
-    cleanup.push(() => database.close());
+    cleanup(() => database.close());
     const unpublished = async () =>
       Number(
         (
@@ -385,26 +382,23 @@ describe('delivery while the engine is killed', () => {
 });
 
 describe('delivery across a NATS outage', () => {
-  const cleanup: Array<() => Promise<unknown>> = [];
-  afterAll(async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
-  });
+  const cleanup = useCleanup();
 
   it('publishes every callback due, in version order per owner, once NATS returns', async () => {
     const nats = await startPrivateNats();
-    cleanup.push(() => nats.remove());
+    cleanup(() => nats.remove());
     const config = await testConfig({ NATS_URL: nats.url });
     const engine = await startEngine(config, silent);
-    cleanup.push(() => engine.stop());
+    cleanup(() => engine.stop());
     const publisher = () => engine.stats().publisher as PublisherStats;
     const client = await patientClient(config);
-    cleanup.push(() => client.close());
+    cleanup(() => client.close());
     const gateway = await connect({
       servers: nats.url,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 100,
     });
-    cleanup.push(() => gateway.close());
+    cleanup(() => gateway.close());
     const unpublished = async () =>
       Number(
         (

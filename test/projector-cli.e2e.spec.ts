@@ -9,6 +9,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configEnv, runCli } from './support/cli-process.ts';
 import { testConfig } from './support/harness.ts';
+import { holdOpen } from './support/hold-open.ts';
 
 const noted = (name: string) => [{ type: 'Noted', data: { name } }];
 
@@ -64,20 +65,10 @@ describe('the CLI', () => {
   it('status shows the head, the checkpoint, the lag, the lease holder, and a transaction that holds the projector back', async () => {
     await appendToStream(database.db, 'first', noted('first'), { expectedVersion: 0 });
     await acquireLease(database.db, { name: PROJECTOR_LEASE, holder: 'host-1:42', ttlMs: 60_000 });
-    let commit = () => {};
-    const released = new Promise<void>((resolve) => {
-      commit = resolve;
-    });
-    let opened = () => {};
-    const open = new Promise<void>((resolve) => {
-      opened = resolve;
-    });
-    const held = database.db.transaction().execute(async (tx) => {
+    const held = holdOpen(database, async (tx) => {
       await appendInTransaction(tx, 'slow', noted('slow'), { expectedVersion: 0 });
-      opened();
-      await released;
     });
-    await open;
+    await held.started;
     await appendToStream(database.db, 'later', noted('later'), { expectedVersion: 0 });
 
     const text = await runCli(['status'], env);
@@ -101,7 +92,6 @@ describe('the CLI', () => {
     expect(json.lag.withheld).toBe(1);
     expect(json.lag.heldBackBy.pid).toEqual(expect.any(Number));
 
-    commit();
-    await held;
+    await held.commit();
   }, 60_000);
 });

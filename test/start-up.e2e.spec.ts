@@ -1,14 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configEnv, spawnCli, stopProcess } from './support/cli-process.ts';
 import { freePort } from './support/free-port.ts';
-import { connectClient, testConfig } from './support/harness.ts';
+import { connectClient, testConfig, useCleanup } from './support/harness.ts';
 import { startPrivateNats } from './support/private-nats.ts';
 
 describe('pnpm start says what it waits for', () => {
-  const cleanup: Array<() => Promise<unknown>> = [];
-  afterAll(async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
-  });
+  const cleanup = useCleanup();
 
   it('with nothing on the NATS port nor the PostgreSQL port: names both URLs within 2 s, without the password, and keeps running', async () => {
     const natsPort = await freePort();
@@ -21,7 +18,7 @@ describe('pnpm start says what it waits for', () => {
       configEnv(config, { DATABASE_URL: unreachable, LOG_LEVEL: 'info' }),
       { command: ['pnpm', 'start'] },
     );
-    cleanup.push(() => stopProcess(engine, 'SIGKILL'));
+    cleanup(() => stopProcess(engine, 'SIGKILL'));
 
     await engine.waitForLog(
       (line) => line.msg === `waiting for NATS at nats://127.0.0.1:${natsPort}`,
@@ -46,16 +43,16 @@ describe('pnpm start says what it waits for', () => {
     const engine = spawnCli([], configEnv(config, { LOG_LEVEL: 'info' }), {
       command: ['pnpm', 'start'],
     });
-    cleanup.push(() => stopProcess(engine, 'SIGKILL'));
+    cleanup(() => stopProcess(engine, 'SIGKILL'));
     await engine.waitForLog(
       (line) => line.msg === `waiting for NATS at nats://127.0.0.1:${port}`,
       5000,
     );
     const nats = await startPrivateNats({ port });
-    cleanup.push(() => nats.remove());
+    cleanup(() => nats.remove());
     await engine.waitForLog((line) => line.msg === 'engine started', 30_000);
     const client = await connectClient(config);
-    cleanup.push(() => client.close());
+    cleanup(() => client.close());
     const reply = await client.request('getTotalUnreadMsgCount', { userID: 'nobody' });
     expect(reply.body).toEqual({ total: 0 });
   }, 60_000);

@@ -289,3 +289,17 @@ export const conversationIDs = (items: ReadonlyArray<{ conversationID: string }>
 /** The item's latest message, parsed; null when there is no item. */
 export const latestMsgOf = (item: { latestMsg: string } | undefined) =>
   JSON.parse(item?.latestMsg || 'null');
+
+/**
+ * Things to undo after the enclosing describe block, last first, each whatever the others do:
+ * push a step as soon as the thing it undoes exists.
+ */
+export const useCleanup = () => {
+  const steps: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const step of steps.reverse()) await step().catch(() => {});
+  });
+  return (step: () => Promise<unknown>) => {
+    steps.push(step);
+  };
+};
