@@ -43,9 +43,9 @@ export const startEngineProcess = async (
       throw failure('did not answer within 90 s');
     }
     const reply = await api
-      .request('getTotalUnreadMsgCount', { userID: 'bench_ready' }, 1000)
+      .call('getTotalUnreadMsgCount', { userID: 'bench_ready' }, { timeoutMs: 1000 })
       .catch(() => undefined);
-    if (reply && reply.code === undefined) break;
+    if (reply?.ok) break;
     await sleep(200);
   }
   const pid = processRunning(child.pid as number, CLI);

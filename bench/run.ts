@@ -32,6 +32,77 @@ const progress = (line: string) =>
     `[${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${line}\n`,
   );
 
+type Step = (name: string, work: () => Promise<Figures>) => Promise<void>;
+
+/** The figures measured against the running engine, each step on its own. */
+const measureAll = async (
+  context: BenchContext,
+  step: Step,
+  engine: EngineProcess,
+): Promise<void> => {
+  const { plan, database } = context;
+  let chats: SingleChats | undefined;
+  const needChats = () => {
+    if (!chats) throw new Error('no single chats: the messages figure failed');
+    return chats;
+  };
+  await step('baseline: raw INSERT + COMMIT, 32 clients', () => measureRawInsert(context));
+  await step('baseline: NATS echo', () => measureNatsEcho(context));
+  await step('recordMessage, 32 in flight', async () => {
+    const measured = await measureMessages(context);
+    chats = measured.chats;
+    return measured.figures;
+  });
+  await step('owner commands, 32 in flight', () => measureCommands(context, needChats()));
+  await step('getAllConversationList, 1,000 conversations', () => measureFullList(context));
+  let peers: OwnedConversation[] = [];
+  await step(`first page, ${plan.bigOwnerConversations} vs 100 conversations`, async () => {
+    const measured = await measureFirstPage(context);
+    peers = measured.peers;
+    return measured.figures;
+  });
+  await step('callbacks at 1,000 commands/s', async () => {
+    if (peers.length === 0) throw new Error('no owners to command: the page figure failed');
+    await waitUntilPublished(database.url);
+    return measureCallbacks(context, peers);
+  });
+  await step(`group fan-out, ${plan.groupMembers} members`, async () => {
+    await waitUntilPublished(database.url);
+    return measureGroupFanout(context);
+  });
+  await step('peak memory', async () => ({ peak_rss_mb: engine.peakRssMb() }));
+  context.progress('stopping the engine');
+};
+
+/** The ratios, results.json and the table with the notes. */
+const report = (run: {
+  figures: Figures;
+  notes: string[];
+  failures: string[];
+  plan: ReturnType<typeof planFor>;
+  postgresql: string;
+  nats: string;
+}) => {
+  const { figures, notes, failures, plan } = run;
+  if (figures.raw_insert_tps) {
+    if (figures.commands_per_s !== undefined)
+      figures.commands_vs_raw_insert = figures.commands_per_s / figures.raw_insert_tps;
+    if (figures.messages_per_s !== undefined)
+      figures.messages_vs_raw_insert = figures.messages_per_s / figures.raw_insert_tps;
+  }
+  const machine = describeMachine({ postgresql: run.postgresql, nats: run.nats });
+  writeResults(RESULTS, figures, machine, plan.quick);
+  const seconds = Math.round((performance.now() - began) / 1000);
+  process.stdout.write(
+    `\n${renderTable(figures)}\n\n` +
+      `${plan.quick ? 'quick' : 'full'} run in ${seconds} s on ${machine.cores} cores, ` +
+      `${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgresql}, NATS ${machine.nats}\n` +
+      notes.map((line) => `- ${line}\n`).join('') +
+      failures.map((line) => `- FAILED ${line}\n`).join('') +
+      `results: ${RESULTS}\n`,
+  );
+};
+
 const main = async (): Promise<number> => {
   const plan = planFor(process.argv.includes('--quick'));
   const database = await createBenchDatabase(adminUrl);
@@ -86,37 +157,7 @@ const main = async (): Promise<number> => {
       `${plan.quick ? 'quick' : 'full'} run; database ${database.name}, starting the engine`,
     );
     engine = await startEngineProcess(env, api);
-    let chats: SingleChats | undefined;
-    const needChats = () => {
-      if (!chats) throw new Error('no single chats: the messages figure failed');
-      return chats;
-    };
-    await step('baseline: raw INSERT + COMMIT, 32 clients', () => measureRawInsert(context));
-    await step('baseline: NATS echo', () => measureNatsEcho(context));
-    await step('recordMessage, 32 in flight', async () => {
-      const measured = await measureMessages(context);
-      chats = measured.chats;
-      return measured.figures;
-    });
-    await step('owner commands, 32 in flight', () => measureCommands(context, needChats()));
-    await step('getAllConversationList, 1,000 conversations', () => measureFullList(context));
-    let peers: OwnedConversation[] = [];
-    await step(`first page, ${plan.bigOwnerConversations} vs 100 conversations`, async () => {
-      const measured = await measureFirstPage(context);
-      peers = measured.peers;
-      return measured.figures;
-    });
-    await step('callbacks at 1,000 commands/s', async () => {
-      if (peers.length === 0) throw new Error('no owners to command: the page figure failed');
-      await waitUntilPublished(database.url);
-      return measureCallbacks(context, peers);
-    });
-    await step(`group fan-out, ${plan.groupMembers} members`, async () => {
-      await waitUntilPublished(database.url);
-      return measureGroupFanout(context);
-    });
-    figures.peak_rss_mb = engine.peakRssMb();
-    progress('stopping the engine');
+    await measureAll(context, step, engine);
     await engine.stop();
     engine = undefined;
     await step(`rebuild, ${plan.rebuildEvents} events`, () => measureRebuild(context, env));
@@ -124,26 +165,7 @@ const main = async (): Promise<number> => {
     await cleanUp();
   }
 
-  if (figures.raw_insert_tps) {
-    if (figures.commands_per_s !== undefined)
-      figures.commands_vs_raw_insert = figures.commands_per_s / figures.raw_insert_tps;
-    if (figures.messages_per_s !== undefined)
-      figures.messages_vs_raw_insert = figures.messages_per_s / figures.raw_insert_tps;
-  }
-  const machine = describeMachine({
-    postgresql: database.serverVersion,
-    nats: natsVersion,
-  });
-  writeResults(RESULTS, figures, machine, plan.quick);
-  const seconds = Math.round((performance.now() - began) / 1000);
-  process.stdout.write(
-    `\n${renderTable(figures)}\n\n` +
-      `${plan.quick ? 'quick' : 'full'} run in ${seconds} s on ${machine.cores} cores, ` +
-      `${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgresql}, NATS ${machine.nats}\n` +
-      notes.map((line) => `- ${line}\n`).join('') +
-      failures.map((line) => `- FAILED ${line}\n`).join('') +
-      `results: ${RESULTS}\n`,
-  );
+  report({ figures, notes, failures, plan, postgresql: database.serverVersion, nats: natsVersion });
   return failures.length === 0 ? 0 : 1;
 };
 

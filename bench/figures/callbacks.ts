@@ -16,6 +16,35 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const BACKLOG_SECONDS = 2;
 const DRAIN_MS = 20_000;
 
+/** Records, for each pin awaited, the time from its send to the callback that shows it. */
+const watchPins = (
+  context: BenchContext,
+  pending: Map<string, Pending>,
+  samples: ReturnType<typeof createSamples>,
+) =>
+  context.api.nc.subscribe(callbackSubject(context, '*', 'OnConversationChanged'), {
+    callback: (_error, msg) => {
+      const body = msg.json<{ userID: string; data: Array<{ isPinned: boolean }> }>();
+      const waiting = pending.get(body.userID);
+      if (!waiting || body.data[0]?.isPinned !== waiting.isPinned) return;
+      pending.delete(body.userID);
+      if (waiting.measured) samples.record(performance.now() - waiting.sentAt);
+    },
+  });
+
+/** Pins or unpins; answers whether the engine said yes. */
+const sendPin = (context: BenchContext, target: OwnedConversation, isPinned: boolean) =>
+  context.api
+    .call('pinConversation', {
+      userID: target.owner,
+      conversationID: target.conversationID,
+      isPinned,
+    })
+    .then(
+      (outcome) => outcome.ok,
+      () => false,
+    );
+
 /**
  * A gateway's view: `pinConversation` sent at a fixed 1,000 commands/s (an open loop), timed from
  * the send to the `OnConversationChanged` that carries the new pin. Each command goes to an owner
@@ -32,18 +61,7 @@ export const measureCallbacks = async (
   let failed = 0;
   let skipped = 0;
   let unanswered = 0;
-  const subscription = context.api.nc.subscribe(
-    callbackSubject(context, '*', 'OnConversationChanged'),
-    {
-      callback: (_error, msg) => {
-        const body = msg.json<{ userID: string; data: Array<{ isPinned: boolean }> }>();
-        const waiting = pending.get(body.userID);
-        if (!waiting || body.data[0]?.isPinned !== waiting.isPinned) return;
-        pending.delete(body.userID);
-        if (waiting.measured) samples.record(performance.now() - waiting.sentAt);
-      },
-    },
-  );
+  const subscription = watchPins(context, pending, samples);
   await context.api.nc.flush();
 
   const started = performance.now();
@@ -66,22 +84,12 @@ export const measureCallbacks = async (
           measured: sentAt - started >= callbackWarmupMs,
         });
         unanswered += 1;
-        context.api
-          .request('pinConversation', {
-            userID: target.owner,
-            conversationID: target.conversationID,
-            isPinned,
-          })
-          .then(
-            (reply) => reply.code === undefined,
-            () => false,
-          )
-          .then((succeeded) => {
-            unanswered -= 1;
-            if (succeeded) return;
-            failed += 1;
-            pending.delete(target.owner);
-          });
+        void sendPin(context, target, isPinned).then((succeeded) => {
+          unanswered -= 1;
+          if (succeeded) return;
+          failed += 1;
+          pending.delete(target.owner);
+        });
         return;
       }
       skipped += 1;

@@ -26,17 +26,17 @@ export const measureCommands = async (
       const conversationID = singleConversationID(owner, peers[turn % peers.length] as string);
       const reply =
         firstPass && sequence % 2 === 0
-          ? await context.api.request('markConversationMessageAsRead', {
+          ? await context.api.call('markConversationMessageAsRead', {
               userID: owner,
               conversationID,
             })
-          : await context.api.request('pinConversation', {
+          : await context.api.call('pinConversation', {
               userID: owner,
               conversationID,
               // first pass pins; then each round over the conversations flips them all
               isPinned: firstPass || Math.floor(turn / peers.length) % 2 === 1,
             });
-      return reply.code === undefined;
+      return reply.ok;
     },
   });
   if (result.failed > 0) context.note(`owner commands: ${result.failed} failed in the window`);

@@ -12,28 +12,27 @@ interface Round {
   done: (ms: number) => void;
 }
 
-/**
- * One message into a group of 10,000 members, timed from the send to the callback of the last
- * member to hear of it (the distinct members whose callback carries that message).
- */
-export const measureGroupFanout = async (context: BenchContext): Promise<Figures> => {
-  const { groupMembers, groupMessages } = context.plan;
-  const groupID = 'fanout';
-  const conversationID = groupConversationID(groupID);
-  const members = Array.from({ length: groupMembers }, (_, i) => `member${i}`);
-  const joinStarted = performance.now();
+/** Joins the members to the group, a chunk a request. */
+export const joinMembers = async (context: BenchContext, groupID: string, members: string[]) => {
   for (let i = 0; i < members.length; i += JOIN_CHUNK) {
-    const reply = await context.api.request(
+    const reply = await context.api.call(
       'joinGroup',
       { groupID, userIDs: members.slice(i, i + JOIN_CHUNK) },
-      120_000,
+      { timeoutMs: 120_000 },
     );
-    if (reply.code !== undefined) throw new Error(`joinGroup: ${reply.code} ${reply.error}`);
+    if (!reply.ok) throw new Error(`joinGroup: ${reply.error.errCode} ${reply.error.errMsg}`);
   }
-  context.note(
-    `group: ${groupMembers} members joined in ${Math.round(performance.now() - joinStarted)} ms`,
-  );
+};
 
+/**
+ * Listens to every member's conversation callbacks: `heard(clientMsgID)` resolves with the time
+ * from now until `memberCount` distinct members had a callback carrying that message.
+ */
+const listenForFanout = async (
+  context: BenchContext,
+  conversationID: string,
+  memberCount: number,
+) => {
   let round: Round | undefined;
   const hear = (_error: Error | null, msg: Msg) => {
     if (!round) return;
@@ -46,24 +45,19 @@ export const measureGroupFanout = async (context: BenchContext): Promise<Figures
     if ((JSON.parse(item.latestMsg) as { clientMsgID: string }).clientMsgID !== round.clientMsgID)
       return;
     round.members.add(body.userID);
-    if (round.members.size === groupMembers) round.done(performance.now() - round.sentAt);
+    if (round.members.size === memberCount) round.done(performance.now() - round.sentAt);
   };
   const subscriptions = ['OnNewConversation', 'OnConversationChanged'].map((callback) =>
     context.api.nc.subscribe(callbackSubject(context, '*', callback), { callback: hear }),
   );
   await context.api.nc.flush();
-  try {
-    const times: number[] = [];
-    // the first message brings the conversation into every list (OnNewConversation): not timed
-    for (let i = 0; i <= groupMessages; i++) {
-      const clientMsgID = `fanout${i}`;
-      const heard = new Promise<number>((resolve, reject) => {
+  return {
+    heard: (clientMsgID: string) =>
+      new Promise<number>((resolve, reject) => {
         const timer = setTimeout(
           () =>
             reject(
-              new Error(
-                `group message ${i}: only ${round?.members.size} members called back in 120 s`,
-              ),
+              new Error(`${clientMsgID}: only ${round?.members.size} members called back in 120 s`),
             ),
           120_000,
         );
@@ -76,17 +70,43 @@ export const measureGroupFanout = async (context: BenchContext): Promise<Figures
             resolve(ms);
           },
         };
-      });
-      const reply = await context.api.request('recordMessage', {
+      }),
+    stop() {
+      for (const subscription of subscriptions) subscription.unsubscribe();
+    },
+  };
+};
+
+/**
+ * One message into a group of 10,000 members, timed from the send to the callback of the last
+ * member to hear of it (the distinct members whose callback carries that message).
+ */
+export const measureGroupFanout = async (context: BenchContext): Promise<Figures> => {
+  const { groupMembers, groupMessages } = context.plan;
+  const groupID = 'fanout';
+  const members = Array.from({ length: groupMembers }, (_, i) => `member${i}`);
+  const joinStarted = performance.now();
+  await joinMembers(context, groupID, members);
+  context.note(
+    `group: ${groupMembers} members joined in ${Math.round(performance.now() - joinStarted)} ms`,
+  );
+  const fanout = await listenForFanout(context, groupConversationID(groupID), groupMembers);
+  try {
+    const times: number[] = [];
+    // the first message brings the conversation into every list (OnNewConversation): not timed
+    for (let i = 0; i <= groupMessages; i++) {
+      const clientMsgID = `fanout${i}`;
+      const heard = fanout.heard(clientMsgID);
+      const reply = await context.api.call('recordMessage', {
         clientMsgID,
-        sendID: members[i % members.length],
+        sendID: members[i % members.length] as string,
         groupID,
         sessionType: 3,
         contentType: 101,
         content: 'hello everyone',
         sendTime: Date.now(),
       });
-      if (reply.code !== undefined) throw new Error(`recordMessage: ${reply.code} ${reply.error}`);
+      if (!reply.ok) throw new Error(`recordMessage: ${reply.error.errCode} ${reply.error.errMsg}`);
       const ms = await heard;
       if (i === 0)
         context.note(`group: the first message reached all members in ${Math.round(ms)} ms`);
@@ -97,6 +117,6 @@ export const measureGroupFanout = async (context: BenchContext): Promise<Figures
     );
     return { group_fanout_ms_10k: Math.max(...times) };
   } finally {
-    for (const subscription of subscriptions) subscription.unsubscribe();
+    fanout.stop();
   }
 };

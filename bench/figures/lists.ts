@@ -1,21 +1,25 @@
-import type { ApiReply } from '../api-client.ts';
+import type { Outcome } from '@im/client';
 import type { BenchContext } from '../context.ts';
 import type { Figures } from '../figures.ts';
 import { loadOwnerConversations, type OwnedConversation } from '../load/owner-conversations.ts';
 import { createSamples, type Samples } from '../percentiles.ts';
 import { waitUntilPublished } from '../quiet.ts';
 
-const timed = async (samples: Samples | undefined, request: () => Promise<ApiReply>) => {
+const timed = async <Reply>(samples: Samples | undefined, request: () => Promise<Reply>) => {
   const began = performance.now();
   const reply = await request();
   samples?.record(performance.now() - began);
   return reply;
 };
 
-const expectLength = (reply: ApiReply, length: number, what: string) => {
-  if (reply.code !== undefined || reply.body.conversations?.length !== length)
+const expectLength = (
+  reply: Outcome<'getAllConversationList' | 'getConversationListPage'>,
+  length: number,
+  what: string,
+) => {
+  if (!reply.ok || reply.reply.conversations.length !== length)
     throw new Error(
-      `${what}: expected ${length} conversations, got ${reply.code ?? 'another count'}`,
+      `${what}: expected ${length} conversations, got ${reply.ok ? 'another count' : reply.error.errCode}`,
     );
 };
 
@@ -28,7 +32,7 @@ export const measureFullList = async (context: BenchContext): Promise<Figures> =
   const { latencyWarmup, latencySamples } = context.plan;
   for (let i = 0; i < latencyWarmup + latencySamples; i++) {
     const reply = await timed(i < latencyWarmup ? undefined : samples, () =>
-      context.api.request('getAllConversationList', { userID: owner }),
+      context.api.call('getAllConversationList', { userID: owner }),
     );
     expectLength(reply, 1000, 'getAllConversationList');
   }
@@ -58,7 +62,7 @@ export const measureFirstPage = async (
   for (let i = 0; i < latencyWarmup + latencySamples; i++) {
     for (const owner of [big.owner, small.owner]) {
       const reply = await timed(i < latencyWarmup ? undefined : samples.get(owner), () =>
-        context.api.request('getConversationListPage', { userID: owner, limit: 50 }),
+        context.api.call('getConversationListPage', { userID: owner, limit: 50 }),
       );
       expectLength(reply, 50, 'getConversationListPage');
     }

@@ -25,11 +25,11 @@ export const measureMessages = async (
     windowMs: context.plan.windowMs,
     operation: async (worker, sequence) => {
       const peer = `peer${worker}_${sequence}`;
-      const reply = await context.api.request(
+      const reply = await context.api.call(
         'recordMessage',
         singleMessage(`m${worker}_${sequence}`, peer, owners[worker] as string),
       );
-      if (reply.code !== undefined) return false;
+      if (!reply.ok) return false;
       peersOf[worker]?.push(peer);
       return true;
     },

@@ -22,11 +22,8 @@ export const loadOwnerConversations = async (
   const { loadInFlight } = context.plan;
   const peer = (i: number) => `${owner}_peer${i}`;
   const run = await runConcurrently(count, loadInFlight, async (i) => {
-    const reply = await context.api.request(
-      'recordMessage',
-      singleMessage(peer(i), peer(i), owner),
-    );
-    return reply.code === undefined;
+    const reply = await context.api.call('recordMessage', singleMessage(peer(i), peer(i), owner));
+    return reply.ok;
   });
   if (run.failed > 0) throw new Error(`loading ${owner}: ${run.failed} recordMessage failed`);
   context.note(

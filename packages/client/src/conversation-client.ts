@@ -31,7 +31,11 @@ export type ConversationMethods = {
 
 export interface ConversationClient extends ConversationMethods {
   /** Sends a request and answers its outcome, an error included, without throwing it. */
-  call<M extends Method>(method: M, request: RequestOf<M>): Promise<Outcome<M>>;
+  call<M extends Method>(
+    method: M,
+    request: RequestOf<M>,
+    options?: { timeoutMs?: number },
+  ): Promise<Outcome<M>>;
 }
 
 const encoder = new TextEncoder();
@@ -48,9 +52,13 @@ export const createConversationClient = (
 ): ConversationClient => {
   const prefix = options.subjectPrefix ?? 'im.conversation';
   const timeout = options.timeoutMs ?? 10_000;
-  const call = async <M extends Method>(method: M, request: RequestOf<M>): Promise<Outcome<M>> => {
+  const call = async <M extends Method>(
+    method: M,
+    request: RequestOf<M>,
+    callOptions: { timeoutMs?: number } = {},
+  ): Promise<Outcome<M>> => {
     const msg = await nc.request(`${prefix}.${method}`, encoder.encode(JSON.stringify(request)), {
-      timeout,
+      timeout: callOptions.timeoutMs ?? timeout,
     });
     const body: unknown = JSON.parse(decoder.decode(msg.data));
     if (msg.headers?.get('Nats-Service-Error-Code'))
