@@ -15,6 +15,56 @@ export interface AppendQueueOptions {
 }
 
 /**
+ * Writes a batch, settling each of its appends: all in one statement when there are several,
+ * and one by one when that statement fails (a repeated idempotency key, a deadlock with another
+ * process), so each caller gets its own answer. Resolves once all are written.
+ */
+const write = async (db: Queryable, batch: Waiting[], logger: Logger | undefined) => {
+  const together = batch.filter((append) => append.events.length > 0);
+  const outcomes =
+    together.length > 1
+      ? await appendToStreams(db, together).catch((error) => {
+          // Expected now and then (a retried message's key); each append then gets its answer.
+          logger?.debug('append batch failed; appending one by one', {
+            appends: together.length,
+            reason: String((error as Error)?.message ?? error),
+          });
+          return undefined;
+        })
+      : undefined;
+  const written = new Map(together.map((append, index) => [append, outcomes?.[index]]));
+  await Promise.all(
+    batch.map((append) => {
+      const known = written.get(append);
+      const outcome = known
+        ? Promise.resolve(known)
+        : appendToStream(db, append.streamId, append.events, {
+            expectedVersion: append.expectedVersion,
+          });
+      append.settle(outcome);
+      return outcome.catch(() => undefined);
+    }),
+  );
+};
+
+/** The next batch: waiting appends in order, a stream's later appends left for the next one. */
+const take = (waiting: Waiting[], maxBatch: number): Waiting[] => {
+  const batch: Waiting[] = [];
+  const taken = new Set<string>();
+  for (let index = 0; index < waiting.length && batch.length < maxBatch; ) {
+    const append = waiting[index] as Waiting;
+    if (taken.has(append.streamId)) {
+      index += 1;
+      continue;
+    }
+    waiting.splice(index, 1);
+    taken.add(append.streamId);
+    batch.push(append);
+  }
+  return batch;
+};
+
+/**
  * Appends that arrive while others are being written go out together, one statement and one
  * commit for all of them: under load, appends cost a round trip and a WAL flush per batch rather
  * than per command. One statement is in flight at a time (faster than two or four on two cores, as
@@ -29,58 +79,13 @@ export const createAppendQueue = (db: Queryable, options: AppendQueueOptions = {
   let writing = false;
   let scheduled = false;
 
-  const appendOne = (append: StreamAppend) =>
-    appendToStream(db, append.streamId, append.events, { expectedVersion: append.expectedVersion });
-
-  /** Settles every append of the batch; resolves once all are written. */
-  const write = async (batch: Waiting[]) => {
-    const together = batch.filter((append) => append.events.length > 0);
-    const outcomes =
-      together.length > 1
-        ? await appendToStreams(db, together).catch((error) => {
-            // Expected now and then (a retried message's key); each append then gets its answer.
-            options.logger?.debug('append batch failed; appending one by one', {
-              appends: together.length,
-              reason: String((error as Error)?.message ?? error),
-            });
-            return undefined;
-          })
-        : undefined;
-    const written = new Map(together.map((append, index) => [append, outcomes?.[index]]));
-    await Promise.all(
-      batch.map((append) => {
-        const known = written.get(append);
-        const outcome = known ? Promise.resolve(known) : appendOne(append);
-        append.settle(outcome);
-        return outcome.catch(() => undefined);
-      }),
-    );
-  };
-
-  /** The next batch: waiting appends in order, a stream's later appends left for the next one. */
-  const take = (): Waiting[] => {
-    const batch: Waiting[] = [];
-    const taken = new Set<string>();
-    for (let index = 0; index < waiting.length && batch.length < maxBatch; ) {
-      const append = waiting[index] as Waiting;
-      if (taken.has(append.streamId)) {
-        index += 1;
-        continue;
-      }
-      waiting.splice(index, 1);
-      taken.add(append.streamId);
-      batch.push(append);
-    }
-    return batch;
-  };
-
   const flush = () => {
     scheduled = false;
     if (writing) return;
-    const batch = take();
+    const batch = take(waiting, maxBatch);
     if (batch.length === 0) return;
     writing = true;
-    void write(batch).finally(() => {
+    void write(db, batch, options.logger).finally(() => {
       writing = false;
       flush();
     });
