@@ -67,8 +67,8 @@ const take = (waiting: Waiting[], maxBatch: number): Waiting[] => {
 /**
  * Appends that arrive while others are being written go out together, one statement and one
  * commit for all of them: under load, appends cost a round trip and a WAL flush per batch rather
- * than per command. One statement is in flight at a time (faster than two or four on two cores, as
- * measured: the batches grow instead), and a stream appears at most once in it. An append alone
+ * than per command. One statement is in flight at a time (more in flight were slower, README
+ * Performance: the batches grow instead), and a stream appears at most once in it. An append alone
  * goes out at once. Each append keeps its own expected version and outcome; a batch that fails (a
  * repeated idempotency key, a deadlock with another process) is appended again one by one, so
  * each caller gets its own answer.

@@ -54,8 +54,8 @@ const watchConnection = (nc: NatsConnection, onChange: (connected: boolean) => v
  * Publishes a batch to JetStream with up to `window` messages in flight and resolves once every
  * message is acked.
  *
- * Why not `js.publish` per message: each is a request with its own timer and stack trace, four
- * times slower at fan-out scale. Why order holds with many in flight: the server stores what one
+ * Why not `js.publish` per message: each is a request with its own timer and stack trace, much
+ * slower at fan-out scale (README, Performance). Why order holds with many in flight: the server stores what one
  * connection sends in the order sent, so when the connection drops, what got stored is a prefix
  * of the batch. Every message goes out on the connection the batch started on, or not at all
  * (nats.js discards what it buffered for a dead connection when it redials, and nothing is sent
