@@ -1,11 +1,9 @@
 import type { Logger } from '@im/domain';
 import type { AppendQueue } from '@im/eventstore';
 import type { EngineDatabase, ListCache, ProjectionWatcher } from '@im/projector';
-import type { DecisionStateLoader } from './commands/decision-state-loader.ts';
 import type { KnownVersions } from './commands/known-versions.ts';
 import type { OneAtATime } from './commands/one-at-a-time.ts';
-import type { StateLoader } from './commands/state-loader.ts';
-import type { VersionLoader } from './commands/version-loader.ts';
+import type { DecisionStateLoader, StateLoader, VersionLoader } from './commands/turn-loaders.ts';
 import type { OutageLog } from './outage-log.ts';
 
 /** What command and query handlers need from the running engine; made once per engine. */

@@ -17,11 +17,13 @@ import {
   type Projector,
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
-import { createDecisionStateLoader } from './commands/decision-state-loader.ts';
 import { createKnownVersions } from './commands/known-versions.ts';
 import { createOneAtATime } from './commands/one-at-a-time.ts';
-import { createStateLoader } from './commands/state-loader.ts';
-import { createVersionLoader } from './commands/version-loader.ts';
+import {
+  createDecisionStateLoader,
+  createStateLoader,
+  createVersionLoader,
+} from './commands/turn-loaders.ts';
 import type { Config } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';

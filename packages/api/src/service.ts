@@ -4,7 +4,6 @@ import type { EngineContext } from './context.ts';
 import type { Handlers } from './endpoints.ts';
 import { describeFailure, respondError } from './failures.ts';
 import { SerializedReply } from './serialized-reply.ts';
-import { findUnstorableText } from './storable-text.ts';
 
 export const SERVICE_NAME = 'conversation-engine';
 export const SERVICE_VERSION = '0.1.0';
@@ -48,8 +47,6 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
       const { code, message } = describeIssues(parsed.error);
       return respondError(msg, code, message);
     }
-    const unstorable = findUnstorableText(parsed.data);
-    if (unstorable) return respondError(msg, 400, unstorable);
     const operationID = (parsed.data as { operationID?: string }).operationID;
     try {
       const result = await (

@@ -23,12 +23,47 @@ const count = (max: number) =>
 const bytesAtMost = (max: number) =>
   z.string().refine((value) => Buffer.byteLength(value, 'utf8') <= max, {
     error: `must be at most ${max} bytes`,
+    params: { oversize: true },
   });
 const operationID = z.string().max(256).optional();
 
-/** Every request: strict (unknown fields rejected), `operationID` accepted everywhere. */
+/** A UTF-16 surrogate not paired with its other half: with the `u` flag, pairs match as one code point. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * The first string in `value` PostgreSQL could not store, with where it is and why: its text and
+ * jsonb hold neither U+0000 nor unpaired surrogates, though JSON carries both. Such a request is
+ * bad input, refused at the edge with the field named: it never reaches the log, where it would
+ * fail as a 500 or, had it got in, stop the projector.
+ */
+const unstorable = (
+  value: unknown,
+  path: Array<string | number> = [],
+): { path: Array<string | number>; message: string } | undefined => {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000'))
+      return { path, message: 'must not contain the NUL character (U+0000)' };
+    if (LONE_SURROGATE.test(value))
+      return { path, message: 'must be well-formed Unicode (it holds an unpaired surrogate)' };
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const found = unstorable(inner, [...path, Array.isArray(value) ? Number(key) : key]);
+    if (found) return found;
+  }
+  return undefined;
+};
+
+/**
+ * Every request: strict (unknown fields rejected), `operationID` accepted everywhere, every string
+ * one PostgreSQL can store.
+ */
 const request = <Shape extends z.ZodRawShape>(shape: Shape) =>
-  z.strictObject({ ...shape, operationID });
+  z.strictObject({ ...shape, operationID }).superRefine((value, context) => {
+    const found = unstorable(value);
+    if (found) context.addIssue({ code: 'custom', path: found.path, message: found.message });
+  });
 
 const owned = { userID, conversationID };
 
@@ -121,8 +156,10 @@ export const requestSchemas = {
 export type Method = keyof typeof requestSchemas;
 export type RequestOf<M extends Method> = z.infer<(typeof requestSchemas)[M]>;
 
-/** Oversize values answer 413 rather than 400 (SPEC §4). */
-const OVERSIZE_FIELDS = new Set(['content', 'draftText']);
+/** Oversize values (content, drafts and other texts with a byte limit) answer 413 (SPEC §4). */
+const isOversize = (issue: z.core.$ZodIssue) =>
+  issue.code === 'custom' &&
+  (issue.params as { oversize?: boolean } | undefined)?.oversize === true;
 
 /** zod issues → one sentence naming the field and the problem, and the status it deserves. */
 export const describeIssues = (error: z.ZodError): { code: 400 | 413; message: string } => {
@@ -134,8 +171,6 @@ export const describeIssues = (error: z.ZodError): { code: 400 | 413; message: s
     if (issue.code === 'invalid_type' && issue.input === undefined) return `${path}: is required`;
     return `${path}: ${issue.message}`;
   });
-  const oversize = error.issues.some(
-    (issue) => issue.code === 'custom' && OVERSIZE_FIELDS.has(String(issue.path[0])),
-  );
+  const oversize = error.issues.some(isOversize);
   return { code: oversize ? 413 : 400, message: sentences.join('; ') };
 };

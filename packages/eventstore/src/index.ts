@@ -4,7 +4,6 @@ export * from './append-notice.ts';
 export * from './append-queue.ts';
 export * from './checkpoint.ts';
 export * from './database.ts';
-export * from './horizon.ts';
 export * from './migrations.ts';
 export * from './position.ts';
 export * from './read.ts';

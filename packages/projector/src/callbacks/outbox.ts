@@ -1,4 +1,4 @@
-import { toItem } from '@im/domain';
+import { type Logger, toItem } from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
 import { fromRow, stateColumns } from '../read-model/columns.ts';
 import { PUBLISHER_CHECKPOINT } from '../read-model/names.ts';
@@ -136,4 +136,81 @@ export const markPublished = async (db: Db, lastID: number): Promise<void> => {
       SET last_change_id = greatest(publisher_checkpoint.last_change_id, excluded.last_change_id)
     )
     DELETE FROM conversation_change WHERE id <= ${lastID}`.execute(db);
+};
+
+/** An outbox batch, the row limit it was read with, and how many of its callbacks went out. */
+export interface ReadBatch extends OutboxBatch {
+  limit: number;
+  /** Callbacks JetStream already took from an earlier, failed attempt: resume after them. */
+  from: number;
+}
+
+/**
+ * Reads the outbox for the publisher a batch at a time: the next batch while the one before waits
+ * for its acks, and a failed batch again from where JetStream stopped taking it. A burst starts
+ * small and doubles, so its first callbacks go out at once and each read ahead takes about as
+ * long as the publishing it overlaps.
+ */
+export const createOutboxReader = (db: Db, options: { batchSize: number }) => {
+  const firstBatchSize = Math.min(options.batchSize, 500);
+  let ahead: Promise<ReadBatch> | undefined;
+  let resume: ReadBatch | undefined;
+  const read = async (after: number, limit: number): Promise<ReadBatch> => ({
+    after,
+    limit,
+    from: 0,
+    ...(await nextCallbacks(db, after, limit)),
+  });
+  return {
+    /** The batch after the checkpoint `published`: resumed, read ahead, or read now. */
+    async next(published: number): Promise<ReadBatch> {
+      const retry = resume?.after === published ? resume : undefined;
+      resume = undefined;
+      const prepared = await ahead?.catch(() => undefined);
+      ahead = undefined;
+      if (retry) return retry;
+      return prepared?.after === published ? prepared : read(published, firstBatchSize);
+    },
+    /** Starts reading the batch after `batch`, to have it ready when this one is acked. */
+    readAhead(batch: ReadBatch) {
+      ahead = read(batch.lastID, Math.min(options.batchSize, batch.limit * 2));
+      ahead.catch(() => {});
+    },
+    /** The batch failed after JetStream took `acked` more of its callbacks. */
+    failed(batch: ReadBatch, acked: number) {
+      resume = { ...batch, from: batch.from + acked };
+    },
+    /** Forgets what was read ahead (nothing is due). */
+    drop() {
+      ahead = undefined;
+    },
+  };
+};
+
+/** Published outbox rows between two vacuums of the outbox. */
+const VACUUM_EVERY_ROWS = 5000;
+
+/**
+ * Vacuums the outbox every few thousand published rows, beside the publishing, not in its way
+ * (VACUUM blocks no read, insert or delete): its dead rows would otherwise make each read a scan.
+ */
+export const createOutboxVacuum = (db: Db, logger: Logger) => {
+  let since = 0;
+  let vacuuming: Promise<void> | undefined;
+  return {
+    published(rows: number) {
+      since += rows;
+      if (since < VACUUM_EVERY_ROWS || vacuuming) return;
+      since = 0;
+      vacuuming = vacuumOutbox(db)
+        .catch((error) => logger.warn('outbox vacuum failed', { error }))
+        .finally(() => {
+          vacuuming = undefined;
+        });
+    },
+    /** Resolves once no vacuum runs. */
+    settled: async () => {
+      await vacuuming;
+    },
+  };
 };

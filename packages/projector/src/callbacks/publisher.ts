@@ -5,9 +5,7 @@ import { createSignal } from '../projection/signal.ts';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import type { EngineDatabase } from '../read-model/schema.ts';
 import { type Callback, toMessage } from './callback.ts';
-import { markPublished, outboxPosition } from './outbox.ts';
-import { createOutboxReader } from './outbox-reader.ts';
-import { createOutboxVacuum } from './outbox-vacuum.ts';
+import { createOutboxReader, createOutboxVacuum, markPublished, outboxPosition } from './outbox.ts';
 import {
   createPipelinedPublisher,
   type PipelinedPublisher,
