@@ -7,6 +7,7 @@ COPY packages/domain/package.json packages/domain/
 COPY packages/eventstore/package.json packages/eventstore/
 COPY packages/projector/package.json packages/projector/
 COPY packages/api/package.json packages/api/
+COPY packages/client/package.json packages/client/
 RUN pnpm install --frozen-lockfile --prod
 COPY tsconfig.json ./
 COPY packages packages
