@@ -145,7 +145,7 @@ export const decideRecordMessage = (
   });
 };
 
-export interface GroupState {
+export interface MembershipState {
   /** userIDs currently in the group. */
   members: ReadonlySet<string>;
   maxSeq: number;
@@ -153,7 +153,7 @@ export interface GroupState {
 
 export const decideJoinGroup = (
   command: { groupID: string; userIDs: string[] },
-  state: GroupState,
+  state: MembershipState,
 ): GroupMembersJoined[] => {
   const userIDs = [...new Set(command.userIDs)].filter((id) => !state.members.has(id));
   return userIDs.length === 0
@@ -168,7 +168,7 @@ export const decideJoinGroup = (
 
 export const decideLeaveGroup = (
   command: { groupID: string; userIDs: string[] },
-  state: GroupState,
+  state: MembershipState,
 ): GroupMembersLeft[] => {
   const userIDs = [...new Set(command.userIDs)].filter((id) => state.members.has(id));
   return userIDs.length === 0

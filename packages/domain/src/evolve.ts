@@ -8,12 +8,17 @@ import type { ConversationEvent, MessageRecorded } from './events.ts';
 
 export const AT_ALL_TAG = 'AtAllTag';
 
-/** The owners an event touches by name; group messages touch every member row the projector holds. */
+/**
+ * The owners whose rows an event changes by name. A group message names its sender and the
+ * members it @-mentions (their rows are brought up to date); every other member's view of it
+ * follows from the group's row (see deriveMember).
+ */
 export const namedOwners = (event: ConversationEvent): string[] => {
   switch (event.type) {
     case 'MessageRecorded': {
-      const { message } = event.data;
-      if (event.data.conversationType === 3) return [];
+      const { message, atUserIDList } = event.data;
+      if (event.data.conversationType === 3)
+        return [...new Set([message.sendID, ...atUserIDList.filter((id) => id !== AT_ALL_TAG)])];
       return message.sendID === message.recvID
         ? [message.sendID]
         : [message.sendID, message.recvID];
@@ -44,7 +49,7 @@ const accumulateMention = (current: GroupAtType, flag: GroupAtType): GroupAtType
 const serialized = new WeakMap<RecordedMessage, string>();
 
 /** The recorded message as `latestMsg`, its fields in SPEC §2's order whatever order storage kept. */
-const latestMsgJSON = (m: RecordedMessage): string => {
+export const latestMsgJSON = (m: RecordedMessage): string => {
   const known = serialized.get(m);
   if (known !== undefined) return known;
   const json = JSON.stringify({

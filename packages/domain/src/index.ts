@@ -3,6 +3,7 @@ export * from './decide.ts';
 export * from './errors.ts';
 export * from './events.ts';
 export * from './evolve.ts';
+export * from './group.ts';
 export * from './ids.ts';
 export * from './logger.ts';
 export * from './order.ts';

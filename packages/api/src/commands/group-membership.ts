@@ -3,8 +3,8 @@ import {
   decideLeaveGroup,
   type GroupMembersJoined,
   type GroupMembersLeft,
-  type GroupState,
   groupConversationID,
+  type MembershipState,
   ok,
   type Result,
   streams,
@@ -32,7 +32,7 @@ type Membership = { groupID: string; userIDs: string[] };
 const groupTarget = (
   context: EngineContext,
   groupID: string,
-): CommandTarget<ReadonlySet<string>, GroupState> => {
+): CommandTarget<ReadonlySet<string>, MembershipState> => {
   const { db } = context.database;
   const stream = streams.group(groupID);
   return {
@@ -40,7 +40,7 @@ const groupTarget = (
     read: () => readModel.decisionMembersOf(db, groupID),
     decideAndAppend: <Reply>(
       read: Read<ReadonlySet<string>>,
-      decide: Decide<GroupState, Reply>,
+      decide: Decide<MembershipState, Reply>,
     ): Promise<Attempt<Reply>> =>
       db.transaction().execute(async (tx): Promise<Attempt<Reply>> => {
         if ((await lockStream(tx, stream)) !== read.version) return { kind: 'conflict' };
@@ -61,7 +61,7 @@ const groupTarget = (
 const changeMembership = (
   context: EngineContext,
   groupID: string,
-  decide: (state: GroupState) => Array<GroupMembersJoined | GroupMembersLeft>,
+  decide: (state: MembershipState) => Array<GroupMembersJoined | GroupMembersLeft>,
 ): Promise<Result<Record<string, never>>> =>
   runCommand(context, groupTarget(context, groupID), (state) =>
     ok({ events: decide(state), reply: {} }),
