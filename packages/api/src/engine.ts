@@ -119,9 +119,10 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     holder: config.INSTANCE_ID,
     logger: logger.child({ component: 'projector' }),
     batchSize: config.PROJECTOR_BATCH_SIZE,
-    onProjected: (checkpoint) => {
-      watcher.advance(checkpoint.position);
-      publisher.wake();
+    onProjected: (batch) => {
+      watcher.advance(batch.checkpoint.position);
+      if (batch.callbacks) publisher.handOver(batch.callbacks);
+      else publisher.wake();
     },
   });
   const publisher = createCallbackPublisher({

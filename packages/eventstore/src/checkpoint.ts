@@ -29,21 +29,28 @@ export const readCheckpoint = async (db: Queryable, name: string): Promise<Check
  * Stores a checkpoint; called in the transaction that applied what it covers. With `notify`, the
  * same statement sends its position to that channel's listeners (delivered on commit). With
  * `alongWith`, other writes of the transaction go in the same statement too (as data-modifying
- * CTEs), one round trip for all of them.
+ * CTEs named by their keys), one round trip for all of them; `report` is a select list over
+ * those CTEs, whose row the call answers.
  */
-export const storeCheckpoint = async (
+export const storeCheckpoint = async <
+  Report extends Record<string, unknown> = Record<string, never>,
+>(
   db: Queryable,
   name: string,
   checkpoint: Checkpoint,
-  options: { notify?: string; alongWith?: ReadonlyArray<RawBuilder<unknown>> } = {},
-): Promise<void> => {
+  options: {
+    notify?: string;
+    alongWith?: Readonly<Record<string, RawBuilder<unknown> | undefined>>;
+    report?: RawBuilder<unknown>;
+  } = {},
+): Promise<Report | undefined> => {
   const notify = options.notify
-    ? sql`SELECT pg_notify(${options.notify}, ${JSON.stringify(checkpoint.position)}) FROM stored`
-    : sql`SELECT 1`;
-  const writes = (options.alongWith ?? []).map(
-    (write, index) => sql`${sql.id(`write_${index}`)} AS (${write}),`,
-  );
-  await sql`
+    ? sql`pg_notify(${options.notify}, ${JSON.stringify(checkpoint.position)})`
+    : sql`1`;
+  const writes = Object.entries(options.alongWith ?? {})
+    .filter((entry): entry is [string, RawBuilder<unknown>] => entry[1] !== undefined)
+    .map(([cte, write]) => sql`${sql.id(cte)} AS (${write}),`);
+  const result = await sql<Report>`
     WITH ${sql.join(writes, sql` `)} stored AS (
       INSERT INTO checkpoints (name, transaction_id, global_position, handled, updated_at)
       VALUES (${name}, ${checkpoint.position.transactionId}::xid8, ${checkpoint.position.globalPosition},
@@ -51,5 +58,8 @@ export const storeCheckpoint = async (
       ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,
         global_position = excluded.global_position, handled = excluded.handled, updated_at = now()
       RETURNING 1
-    ) ${notify}`.execute(db);
+    ) SELECT ${notify} AS notified ${options.report ? sql`, ${options.report}` : sql``} FROM stored`.execute(
+    db,
+  );
+  return result.rows[0];
 };

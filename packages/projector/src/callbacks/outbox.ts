@@ -1,12 +1,13 @@
-import { type Logger, toItem } from '@im/domain';
+import type { Logger } from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
-import { fromRow, stateColumns } from '../read-model/columns.ts';
 import { PUBLISHER_CHECKPOINT } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
-import { type Callback, type CallbackName, changeMsgID } from './callback.ts';
 
-/** Kinds of change a callback announces: entered the list, changed in it, left it. */
-export const ChangeKind = { entered: 1, changed: 2, left: 3 } as const;
+/**
+ * Kinds of change a callback announces: entered the list, changed in it, left it. An outbox row
+ * of kind `group` stands for a group message's changes to all its members' views.
+ */
+export const ChangeKind = { entered: 1, changed: 2, left: 3, group: 4 } as const;
 export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
 
 /** One owner's conversation changed at a version: what the callbacks are made of. */
@@ -16,7 +17,66 @@ export interface ConversationChange {
   conversationID: string;
   kind: ChangeKind;
   totalChanged: boolean;
+  /** A change a group message made to a member's view (kept as the message's one outbox row). */
+  fanout: boolean;
 }
+
+interface OutboxRow {
+  owner: string;
+  version: number;
+  conversation_id: string;
+  kind: ChangeKind;
+  total_changed: boolean;
+  /** For a group message's row: the members whose views it changed, in order. */
+  owners: string[];
+  /** Of those, the ones it brought into their lists, and the ones whose total it moved. */
+  entered: string[];
+  totals: string[];
+}
+
+/**
+ * The outbox rows of changes in version order: one a change, but one a group message for all the
+ * changes it made to its members' views, naming the members and how each changed.
+ */
+const outboxRows = (changes: readonly ConversationChange[]): OutboxRow[] => {
+  const rows: OutboxRow[] = [];
+  const groupRows = new Map<string, OutboxRow>();
+  for (const change of changes) {
+    if (!change.fanout) {
+      rows.push({
+        owner: change.owner,
+        version: change.version,
+        conversation_id: change.conversationID,
+        kind: change.kind,
+        total_changed: change.totalChanged,
+        owners: [],
+        entered: [],
+        totals: [],
+      });
+      continue;
+    }
+    const key = `${change.version}\u0000${change.conversationID}`;
+    let row = groupRows.get(key);
+    if (!row) {
+      row = {
+        owner: '',
+        version: change.version,
+        conversation_id: change.conversationID,
+        kind: ChangeKind.group,
+        total_changed: false,
+        owners: [],
+        entered: [],
+        totals: [],
+      };
+      groupRows.set(key, row);
+      rows.push(row);
+    }
+    row.owners.push(change.owner);
+    if (change.kind === ChangeKind.entered) row.entered.push(change.owner);
+    if (change.totalChanged) row.totals.push(change.owner);
+  }
+  return rows;
+};
 
 /** The write that appends a batch's changes to the outbox the publisher follows; none for none. */
 export const changesInsert = (
@@ -25,20 +85,21 @@ export const changesInsert = (
   changes.length === 0
     ? undefined
     : sql`
-    INSERT INTO conversation_change (owner, version, conversation_id, kind, total_changed)
-    SELECT owner, version, conversation_id, kind, total_changed
-    FROM json_to_recordset(${JSON.stringify(
-      changes.map((c) => ({
-        owner: c.owner,
-        version: c.version,
-        conversation_id: c.conversationID,
-        kind: c.kind,
-        total_changed: c.totalChanged,
-      })),
-    )}::json) AS r(owner text, version bigint, conversation_id text, kind smallint, total_changed boolean)
-    ORDER BY version`;
+    INSERT INTO conversation_change
+      (owner, version, conversation_id, kind, total_changed, owners, entered, totals)
+    SELECT owner, version, conversation_id, kind, total_changed,
+           ARRAY(SELECT json_array_elements_text(owners)),
+           ARRAY(SELECT json_array_elements_text(entered)),
+           ARRAY(SELECT json_array_elements_text(totals))
+    FROM ROWS FROM (json_to_recordset(${JSON.stringify(outboxRows(changes))}::json)
+      AS (owner text, version bigint, conversation_id text, kind smallint, total_changed boolean,
+          owners json, entered json, totals json))
+      WITH ORDINALITY AS r(owner, version, conversation_id, kind, total_changed, owners, entered,
+                           totals, ordinal)
+    ORDER BY ordinal
+    RETURNING id`;
 
-/** Appends the batch's changes to the outbox the callback publisher follows. */
+/** Appends changes to the outbox the callback publisher follows (a rebuild's, at its switch). */
 export const recordChanges = async (
   db: Db,
   changes: readonly ConversationChange[],
@@ -54,65 +115,6 @@ export const outboxPosition = async (db: Db): Promise<{ published: number; head:
   const row = result.rows[0];
   const published = Number(row?.published ?? 0);
   return { published, head: Math.max(published, Number(row?.head ?? 0)) };
-};
-
-/** A batch of callbacks read from the outbox. */
-export interface OutboxBatch {
-  /** The checkpoint the batch was read after. */
-  after: number;
-  /** The last outbox row it covers. */
-  lastID: number;
-  callbacks: Callback[];
-}
-
-/**
- * The callbacks due for the next outbox rows, in outbox order. Each carries its conversation's
- * latest state (a burst of changes shows the last state in each callback) and the version of its
- * change, so versions rise per owner. One read for any number of rows: the changes with their
- * conversations and their owners' totals.
- */
-export const nextCallbacks = async (
-  db: Db,
-  after: number,
-  limit: number,
-): Promise<Omit<OutboxBatch, 'after'>> => {
-  const result = await sql<
-    Record<string, unknown> & {
-      change_id: number;
-      change_version: number;
-      kind: number;
-      total_changed: boolean;
-      owner_total: number;
-    }
-  >`
-    SELECT c.change_id, c.change_version, c.kind, c.total_changed,
-           coalesce(t.total, 0) AS owner_total, ${stateColumns}
-    FROM (
-      SELECT id AS change_id, owner, conversation_id, version AS change_version, kind, total_changed
-      FROM conversation_change WHERE id > ${after} ORDER BY id LIMIT ${limit}
-    ) c
-    LEFT JOIN conversation_item i USING (owner, conversation_id)
-    LEFT JOIN owner_unread t USING (owner)
-    ORDER BY c.change_id`.execute(db);
-  const rows = result.rows;
-  const callbacks: Callback[] = [];
-  const push = (userID: string, version: number, name: CallbackName, data: unknown) =>
-    callbacks.push({ userID, version, name, data, msgID: changeMsgID(userID, version, name) });
-  for (const { change_id: _id, change_version, kind, total_changed, owner_total, ...row } of rows) {
-    // A change always has its row; should one be missing, the batch still moves past it.
-    if (row.version === null) continue;
-    const owner = String(row.owner);
-    const version = Number(change_version);
-    push(
-      owner,
-      version,
-      Number(kind) === ChangeKind.entered ? 'OnNewConversation' : 'OnConversationChanged',
-      [toItem(fromRow(row))],
-    );
-    if (total_changed)
-      push(owner, version, 'OnTotalUnreadMessageCountChanged', Number(owner_total));
-  }
-  return { lastID: Number(rows.at(-1)?.change_id ?? after), callbacks };
 };
 
 /**
@@ -136,55 +138,6 @@ export const markPublished = async (db: Db, lastID: number): Promise<void> => {
       SET last_change_id = greatest(publisher_checkpoint.last_change_id, excluded.last_change_id)
     )
     DELETE FROM conversation_change WHERE id <= ${lastID}`.execute(db);
-};
-
-/** An outbox batch, the row limit it was read with, and how many of its callbacks went out. */
-export interface ReadBatch extends OutboxBatch {
-  limit: number;
-  /** Callbacks JetStream already took from an earlier, failed attempt: resume after them. */
-  from: number;
-}
-
-/**
- * Reads the outbox for the publisher a batch at a time: the next batch while the one before waits
- * for its acks, and a failed batch again from where JetStream stopped taking it. A burst starts
- * small and doubles, so its first callbacks go out at once and each read ahead takes about as
- * long as the publishing it overlaps.
- */
-export const createOutboxReader = (db: Db, options: { batchSize: number }) => {
-  const firstBatchSize = Math.min(options.batchSize, 500);
-  let ahead: Promise<ReadBatch> | undefined;
-  let resume: ReadBatch | undefined;
-  const read = async (after: number, limit: number): Promise<ReadBatch> => ({
-    after,
-    limit,
-    from: 0,
-    ...(await nextCallbacks(db, after, limit)),
-  });
-  return {
-    /** The batch after the checkpoint `published`: resumed, read ahead, or read now. */
-    async next(published: number): Promise<ReadBatch> {
-      const retry = resume?.after === published ? resume : undefined;
-      resume = undefined;
-      const prepared = await ahead?.catch(() => undefined);
-      ahead = undefined;
-      if (retry) return retry;
-      return prepared?.after === published ? prepared : read(published, firstBatchSize);
-    },
-    /** Starts reading the batch after `batch`, to have it ready when this one is acked. */
-    readAhead(batch: ReadBatch) {
-      ahead = read(batch.lastID, Math.min(options.batchSize, batch.limit * 2));
-      ahead.catch(() => {});
-    },
-    /** The batch failed after JetStream took `acked` more of its callbacks. */
-    failed(batch: ReadBatch, acked: number) {
-      resume = { ...batch, from: batch.from + acked };
-    },
-    /** Forgets what was read ahead (nothing is due). */
-    drop() {
-      ahead = undefined;
-    },
-  };
 };
 
 /** Published outbox rows between two vacuums of the outbox. */

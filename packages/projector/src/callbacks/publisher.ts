@@ -5,7 +5,9 @@ import { createSignal } from '../projection/signal.ts';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import type { EngineDatabase } from '../read-model/schema.ts';
 import { type Callback, toMessage } from './callback.ts';
-import { createOutboxReader, createOutboxVacuum, markPublished, outboxPosition } from './outbox.ts';
+import { createOutboxReader, type ReadBatch } from './change-callbacks.ts';
+import { createHandover, type Handover } from './handover.ts';
+import { createOutboxVacuum, markPublished, outboxPosition } from './outbox.ts';
 import {
   createPipelinedPublisher,
   type PipelinedPublisher,
@@ -96,57 +98,81 @@ const createPublisherStats = () => {
 
 interface PublishingParts {
   db: EngineDatabase['db'];
+  handover: Handover;
   reader: ReturnType<typeof createOutboxReader>;
   pipeline: PipelinedPublisher;
   vacuum: ReturnType<typeof createOutboxVacuum>;
   stats: PublisherStats;
   subjectPrefix: string;
   logger: Logger;
+  /** The publisher's checkpoint as this process last stored or read it; undefined: read it. */
+  published: number | undefined;
 }
 
 /**
- * Publishes the next outbox batch and moves the checkpoint past it once JetStream acked it all;
- * answers whether more callbacks are due. One batch is in flight at a time, so a failed one is
- * resumed before anything after it goes out; the next batch's read overlaps this one's acks.
+ * The next batch due after the checkpoint: handed over by the projector when it continues the
+ * checkpoint, else read back from the outbox (with the next one read ahead). Undefined when
+ * nothing is due.
+ */
+const nextBatch = async (parts: PublishingParts) => {
+  const handed = parts.published !== undefined ? parts.handover.next(parts.published) : undefined;
+  if (handed) return { batch: handed, handed: true, more: parts.handover.size() > 1 };
+  const { published, head } = await outboxPosition(parts.db);
+  parts.published = published;
+  parts.stats.backlog = head - published;
+  if (head === published) {
+    parts.reader.drop();
+    return undefined;
+  }
+  const batch = await parts.reader.next(published);
+  if (batch.lastID < head) parts.reader.readAhead(batch);
+  return { batch, handed: false, more: batch.lastID < head };
+};
+
+/**
+ * Publishes the next batch and moves the checkpoint past it once JetStream acked it all; answers
+ * whether more callbacks are due. One batch is in flight at a time, so a failed one is resumed
+ * before anything after it goes out.
  */
 const publishNext = async (parts: PublishingParts): Promise<boolean> => {
-  const { db, reader, pipeline, stats } = parts;
-  const { published, head } = await outboxPosition(db);
-  stats.backlog = head - published;
-  if (stats.backlog === 0) {
-    reader.drop();
-    return false;
-  }
+  const { db, pipeline, stats } = parts;
   if (!pipeline.connected()) throw new Error('NATS is not connected');
   const started = performance.now();
-  const batch = await reader.next(published);
+  const next = await nextBatch(parts);
+  if (!next) return false;
+  const { batch } = next;
   const readDone = performance.now();
-  const publishing = pipeline.publish(
-    batch.callbacks.slice(batch.from).map((callback) => toMessage(parts.subjectPrefix, callback)),
-  );
-  if (batch.lastID < head) reader.readAhead(batch);
-  await publishing.catch((error) => {
-    reader.failed(batch, error instanceof PublishFailed ? error.acked : 0);
-    throw error;
-  });
+  await pipeline
+    .publish(
+      batch.callbacks.slice(batch.from).map((callback) => toMessage(parts.subjectPrefix, callback)),
+    )
+    .catch((error) => {
+      const acked = error instanceof PublishFailed ? error.acked : 0;
+      if (next.handed) parts.handover.failed(batch, acked);
+      else parts.reader.failed(batch, acked);
+      throw error;
+    });
   const acked = performance.now();
   await markPublished(db, batch.lastID);
+  parts.published = batch.lastID;
   parts.vacuum.published(batch.lastID - batch.after);
   parts.logger.debug('published batch', {
     callbacks: batch.callbacks.length,
+    handedOver: next.handed,
     readMs: Math.round(readDone - started),
     publishMs: Math.round(acked - readDone),
     checkpointMs: Math.round(performance.now() - acked),
   });
   stats.published += batch.callbacks.length;
-  stats.backlog = Math.max(0, head - batch.lastID);
+  stats.backlog = next.handed ? 0 : Math.max(0, stats.backlog - (batch.lastID - batch.after));
   stats.lastPublishedAt = Date.now();
-  return batch.lastID < head;
+  return next.more;
 };
 
 /**
- * Follows the outbox the projector writes and publishes each change's callbacks in outbox order;
- * the checkpoint moves only after JetStream acked the whole batch, so a crash or an outage
+ * Publishes each change's callbacks in outbox order: those the projector hands over as it
+ * commits, and those of the outbox it did not (after a crash, a failover or an outage), read
+ * back. The checkpoint moves only after JetStream acked a whole batch, so a crash or an outage
  * re-publishes (deduplicated by Nats-Msg-Id), never loses, and never reorders an owner's callbacks.
  */
 export const createCallbackPublisher = (options: PublisherOptions) => {
@@ -164,12 +190,14 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
   });
   const parts: PublishingParts = {
     db: database.db,
+    handover: createHandover(),
     reader: createOutboxReader(database.db, { batchSize: options.batchSize ?? 5000 }),
     pipeline,
     vacuum: createOutboxVacuum(database.db, logger),
     stats: health.stats,
     subjectPrefix: options.subjectPrefix,
     logger,
+    published: undefined,
   };
   let running = false;
   let loop: Promise<void> | undefined;
@@ -178,6 +206,8 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
     let backoffMs = MIN_BACKOFF_MS;
     while (running) {
       if (!options.isActive()) {
+        parts.handover.clear();
+        parts.published = undefined;
         await signal.wait(1000);
         continue;
       }
@@ -192,6 +222,7 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
         if (!health.failing())
           quietWhileAway(logger, 'warn', 'callback publishing failed; will retry', error);
         health.failed(error);
+        parts.published = undefined;
         // Jitter keeps several engines from retrying in step after a shared outage. PostgreSQL's
         // return is noticed by its next answer, so the wait stays short while it is away; NATS's
         // return wakes this loop itself.
@@ -205,6 +236,12 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
   return {
     stats: (): PublisherStats => ({ ...health.stats }),
     wake: () => signal.notify(),
+    /** The callbacks of a batch the projector just committed, to send as they are. */
+    handOver(batch: ReadBatch) {
+      if (!options.isActive()) return;
+      parts.handover.push(batch);
+      signal.notify();
+    },
     start() {
       running = true;
       loop = run();

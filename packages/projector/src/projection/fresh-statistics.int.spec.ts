@@ -5,8 +5,8 @@ import { firstMessageState } from '../../../../test/support/conversation-states.
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
 import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
-import { writeStates } from './apply-batch.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
+import { LIVE_TABLES, writeStates } from './rows.ts';
 
 describe('refreshStatistics', () => {
   let database: EngineDatabase;
@@ -22,7 +22,8 @@ describe('refreshStatistics', () => {
   const firstPagePlan = async (owner: string) =>
     (
       await sql<{ 'QUERY PLAN': string }>`
-        EXPLAIN SELECT conversation_id FROM conversation_item WHERE owner = ${owner} AND NOT is_hidden
+        EXPLAIN SELECT conversation_id FROM conversation_item
+        WHERE owner = ${owner} AND conversation_type <> 3 AND NOT is_hidden
         ORDER BY list_block, list_time, conversation_id LIMIT 50`.execute(database.db)
     ).rows
       .map((row) => row['QUERY PLAN'])
@@ -30,7 +31,7 @@ describe('refreshStatistics', () => {
 
   it('analyses the read model once it grew from nothing, so a first page is read along the list index', async () => {
     const states = Array.from({ length: 5000 }, (_, i) => firstMessageState(`peer${i}`, 'big'));
-    await writeStates(database.db, 'conversation_item', states);
+    await writeStates(database.db, LIVE_TABLES, { rows: states, groups: [] });
 
     // Backends report their writes to the statistics a moment after they commit.
     let analysed: string[] = [];

@@ -1,16 +1,14 @@
+import { deriveMember } from '@im/domain';
 import { type Checkpoint, checkpointOf, horizonColumn, storeCheckpoint } from '@im/eventstore';
 import { sql } from 'kysely';
+import { callbacksOf, ownersWithTotals, type ReadBatch } from '../callbacks/change-callbacks.ts';
 import { changesInsert } from '../callbacks/outbox.ts';
-import {
-  LIVE_TABLE,
-  PROJECTED_CHANNEL,
-  PROJECTOR_CHECKPOINT,
-  PROJECTOR_LEASE,
-} from '../read-model/names.ts';
+import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
 import type { Db, EngineDatabase } from '../read-model/schema.ts';
-import { addToTotals } from '../read-model/totals.ts';
+import { addToTotals, ownerTotals } from '../read-model/totals.ts';
 import { applyBatch } from './apply-batch.ts';
 import { readLogBatch } from './read-log.ts';
+import { LIVE_TABLES } from './rows.ts';
 
 /** The batch found the projector's lease not (or no longer) this process's: it was rolled back. */
 export class LeaseLost extends Error {}
@@ -51,11 +49,26 @@ const beginBatch = async (tx: Db, holder: string) => {
   };
 };
 
-/** Runs one projection batch in one transaction: read-model changes, outbox and checkpoint together. */
+/** A batch projected: where the projector stands after it, and its callbacks, handed over. */
+export interface ProjectedBatch {
+  checkpoint: Checkpoint;
+  events: number;
+  /**
+   * The callbacks of the batch's changes, built from the rows in memory, with the outbox rows they
+   * stand for: the publisher sends them without reading the outbox back.
+   */
+  callbacks?: ReadBatch;
+}
+
+/**
+ * Runs one projection batch in one transaction: read-model changes, stored totals, outbox and
+ * checkpoint together; then the callbacks of its changes from the rows in memory, and the totals
+ * they carry.
+ */
 export const projectBatch = async (
   database: EngineDatabase,
   options: { holder: string; batchSize: number },
-): Promise<{ checkpoint: Checkpoint; events: number }> =>
+): Promise<ProjectedBatch> =>
   database.db.transaction().execute(async (tx) => {
     const begun = await beginBatch(tx, options.holder);
     if (!begun) throw new LeaseLost();
@@ -66,17 +79,41 @@ export const projectBatch = async (
     });
     const last = events.at(-1);
     if (!last) return { checkpoint, events: 0 };
-    const { handled, changes, unreadDeltas } = await applyBatch(
+    const { handled, changes, unreadDeltas, states } = await applyBatch(
       tx,
-      LIVE_TABLE,
+      LIVE_TABLES,
       events,
       checkpoint.handled,
     );
     const next = { position: last.position, handled };
-    const writes = [addToTotals(unreadDeltas), changesInsert(changes)];
-    await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, next, {
-      notify: PROJECTED_CHANNEL,
-      alongWith: writes.filter((write) => write !== undefined),
-    });
-    return { checkpoint: next, events: events.length };
+    const outbox = await storeCheckpoint<{ first_id: number | null; last_id: number | null }>(
+      tx,
+      PROJECTOR_CHECKPOINT,
+      next,
+      {
+        notify: PROJECTED_CHANNEL,
+        alongWith: { totals: addToTotals(unreadDeltas), outbox: changesInsert(changes) },
+        report:
+          changes.length > 0
+            ? sql`(SELECT min(id) FROM outbox) AS first_id, (SELECT max(id) FROM outbox) AS last_id`
+            : undefined,
+      },
+    );
+    if (!outbox?.first_id || !outbox.last_id) return { checkpoint: next, events: events.length };
+    const totals = await ownerTotals(tx, ownersWithTotals(changes));
+    const viewOf = (owner: string, conversationID: string) => {
+      const row = states.get(owner, conversationID);
+      return row && deriveMember(row, states.group(conversationID));
+    };
+    return {
+      checkpoint: next,
+      events: events.length,
+      callbacks: {
+        after: outbox.first_id - 1,
+        lastID: outbox.last_id,
+        limit: 0,
+        from: 0,
+        callbacks: callbacksOf(changes, viewOf, totals),
+      },
+    };
   });

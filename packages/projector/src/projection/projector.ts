@@ -9,7 +9,7 @@ import { PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
 import type { EngineDatabase } from '../read-model/schema.ts';
 import { keepStatisticsFresh } from './fresh-statistics.ts';
 import { createLeaseKeeper, type LeaseKeeper } from './lease-keeper.ts';
-import { LeaseLost, projectBatch } from './project-batch.ts';
+import { LeaseLost, type ProjectedBatch, projectBatch } from './project-batch.ts';
 import { createProjectionReport, type ReportFigures } from './projection-report.ts';
 import { createSignal } from './signal.ts';
 
@@ -96,7 +96,8 @@ export interface ProjectorOptions {
   idlePollMs?: number;
   /** How often lag and throughput are measured, logged and put in the stats (default 5000 ms). */
   reportEveryMs?: number;
-  onProjected?: (checkpoint: Checkpoint, events: number) => void;
+  /** Told of each batch that projected events: where it got, and the callbacks it handed over. */
+  onProjected?: (batch: ProjectedBatch) => void;
 }
 
 export interface ProjectorStats extends ReportFigures {
@@ -148,7 +149,7 @@ const batchStep =
     const batch = await projectBatch(database, { holder, batchSize: size.current() });
     counts.polled(batch);
     if (batch.events > 0) {
-      options.onProjected?.(batch.checkpoint, batch.events);
+      options.onProjected?.(batch);
       options.logger.debug('projected batch', {
         events: batch.events,
         ms: Math.round(performance.now() - started),

@@ -8,7 +8,7 @@ import {
 } from '@im/eventstore';
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../read-model/schema.ts';
-import type { LoggedEvent } from './apply-batch.ts';
+import type { LoggedEvent } from './evolve-batch.ts';
 
 export interface LogBatchOptions {
   limit: number;

@@ -1,4 +1,4 @@
-import type { ConversationState } from '@im/domain';
+import type { ConversationState, GroupState } from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
 
 /** Each stored field of a conversation state, its column and its SQL type: one list serves every query. */
@@ -99,3 +99,106 @@ export const stateColumns: RawBuilder<unknown> = sql.raw(COLUMNS.map(asField).jo
 /** A row selected with stateColumns (other columns beside them are left as they are). */
 export const fromRow = (row: Record<string, unknown>): ConversationState =>
   row as unknown as ConversationState;
+
+// A member row of a group conversation holds the member's view as of its own max_seq; the group's
+// messages after that are derived from the group's row (SPEC §3, see the domain's deriveMember).
+// The expressions below are deriveMember in SQL, over a conversation row `m` and the group row `g`
+// joined by `groupJoin` (no row for single chats and for members who left).
+
+/** Joins each live member row `m` to its group's row `g`, in `groups`. */
+export const groupJoin = (groups = 'group_state') =>
+  sql`LEFT JOIN ${sql.table(groups)} g ON m.conversation_type = 3 AND NOT m.is_not_in_group
+        AND g.conversation_id = m.conversation_id AND g.partition = 0`;
+
+/** Whether the group has messages after the member row's own view. */
+const PENDING = 'coalesce(g.max_seq, 0) > m.max_seq';
+
+/** Every state field as derived; the fields a group's row does not touch are the member's own. */
+const DERIVED: Partial<Record<keyof ConversationState, string>> = {
+  maxSeq: `CASE WHEN ${PENDING} THEN g.max_seq ELSE m.max_seq END`,
+  latestMsg: `CASE WHEN ${PENDING} THEN g.latest_msg ELSE m.latest_msg END`,
+  latestMsgSeq: `CASE WHEN ${PENDING} THEN g.max_seq ELSE m.latest_msg_seq END`,
+  latestMsgSendTime: `CASE WHEN ${PENDING} THEN g.latest_msg_send_time ELSE m.latest_msg_send_time END`,
+  isHidden: `(m.is_hidden AND NOT ${PENDING})`,
+  groupAtType: `CASE WHEN ${PENDING} AND g.at_all_seq > m.max_seq
+    THEN (CASE WHEN m.group_at_type = 4 THEN 2 ELSE m.group_at_type | 2 END)::smallint
+    ELSE m.group_at_type END`,
+  version: `CASE WHEN ${PENDING} THEN g.version ELSE m.version END`,
+};
+
+const derivedColumn = (field: keyof ConversationState, column: string) =>
+  DERIVED[field] ?? `m.${column}`;
+
+/** SPEC §1's unread formula over the derived seqs. */
+const DERIVED_UNREAD = `greatest(0, ${DERIVED.maxSeq} - greatest(m.has_read_seq, m.min_seq - 1))`;
+
+/** The derived state, under the state fields' names: rows are read as states, as stateColumns. */
+export const derivedStateColumns: RawBuilder<unknown> = sql.raw(
+  COLUMNS.map(([field, column]) => `${derivedColumn(field, column)} AS "${field}"`).join(', '),
+);
+
+/** The derived item (SPEC §2) under its JSON names, for lists PostgreSQL turns into JSON. */
+export const derivedItemColumns: RawBuilder<unknown> = sql.raw(
+  [
+    ...COLUMNS.filter(([field]) => field !== 'owner' && field !== 'latestMsgSeq').map(
+      ([field, column]) => `${derivedColumn(field, column)} AS "${field}"`,
+    ),
+    `${DERIVED_UNREAD} AS "unreadCount"`,
+  ].join(', '),
+);
+
+/** The derived list keys (see the table's list_block and list_time) and the derived hidden flag. */
+export const derivedListBlock = sql.raw('CASE WHEN m.is_pinned THEN 0 ELSE 1 END');
+export const derivedListTime = sql.raw(
+  `-greatest(${DERIVED.latestMsgSendTime}, m.draft_text_time)`,
+);
+export const derivedHidden = sql.raw(DERIVED.isHidden as string);
+
+/** What a derived row adds to the owner's total (SPEC §2): nothing when hidden or muted. */
+export const derivedContribution = sql.raw(
+  `CASE WHEN ${DERIVED.isHidden} OR m.recv_msg_opt <> 0 THEN 0 ELSE ${DERIVED_UNREAD} END`,
+);
+
+/** A group's row: each field of the domain's GroupState, its column and its SQL type. */
+export const GROUP_COLUMNS = [
+  ['conversationID', 'conversation_id', 'text'],
+  ['groupID', 'group_id', 'text'],
+  ['maxSeq', 'max_seq', 'bigint'],
+  ['latestMsg', 'latest_msg', 'text'],
+  ['latestMsgSendTime', 'latest_msg_send_time', 'bigint'],
+  ['atAllSeq', 'at_all_seq', 'bigint'],
+  ['version', 'version', 'bigint'],
+] as const satisfies ReadonlyArray<readonly [keyof GroupState, string, string]>;
+
+/** The group columns under the GroupState fields' names. */
+export const groupStateColumns: RawBuilder<unknown> = sql.raw(
+  GROUP_COLUMNS.map(([field, column]) => `${column} AS "${field}"`).join(', '),
+);
+
+/** An upsert of group rows into `table`, one array parameter per column. */
+export const upsertGroups = (table: string, groups: readonly GroupState[]): RawBuilder<unknown> => {
+  const columns = sql.raw(GROUP_COLUMNS.map(([, column]) => column).join(', '));
+  const arrays = GROUP_COLUMNS.map(
+    ([field, , type]) => sql`${groups.map((group) => group[field])}::${sql.raw(type)}[]`,
+  );
+  const updates = sql.raw(
+    GROUP_COLUMNS.filter(([, column]) => column !== 'conversation_id')
+      .map(([, column]) => `${column} = excluded.${column}`)
+      .join(', '),
+  );
+  return sql`
+    INSERT INTO ${sql.table(table)} (${columns})
+    SELECT * FROM unnest(${sql.join(arrays)})
+    ON CONFLICT (partition, conversation_id) DO UPDATE SET ${updates}`;
+};
+
+/** The state fields' names, quoted, as a select list over a relation that has them. */
+export const STATE_FIELDS = COLUMNS.map(([field]) => `"${field}"`).join(', ');
+
+/** The item fields' names (SPEC §2), quoted, likewise. */
+export const ITEM_FIELDS = [
+  ...COLUMNS.filter(([field]) => field !== 'owner' && field !== 'latestMsgSeq').map(
+    ([field]) => `"${field}"`,
+  ),
+  '"unreadCount"',
+].join(', ');

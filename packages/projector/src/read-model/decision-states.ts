@@ -1,7 +1,7 @@
 import { type ConversationState, groupConversationID, streams } from '@im/domain';
 import { LOG_START, type LogPosition } from '@im/eventstore';
 import { type RawBuilder, sql } from 'kysely';
-import { fromRow, stateColumns } from './columns.ts';
+import { derivedStateColumns, fromRow, groupJoin } from './columns.ts';
 import { PROJECTOR_CHECKPOINT } from './names.ts';
 import type { Db } from './schema.ts';
 
@@ -72,7 +72,7 @@ export const decisionStatesAt = async (
                 ${made.map((m) => m.group)}::text[])
          WITH ORDINALITY AS w(o, c, owner_stream, messages_stream, group_stream, ordinal)
     LEFT JOIN streams s ON s.stream_id = w.owner_stream
-    LEFT JOIN (SELECT ${stateColumns} FROM conversation_item) item
+    LEFT JOIN (SELECT ${derivedStateColumns} FROM conversation_item m ${groupJoin()}) item
       ON item."owner" = w.o AND item."conversationID" = w.c
     ORDER BY w.ordinal`.execute(db);
   return result.rows.map(({ owner_stream_version, checkpoint, latest, ...state }) => ({
@@ -101,7 +101,10 @@ const ownerDecisionStates = async (
     latest: PositionPair | null;
     states: Array<Record<string, unknown>>;
   }>`
-    WITH item AS (SELECT ${stateColumns} FROM conversation_item WHERE owner = ${owner} AND ${where})
+    WITH item AS (
+      SELECT * FROM (SELECT ${derivedStateColumns} FROM conversation_item m ${groupJoin()}
+                     WHERE m.owner = ${owner}) derived
+      WHERE ${where})
     SELECT (SELECT version FROM streams WHERE stream_id = ${ownerStream}) AS owner_stream_version,
            ${CHECKPOINT} AS checkpoint,
            ${latestOf(sql`ARRAY[${ownerStream}::text] || ${made}`)} AS latest,
@@ -124,7 +127,7 @@ export const decisionStatesOf = (db: Db, owner: string, conversationIDs: readonl
   return ownerDecisionStates(
     db,
     owner,
-    sql`conversation_id = ANY(${[...conversationIDs]}::text[])`,
+    sql`"conversationID" = ANY(${[...conversationIDs]}::text[])`,
     sql`${made}::text[]`,
   );
 };
@@ -134,7 +137,7 @@ export const decisionStatesToMarkRead = (db: Db, owner: string) =>
   ownerDecisionStates(
     db,
     owner,
-    sql`(has_read_seq < max_seq OR group_at_type <> 0)`,
+    sql`("hasReadSeq" < "maxSeq" OR "groupAtType" <> 0)`,
     sql`ARRAY(SELECT ${streams.messages('')} || "conversationID" FROM item
               UNION ALL SELECT ${streams.group('')} || "groupID" FROM item WHERE "groupID" <> '')`,
   );

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstMessageState } from '../../../../test/support/conversation-states.ts';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
-import { writeStates } from '../projection/apply-batch.ts';
+import { LIVE_TABLES, writeStates } from '../projection/rows.ts';
 import { selectColumns } from './columns.ts';
 import { createListCache } from './list-cache.ts';
 import { readModelMigrations } from './migrations.ts';
@@ -31,10 +31,10 @@ describe('the whole-list cache', () => {
   it('answers a list changed since it was cached, and the new table a rebuild switched in', async () => {
     const cache = createListCache({ maxBytes: 1024 * 1024 });
     const owner = 'cached';
-    await writeStates(database.db, 'conversation_item', [
-      firstMessageState('a', owner, 1),
-      firstMessageState('b', owner, 2),
-    ]);
+    await writeStates(database.db, LIVE_TABLES, {
+      rows: [firstMessageState('a', owner, 1), firstMessageState('b', owner, 2)],
+      groups: [],
+    });
     expect(items(await cache.wholeList(database.db, owner))).toHaveLength(2);
 
     await sql`UPDATE conversation_item SET draft_text = 'later', version = 3
@@ -64,7 +64,7 @@ describe('the whole-list cache', () => {
     const states = Array.from({ length: 30 }, (_, i) =>
       firstMessageState('peer', `owner${i}`, i + 1),
     );
-    await writeStates(database.db, 'conversation_item', states);
+    await writeStates(database.db, LIVE_TABLES, { rows: states, groups: [] });
     const one = (await createListCache({ maxBytes: 1e6 }).wholeList(database.db, 'owner0'))
       .byteLength;
     const cache = createListCache({ maxBytes: one * 10 });

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { ownerVersionOf } from './owner-views.ts';
 import { listConversationsJSON } from './queries.ts';
 import type { Db } from './schema.ts';
 
@@ -11,14 +12,14 @@ interface Entry {
 const encoder = new TextEncoder();
 
 /**
- * What identifies an owner's list as it is: the highest version among their rows (every change
- * to a row gives it the newest version) and the read-model table itself (a rebuild switches in a
- * new one, whose rows may differ at equal versions). One index-only read.
+ * What identifies an owner's list as it is: the owner's version (every change to a conversation,
+ * a group message's included, gives it the newest version) and the read-model tables themselves
+ * (a rebuild switches in new ones, whose rows may differ at equal versions).
  */
 const listStamp = async (db: Db, owner: string): Promise<string> => {
   const result = await sql<{ stamp: string }>`
-    SELECT 'conversation_item'::regclass::oid || ':' || coalesce(max(version), 0) AS stamp
-    FROM conversation_item WHERE owner = ${owner}`.execute(db);
+    SELECT 'conversation_item'::regclass::oid || ':' || 'group_state'::regclass::oid || ':' ||
+           ${ownerVersionOf(sql`${owner}`)} AS stamp`.execute(db);
   return result.rows[0]?.stamp ?? '';
 };
 

@@ -36,14 +36,40 @@ export const createConversationTable = async (db: Db, table: string): Promise<vo
       list_time bigint GENERATED ALWAYS AS (-greatest(latest_msg_send_time, draft_text_time)) STORED,
       PRIMARY KEY (owner, conversation_id)
     )`.execute(db);
-  await sql`CREATE INDEX ${sql.id(`${table}_list`)} ON ${sql.table(table)}
-            (owner, list_block, list_time, conversation_id) WHERE NOT is_hidden`.execute(db);
-  await sql`CREATE INDEX ${sql.id(`${table}_members`)} ON ${sql.table(table)} (conversation_id)`.execute(
-    db,
-  );
-  await sql`CREATE INDEX ${sql.id(`${table}_version`)} ON ${sql.table(table)} (owner, version)`.execute(
-    db,
-  );
+  await createConversationIndexes(db, table);
+};
+
+/**
+ * The conversation table's secondary indexes. The list keys of a live member row lag behind its
+ * group's row, so only other rows are listed by index: an owner's group conversations are read by
+ * their own index and ordered with their group's row.
+ */
+const createConversationIndexes = async (db: Db, table: string): Promise<void> => {
+  await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_list`)} ON ${sql.table(table)}
+            (owner, list_block, list_time, conversation_id)
+            WHERE NOT is_hidden AND conversation_type <> 3`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_groups`)} ON ${sql.table(table)} (owner)
+            WHERE conversation_type = 3`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_members`)} ON ${sql.table(table)}
+            (conversation_id)`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_version`)} ON ${sql.table(table)}
+            (owner, version)`.execute(db);
+};
+
+/** A group's shared row (see the domain's GroupState), under any name, as the conversation table. */
+export const createGroupTable = async (db: Db, table: string): Promise<void> => {
+  await sql`
+    CREATE TABLE ${sql.table(table)} (
+      partition smallint NOT NULL DEFAULT 0,
+      conversation_id text COLLATE "C" NOT NULL,
+      group_id text NOT NULL,
+      max_seq bigint NOT NULL,
+      latest_msg text NOT NULL,
+      latest_msg_send_time bigint NOT NULL,
+      at_all_seq bigint NOT NULL,
+      version bigint NOT NULL,
+      PRIMARY KEY (partition, conversation_id)
+    )`.execute(db);
 };
 
 export const readModelMigrations: Record<string, Migration> = {
@@ -80,6 +106,33 @@ export const readModelMigrations: Record<string, Migration> = {
         db,
       );
       await sql`INSERT INTO owner_unread (owner, total) ${summedTotals}`.execute(db);
+    },
+  },
+  '0102_group_rows': {
+    async up(db: Db) {
+      await createGroupTable(db, 'group_state');
+      // From the member rows, which the engine kept up to date on every message so far: a
+      // group's maxSeq and latest message are its members'. (@all and the group's version only
+      // matter for messages to come; a rebuild gives them as the log has them.)
+      await sql`
+        INSERT INTO group_state (conversation_id, group_id, max_seq, latest_msg,
+                                 latest_msg_send_time, at_all_seq, version)
+        SELECT DISTINCT ON (conversation_id) conversation_id, group_id, max_seq, latest_msg,
+               latest_msg_send_time, 0, 0
+        FROM conversation_item WHERE conversation_type = 3 AND NOT is_not_in_group
+        ORDER BY conversation_id, max_seq DESC, latest_msg_seq DESC`.execute(db);
+      await sql`DROP INDEX IF EXISTS conversation_item_list`.execute(db);
+      await createConversationIndexes(db, 'conversation_item');
+      // Stored totals leave live members out now: theirs is derived when a total is read.
+      await sql`DELETE FROM owner_unread`.execute(db);
+      await sql`INSERT INTO owner_unread (owner, total) ${summedTotals}`.execute(db);
+      // A group message's callbacks are one outbox row: the members whose views it changed, those
+      // it brought into their lists, and those whose totals it moved.
+      await sql`
+        ALTER TABLE conversation_change ADD COLUMN owners text[] NOT NULL DEFAULT '{}',
+          ADD COLUMN entered text[] NOT NULL DEFAULT '{}', ADD COLUMN totals text[] NOT NULL DEFAULT '{}'`.execute(
+        db,
+      );
     },
   },
 };

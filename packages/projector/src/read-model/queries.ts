@@ -1,12 +1,16 @@
-import {
-  type ConversationItem,
-  type ConversationState,
-  type ListPosition,
-  toItem,
-} from '@im/domain';
+import { type ConversationItem, type ConversationState, toItem } from '@im/domain';
 import { sql } from 'kysely';
-import { fromRow, itemColumns, stateColumns } from './columns.ts';
+import { fromRow } from './columns.ts';
+import {
+  changedStates,
+  type ListPage,
+  listedJSON,
+  listedStates,
+  ownerVersionOf,
+  statesAt,
+} from './owner-views.ts';
 import type { Db } from './schema.ts';
+import { ownerTotals } from './totals.ts';
 
 export {
   type ConversationKey,
@@ -17,19 +21,20 @@ export {
   decisionStatesToMarkRead,
 } from './decision-states.ts';
 
-const TABLE = sql.table('conversation_item');
-const LIST_ORDER = sql`list_block, list_time, conversation_id`;
 const items = (rows: Record<string, unknown>[]): ConversationItem[] =>
   rows.map((row) => toItem(fromRow(row)));
 
+/** The owner's conversations among `conversationIDs` (each once), derived as queries see them. */
 export const getConversationStates = async (
   db: Db,
   owner: string,
   conversationIDs: readonly string[],
 ): Promise<ConversationState[]> => {
-  const result = await sql<Record<string, unknown>>`
-    SELECT ${stateColumns} FROM ${TABLE}
-    WHERE owner = ${owner} AND conversation_id = ANY(${[...conversationIDs]}::text[])`.execute(db);
+  const unique = [...new Set(conversationIDs)];
+  const result = await statesAt(
+    unique.map(() => owner),
+    unique,
+  ).execute(db);
   return result.rows.map(fromRow);
 };
 
@@ -38,31 +43,11 @@ export const getConversationStatesAt = async (
   db: Db,
   keys: ReadonlyArray<{ owner: string; conversationID: string }>,
 ): Promise<ConversationState[]> => {
-  const result = await sql<Record<string, unknown>>`
-    SELECT ${stateColumns} FROM ${TABLE}
-    JOIN unnest(${keys.map((key) => key.owner)}::text[], ${keys.map((key) => key.conversationID)}::text[])
-      AS wanted(o, c) ON owner = wanted.o AND conversation_id = wanted.c`.execute(db);
+  const result = await statesAt(
+    keys.map((key) => key.owner),
+    keys.map((key) => key.conversationID),
+  ).execute(db);
   return result.rows.map(fromRow);
-};
-
-interface ListPage {
-  limit?: number;
-  /** Continues a keyset page after this position. */
-  after?: ListPosition;
-  /** Skips this many: the split query's offset paging. */
-  offset?: number;
-}
-
-/** FROM … ORDER BY … LIMIT: the owner's listed conversations in list order, one page of them. */
-const listedPage = (owner: string, page: ListPage) => {
-  const after = page.after
-    ? sql`AND (list_block, list_time, conversation_id) >
-          (${page.after.isPinned ? 0 : 1}::smallint, ${-page.after.sortTime}::bigint, ${page.after.conversationID})`
-    : sql``;
-  const limit = page.limit === undefined ? sql`` : sql`LIMIT ${page.limit}`;
-  const offset = page.offset ? sql`OFFSET ${page.offset}` : sql``;
-  return sql`FROM ${TABLE} WHERE owner = ${owner} AND NOT is_hidden ${after}
-    ORDER BY ${LIST_ORDER} ${limit} ${offset}`;
 };
 
 /** Listed conversations in list order. */
@@ -70,11 +55,7 @@ export const listConversations = async (
   db: Db,
   owner: string,
   page: ListPage,
-): Promise<ConversationItem[]> => {
-  const result = await sql<Record<string, unknown>>`
-    SELECT ${stateColumns} ${listedPage(owner, page)}`.execute(db);
-  return items(result.rows);
-};
+): Promise<ConversationItem[]> => items((await listedStates(owner, page).execute(db)).rows);
 
 /**
  * The same list as listConversations, as a JSON array text built by PostgreSQL: the reply of the
@@ -84,34 +65,17 @@ export const listConversationsJSON = async (
   db: Db,
   owner: string,
   page: ListPage,
-): Promise<string> => {
-  // A plain aggregate takes its rows in the sorted subquery's order (the way PostgreSQL's manual
-  // gives); ORDER BY inside json_agg would sort the wide rows once more, at twice the cost.
-  const result = await sql<{ items: string }>`
-    SELECT coalesce(json_agg(page), '[]')::text AS items FROM (
-      SELECT ${itemColumns} ${listedPage(owner, page)}
-    ) page`.execute(db);
-  return result.rows[0]?.items ?? '[]';
-};
+): Promise<string> => (await listedJSON(owner, page).execute(db)).rows[0]?.items ?? '[]';
 
-/** Unread over listed, not muted conversations (SPEC §2 "Total unread"), as the projector keeps it. */
-export const totalUnread = async (db: Db, owner: string): Promise<number> => {
-  const row = await db
-    .selectFrom('owner_unread')
-    .select('total')
-    .where('owner', '=', owner)
-    .executeTakeFirst();
-  return row?.total ?? 0;
-};
+/** Unread over listed, not muted conversations (SPEC §2 "Total unread"). */
+export const totalUnread = async (db: Db, owner: string): Promise<number> =>
+  (await ownerTotals(db, [owner])).get(owner) ?? 0;
 
 /** The owner's version: the highest version of any of their conversations, 0 before any. */
 export const ownerVersion = async (db: Db, owner: string): Promise<number> => {
-  const row = await db
-    .selectFrom('conversation_item')
-    .select((eb) => eb.fn.max('version').as('version'))
-    .where('owner', '=', owner)
-    .executeTakeFirst();
-  return row?.version ?? 0;
+  const result = await sql<{ version: number }>`
+    SELECT ${ownerVersionOf(sql`${owner}`)} AS version`.execute(db);
+  return Number(result.rows[0]?.version ?? 0);
 };
 
 /** Conversations changed after `sinceVersion`, hidden or not: what an incremental sync answers. */
@@ -119,9 +83,5 @@ export const changedSince = async (
   db: Db,
   owner: string,
   sinceVersion: number,
-): Promise<ConversationItem[]> => {
-  const result = await sql<Record<string, unknown>>`
-    SELECT ${stateColumns} FROM ${TABLE} WHERE owner = ${owner} AND version > ${sinceVersion}
-    ORDER BY version`.execute(db);
-  return items(result.rows);
-};
+): Promise<ConversationItem[]> =>
+  items((await changedStates(owner, sinceVersion).execute(db)).rows);

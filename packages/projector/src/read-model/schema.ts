@@ -43,6 +43,23 @@ export interface ConversationChangeTable {
   conversation_id: string;
   kind: number;
   total_changed: boolean;
+  /** For a group message's row (owner ''): the members whose views it changed, in order. */
+  owners: Generated<string[]>;
+  /** Of those, the ones it brought into their lists, and the ones whose total it moved. */
+  entered: Generated<string[]>;
+  totals: Generated<string[]>;
+}
+
+/** A group's shared row (see the domain's GroupState). */
+export interface GroupStateTable {
+  partition: Generated<number>;
+  conversation_id: string;
+  group_id: string;
+  max_seq: number;
+  latest_msg: string;
+  latest_msg_send_time: number;
+  at_all_seq: number;
+  version: number;
 }
 
 /** Each owner's total unread (SPEC §2), moved by the projector's batches. */
@@ -66,6 +83,7 @@ export interface LeasesTable {
 
 export interface ReadModelSchema {
   conversation_item: ConversationItemTable;
+  group_state: GroupStateTable;
   conversation_change: ConversationChangeTable;
   owner_unread: OwnerUnreadTable;
   publisher_checkpoint: PublisherCheckpointTable;

@@ -1,14 +1,16 @@
 import { type RawBuilder, sql } from 'kysely';
-import { UNREAD_SQL } from './columns.ts';
+import { derivedContribution, groupJoin, UNREAD_SQL } from './columns.ts';
 import type { Db } from './schema.ts';
 
 /**
- * Every owner's total (SPEC §2 "Total unread"), summed over their rows: what the stored totals
- * must equal. For migrating, rebuilding and verifying; answers read the stored ones.
+ * Every owner's stored total, summed over their rows: SPEC §2's total less live group members,
+ * whose unread follows their group's row and is added when a total is read (ownerTotals). What
+ * the stored totals must equal: for migrating, rebuilding and verifying.
  */
 export const summedTotals = sql`
   SELECT owner, sum(${sql.raw(UNREAD_SQL)})::bigint AS total FROM conversation_item
-  WHERE NOT is_hidden AND recv_msg_opt = 0 GROUP BY owner`;
+  WHERE NOT is_hidden AND recv_msg_opt = 0 AND (conversation_type <> 3 OR is_not_in_group)
+  GROUP BY owner`;
 
 /**
  * The write that moves the owners' stored totals by a batch's deltas, in the batch's transaction,
@@ -37,4 +39,23 @@ export const driftedTotals = async (db: Db): Promise<number> => {
     FROM owner_unread stored FULL JOIN (${summedTotals}) summed USING (owner)
     WHERE coalesce(stored.total, 0) <> coalesce(summed.total, 0)`.execute(db);
   return result.rows[0]?.drifted ?? 0;
+};
+
+/**
+ * Each owner's total (SPEC §2): the stored part, and the unread of every group they are in, from
+ * the group's row. One statement for any number of owners; owners with nothing have 0.
+ */
+export const ownerTotals = async (
+  db: Db,
+  owners: readonly string[],
+): Promise<Map<string, number>> => {
+  if (owners.length === 0) return new Map();
+  const result = await sql<{ owner: string; total: number }>`
+    SELECT o.owner, coalesce(stored.total, 0) + coalesce((
+             SELECT sum(${derivedContribution}) FROM conversation_item m ${groupJoin()}
+             WHERE m.owner = o.owner AND m.conversation_type = 3 AND NOT m.is_not_in_group
+           ), 0)::bigint AS total
+    FROM unnest(${[...new Set(owners)]}::text[]) AS o(owner)
+    LEFT JOIN owner_unread stored ON stored.owner = o.owner`.execute(db);
+  return new Map(result.rows.map((row) => [row.owner, Number(row.total)]));
 };

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { fromRow, selectColumns, stateColumns } from '../read-model/columns.ts';
+import type { ReadModelTables } from '../projection/rows.ts';
+import { fromRow, GROUP_COLUMNS, selectColumns, stateColumns } from '../read-model/columns.ts';
 import type { Db } from '../read-model/schema.ts';
 import { driftedTotals } from '../read-model/totals.ts';
 
@@ -24,6 +25,8 @@ export interface Comparison {
   sample: DifferingRow[];
   /** Owners whose stored total unread is not the sum over their live rows. */
   driftedTotals: number;
+  /** Group rows not the same in both (counted each way). */
+  differingGroups: number;
 }
 
 const rowOf = async (db: Db, table: string, owner: string, id: string) => {
@@ -34,16 +37,31 @@ const rowOf = async (db: Db, table: string, owner: string, id: string) => {
   return row ? (fromRow(row) as unknown as Record<string, unknown>) : undefined;
 };
 
+/** Group rows that differ between two group tables, both ways. */
+const differingGroups = async (db: Db, live: string, rebuilt: string): Promise<number> => {
+  const columns = sql.raw(`partition, ${GROUP_COLUMNS.map(([, column]) => column).join(', ')}`);
+  const result = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM (
+      (SELECT ${columns} FROM ${sql.table(live)} EXCEPT SELECT ${columns} FROM ${sql.table(rebuilt)})
+      UNION ALL
+      (SELECT ${columns} FROM ${sql.table(rebuilt)} EXCEPT SELECT ${columns} FROM ${sql.table(live)})
+    ) differing`.execute(db);
+  return result.rows[0]?.n ?? 0;
+};
+
 /**
- * Compares two conversation tables on every stored column, both ways (EXCEPT), in `db`'s snapshot,
- * and the stored totals unread with the sums over the live table.
+ * Compares two read models, in `db`'s snapshot: the conversation tables on every stored column,
+ * both ways (EXCEPT), the group tables likewise, and the stored totals unread with the sums over
+ * the live table.
  */
 export const compareTables = async (
   db: Db,
-  live: string,
-  rebuilt: string,
+  liveTables: ReadModelTables,
+  rebuiltTables: ReadModelTables,
   options: { sample?: number } = {},
 ): Promise<Comparison> => {
+  const live = liveTables.items;
+  const rebuilt = rebuiltTables.items;
   const result = await sql<{
     live_rows: number;
     rebuilt_rows: number;
@@ -82,8 +100,10 @@ export const compareTables = async (
     sample.push({ owner: key.owner, conversationID: key.conversation_id, kind, fields });
   }
   const drifted = await driftedTotals(db);
+  const groups = await differingGroups(db, liveTables.groups, rebuiltTables.groups);
   return {
-    equal: figures.only_live === 0 && figures.only_rebuilt === 0 && drifted === 0,
+    equal: figures.only_live === 0 && figures.only_rebuilt === 0 && drifted === 0 && groups === 0,
+    differingGroups: groups,
     liveRows: figures.live_rows,
     rebuiltRows: figures.rebuilt_rows,
     onlyInLive: figures.only_live,

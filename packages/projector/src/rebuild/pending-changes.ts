@@ -1,6 +1,6 @@
 import { comparePositions, LOG_START, type LogPosition } from '@im/eventstore';
 import { ChangeKind, type ConversationChange } from '../callbacks/outbox.ts';
-import type { LoggedEvent } from '../projection/apply-batch.ts';
+import type { LoggedEvent } from '../projection/evolve-batch.ts';
 
 interface Pending {
   last: ConversationChange;
@@ -45,10 +45,12 @@ export const createPendingChanges = () => {
           last.kind === ChangeKind.changed &&
           turn?.kind === ChangeKind.entered &&
           after(turn.at, position);
+        // One outbox row a conversation row: a group message's changes are not kept as its one row.
         changes.push({
           ...last,
           kind: entered ? ChangeKind.entered : last.kind,
           totalChanged: after(totalChangedAt, position),
+          fanout: false,
         });
       }
       return changes.sort((a, b) => a.version - b.version);

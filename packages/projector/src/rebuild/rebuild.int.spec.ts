@@ -39,6 +39,7 @@ const rows = async (database: EngineDatabase) =>
       SELECT * FROM conversation_item ORDER BY owner, conversation_id`.execute(database.db)
   ).rows;
 
+/** The outbox as one change a row: a group message's row stands for each member it names. */
 const outbox = async (database: EngineDatabase) =>
   (
     await sql<{
@@ -47,16 +48,29 @@ const outbox = async (database: EngineDatabase) =>
       version: number;
       kind: number;
       total_changed: boolean;
-    }>`SELECT owner, conversation_id, version, kind, total_changed FROM conversation_change ORDER BY id`.execute(
-      database.db,
-    )
-  ).rows;
+      owners: string[];
+      entered: string[];
+      totals: string[];
+    }>`SELECT owner, conversation_id, version, kind, total_changed, owners, entered, totals
+       FROM conversation_change ORDER BY id`.execute(database.db)
+  ).rows.flatMap(({ owners, entered, totals, ...row }) =>
+    row.kind !== ChangeKind.group
+      ? [row]
+      : owners.map((owner) => ({
+          owner,
+          conversation_id: row.conversation_id,
+          version: row.version,
+          kind: entered.includes(owner) ? ChangeKind.entered : ChangeKind.changed,
+          total_changed: totals.includes(owner),
+        })),
+  );
 
 const tables = async (database: EngineDatabase) =>
   (
     await sql<{ name: string }>`
       SELECT relname AS name FROM pg_class
-      WHERE relnamespace = 'public'::regnamespace AND relname LIKE 'conversation_item%'
+      WHERE relnamespace = 'public'::regnamespace
+        AND (relname LIKE 'conversation_item%' OR relname LIKE 'group_state%')
       ORDER BY relname`.execute(database.db)
   ).rows.map((row) => row.name);
 
@@ -85,10 +99,13 @@ describe('rebuild and verify against the live projector', () => {
     expect(result.comparison.liveRows).toBeGreaterThan(100);
     expect(await tables(database)).toEqual([
       'conversation_item',
+      'conversation_item_groups',
       'conversation_item_list',
       'conversation_item_members',
       'conversation_item_pkey',
       'conversation_item_version',
+      'group_state',
+      'group_state_pkey',
     ]);
   });
 
@@ -157,10 +174,13 @@ describe('rebuild and verify against the live projector', () => {
     expect((await verifyReadModel({ database, logger })).equal).toBe(true);
     expect(await tables(database)).toEqual([
       'conversation_item',
+      'conversation_item_groups',
       'conversation_item_list',
       'conversation_item_members',
       'conversation_item_pkey',
       'conversation_item_version',
+      'group_state',
+      'group_state_pkey',
     ]);
   });
 

@@ -8,7 +8,8 @@ import {
 } from '@im/eventstore';
 import { sql } from 'kysely';
 import { recordChanges } from '../callbacks/outbox.ts';
-import { LIVE_TABLE, PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT } from '../read-model/names.ts';
+import { LIVE_TABLES } from '../projection/rows.ts';
+import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
 import { recountTotals } from '../read-model/totals.ts';
 import type { Replay } from './replay.ts';
@@ -20,7 +21,7 @@ import {
   timer,
   withReplay,
 } from './replay-run.ts';
-import { replaceTable, type ScratchTable } from './scratch-table.ts';
+import { replaceTables, type ScratchTable } from './scratch-table.ts';
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
@@ -54,7 +55,8 @@ const switchTables = async (
   db.transaction().execute(async (tx) => {
     await sql.raw(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`).execute(tx);
     await holdProjector(tx);
-    await sql`LOCK TABLE ${sql.table(LIVE_TABLE)} IN ACCESS EXCLUSIVE MODE`.execute(tx);
+    await sql`LOCK TABLE ${sql.table(LIVE_TABLES.items)}, ${sql.table(LIVE_TABLES.groups)}
+              IN ACCESS EXCLUSIVE MODE`.execute(tx);
     onCatchUp();
     const replaced = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
     replay.projectedUpTo(replaced.position);
@@ -65,7 +67,7 @@ const switchTables = async (
     }
     const changes = replay.changesAfter(replaced.position);
     await recordChanges(tx, changes);
-    await replaceTable(tx, LIVE_TABLE, table.name);
+    await replaceTables(tx, table.tables);
     await recountTotals(tx);
     const checkpoint = { position: replay.position(), handled: replay.handled() };
     await storeCheckpoint(tx, PROJECTOR_CHECKPOINT, checkpoint, { notify: PROJECTED_CHANNEL });
@@ -148,5 +150,8 @@ export const rebuildReadModel = async (options: RebuildOptions): Promise<Rebuild
 };
 
 const rowCount = async (db: Db) =>
-  (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(LIVE_TABLE)}`.execute(db))
-    .rows[0]?.n ?? 0;
+  (
+    await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM ${sql.table(LIVE_TABLES.items)}`.execute(db)
+  ).rows[0]?.n ?? 0;

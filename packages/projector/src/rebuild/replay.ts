@@ -1,15 +1,10 @@
 import { LOG_START, type LogPosition } from '@im/eventstore';
 import type { ConversationChange } from '../callbacks/outbox.ts';
-import {
-  applyBatch,
-  createStateSet,
-  evolveBatch,
-  insertNewStates,
-  type LoggedEvent,
-  type StateSet,
-  writeStates,
-} from '../projection/apply-batch.ts';
+import { applyBatch } from '../projection/apply-batch.ts';
+import { evolveBatch, type LoggedEvent } from '../projection/evolve-batch.ts';
 import { type LogBatchOptions, readLogBatch } from '../projection/read-log.ts';
+import { insertNewStates, writeStates } from '../projection/rows.ts';
+import { createStateSet, type StateSet } from '../projection/state-set.ts';
 import type { Db } from '../read-model/schema.ts';
 import { createUnprojectedChanges } from './pending-changes.ts';
 import type { ScratchTable } from './scratch-table.ts';
@@ -76,10 +71,14 @@ export const createReplay = (options: ReplayOptions) => {
     let next: { handled: number; changes: ConversationChange[] };
     if (states) {
       const evolved = evolveBatch(states, events, handled, { changes: wanted });
-      if (write) await writeStates(source, table.name, evolved.changed);
+      if (write)
+        await writeStates(source, table.tables, {
+          rows: evolved.changed,
+          groups: evolved.changedGroups,
+        });
       next = evolved;
     } else {
-      next = await applyBatch(source, table.name, events, handled);
+      next = await applyBatch(source, table.tables, events, handled, { members: wanted });
     }
     if (wanted) unprojected.remember(events, next.changes, handled);
     position = (events.at(-1) as LoggedEvent).position;
@@ -90,7 +89,7 @@ export const createReplay = (options: ReplayOptions) => {
   /** Writes the rows out and builds the indexes: from here on the table is a read model. */
   const load = async (indexes = options.indexes) => {
     if (loaded) return;
-    if (states) await insertNewStates(db, table.name, [...states.values()]);
+    if (states) await insertNewStates(db, table.tables, states);
     if (indexes) await table.createIndexes();
     loaded = true;
   };

@@ -1,9 +1,13 @@
 import { sql } from 'kysely';
-import { createConversationTable } from '../read-model/migrations.ts';
+import { LIVE_TABLES, type ReadModelTables } from '../projection/rows.ts';
+import { createConversationTable, createGroupTable } from '../read-model/migrations.ts';
 import type { Db } from '../read-model/schema.ts';
 
 export interface ScratchTable {
+  /** The conversation table's name. */
   name: string;
+  /** Its tables: the conversation table and the group table beside it. */
+  tables: ReadModelTables;
   /** Builds the secondary indexes that creation left out; a bulk load is faster without them. */
   createIndexes(): Promise<void>;
   /** Makes the table crash-safe again before it serves: it is written to the WAL once, whole. */
@@ -12,12 +16,15 @@ export interface ScratchTable {
 }
 
 /**
- * A conversation table to build a read model in, beside the live one: created by the same
- * definition, unlogged, with its secondary indexes held back until the bulk load is done.
+ * Tables to build a read model in, beside the live ones: created by the same definitions,
+ * unlogged, with the conversation table's secondary indexes held back until the bulk load is done.
  */
 export const createScratchTable = async (db: Db, name: string): Promise<ScratchTable> => {
+  const tables = { items: name, groups: `${name}_group_state` };
   await createConversationTable(db, name);
-  await sql`ALTER TABLE ${sql.table(name)} SET UNLOGGED`.execute(db);
+  await createGroupTable(db, tables.groups);
+  for (const table of [tables.items, tables.groups])
+    await sql`ALTER TABLE ${sql.table(table)} SET UNLOGGED`.execute(db);
   const secondary = await sql<{ indexname: string; indexdef: string }>`
     SELECT i.indexname, i.indexdef FROM pg_indexes i
     WHERE i.schemaname = current_schema() AND i.tablename = ${name}
@@ -27,6 +34,7 @@ export const createScratchTable = async (db: Db, name: string): Promise<ScratchT
   let indexed = false;
   return {
     name,
+    tables,
     async createIndexes() {
       if (indexed) return;
       for (const index of secondary.rows) await sql.raw(index.indexdef).execute(db);
@@ -34,19 +42,30 @@ export const createScratchTable = async (db: Db, name: string): Promise<ScratchT
       indexed = true;
     },
     async setLogged() {
-      await sql`ALTER TABLE ${sql.table(name)} SET LOGGED`.execute(db);
+      for (const table of [tables.items, tables.groups])
+        await sql`ALTER TABLE ${sql.table(table)} SET LOGGED`.execute(db);
     },
     async drop() {
-      await sql`DROP TABLE IF EXISTS ${sql.table(name)}`.execute(db);
+      for (const table of [tables.items, tables.groups])
+        await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(db);
     },
   };
 };
 
 /**
- * Puts `scratch` in the place of `live`, inside the caller's transaction: the old table goes,
- * and the new one and its indexes take the live names, so queries name the same things.
+ * Puts the scratch tables in the places of the live ones, inside the caller's transaction: the
+ * old tables go, and the new ones and their indexes take the live names.
  */
-export const replaceTable = async (db: Db, live: string, scratch: string): Promise<void> => {
+export const replaceTables = async (db: Db, scratch: ReadModelTables): Promise<void> => {
+  await replaceTable(db, LIVE_TABLES.items, scratch.items);
+  await replaceTable(db, LIVE_TABLES.groups, scratch.groups);
+};
+
+/**
+ * Puts `scratch` in the place of `live`: the old table goes, and the new one and its indexes take
+ * the live names, so queries name the same things.
+ */
+const replaceTable = async (db: Db, live: string, scratch: string): Promise<void> => {
   await sql`DROP TABLE ${sql.table(live)}`.execute(db);
   await sql`ALTER TABLE ${sql.table(scratch)} RENAME TO ${sql.id(live)}`.execute(db);
   const indexes = await sql<{ indexname: string }>`

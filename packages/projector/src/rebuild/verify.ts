@@ -1,5 +1,6 @@
 import { type Checkpoint, comparePositions, LOG_START, readCheckpoint } from '@im/eventstore';
-import { LIVE_TABLE, PROJECTOR_CHECKPOINT } from '../read-model/names.ts';
+import { LIVE_TABLES } from '../projection/rows.ts';
+import { PROJECTOR_CHECKPOINT } from '../read-model/names.ts';
 import type { Db, EngineDatabase } from '../read-model/schema.ts';
 import { type Comparison, compareTables } from './compare.ts';
 import type { Replay } from './replay.ts';
@@ -34,7 +35,7 @@ const compareAtCheckpoint = async (
   const db = database.db;
   const compare = async (tx: Db, checkpoint: Checkpoint) => ({
     checkpoint,
-    comparison: await compareTables(tx, LIVE_TABLE, table.name),
+    comparison: await compareTables(tx, LIVE_TABLES, table.tables),
   });
   if (database.kind === 'pglite') {
     // One connection, nothing running beside: one snapshot does it all.

@@ -1,0 +1,41 @@
+import type { ConversationState, GroupState } from '@im/domain';
+
+/**
+ * Conversation rows and group rows in memory: rows by conversation then owner (a group message's
+ * callbacks reach every member row held for its conversation), group rows by conversation.
+ */
+export const createStateSet = () => {
+  const conversations = new Map<string, Map<string, ConversationState>>();
+  const groups = new Map<string, GroupState>();
+  let size = 0;
+  return {
+    get: (owner: string, conversationID: string) => conversations.get(conversationID)?.get(owner),
+    /** Owners with a row in the conversation. */
+    owners: (conversationID: string): string[] => [
+      ...(conversations.get(conversationID)?.keys() ?? []),
+    ],
+    remember(state: ConversationState) {
+      let rows = conversations.get(state.conversationID);
+      if (!rows) {
+        rows = new Map();
+        conversations.set(state.conversationID, rows);
+      }
+      if (!rows.has(state.owner)) size += 1;
+      rows.set(state.owner, state);
+    },
+    group: (conversationID: string) => groups.get(conversationID),
+    rememberGroup(group: GroupState) {
+      groups.set(group.conversationID, group);
+    },
+    /** Conversation rows held. */
+    get size() {
+      return size;
+    },
+    *values(): IterableIterator<ConversationState> {
+      for (const rows of conversations.values()) yield* rows.values();
+    },
+    groupValues: (): IterableIterator<GroupState> => groups.values(),
+  };
+};
+
+export type StateSet = ReturnType<typeof createStateSet>;
