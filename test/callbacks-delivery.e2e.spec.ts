@@ -79,11 +79,14 @@ const expectedMsgIDs = async (db: Kysely<any>): Promise<string[]> => {
 
 /**
  * The changes the outbox rows not yet published stand for: a group message's row, one for each
- * member whose view it changed.
+ * member it did not name whose row is older than it.
  */
 const changesDue = sql`
-  SELECT coalesce(sum(CASE WHEN cardinality(owners) > 0 THEN cardinality(owners) ELSE 1 END), 0)::int
-         AS n FROM conversation_change`;
+  SELECT coalesce(sum(CASE WHEN c.kind <> 4 THEN 1 ELSE (
+           SELECT count(*) FROM conversation_item m
+           WHERE m.conversation_id = c.conversation_id AND NOT m.is_not_in_group
+             AND m.version < c.version) END), 0)::int AS n
+  FROM conversation_change c`;
 
 /** Returns as soon as one more group message is in the event log. */
 const nextGroupMessage = async (db: Kysely<any>) => {

@@ -121,7 +121,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     batchSize: config.PROJECTOR_BATCH_SIZE,
     onProjected: (batch) => {
       watcher.advance(batch.checkpoint.position);
-      if (batch.callbacks) publisher.handOver(batch.callbacks);
+      if (batch.outbox) publisher.handOver(batch.outbox);
       else publisher.wake();
     },
   });

@@ -1,11 +1,18 @@
 import { type ConversationState, toItem } from '@im/domain';
 import { sql } from 'kysely';
-import { fromRow } from '../read-model/columns.ts';
+import { derivedStateColumns, fromRow, groupJoin } from '../read-model/columns.ts';
 import { statesAt } from '../read-model/owner-views.ts';
 import type { Db } from '../read-model/schema.ts';
 import { ownerTotals } from '../read-model/totals.ts';
 import { type Callback, type CallbackName, changeMsgID } from './callback.ts';
-import { ChangeKind, type ConversationChange } from './outbox.ts';
+import {
+  ChangeKind,
+  type ConversationChange,
+  type GroupFanout,
+  type OutboxEntry,
+} from './outbox.ts';
+
+type ViewOf = (owner: string, conversationID: string) => ConversationState | undefined;
 
 /**
  * The callbacks of changes, in their order: each conversation as `viewOf` gives it (its latest
@@ -14,7 +21,7 @@ import { ChangeKind, type ConversationChange } from './outbox.ts';
  */
 export const callbacksOf = (
   changes: readonly ConversationChange[],
-  viewOf: (owner: string, conversationID: string) => ConversationState | undefined,
+  viewOf: ViewOf,
   totals: ReadonlyMap<string, number>,
 ): Callback[] => {
   const callbacks: Callback[] = [];
@@ -40,28 +47,121 @@ export const callbacksOf = (
 export const ownersWithTotals = (changes: readonly ConversationChange[]): string[] =>
   changes.filter((change) => change.totalChanged).map((change) => change.owner);
 
-/** An outbox batch read back: the callbacks of its rows. */
+/**
+ * The changes group messages made to the views of the members they did not name, as the read
+ * model has them now. A member whose row is older than a message saw it arrive after the group's
+ * previous maxSeq: listed again if that made it visible (entered), changed otherwise, and its
+ * total moved unless muted. A member whose row changed since was named by a later event, whose own
+ * callbacks carry the latest state. Each change's view is the member's view now.
+ */
+const fanoutChanges = async (
+  db: Db,
+  fanouts: readonly GroupFanout[],
+): Promise<{
+  changes: Map<GroupFanout, ConversationChange[]>;
+  views: Map<string, ConversationState>;
+}> => {
+  const changes = new Map<GroupFanout, ConversationChange[]>(fanouts.map((f) => [f, []]));
+  const views = new Map<string, ConversationState>();
+  if (fanouts.length === 0) return { changes, views };
+  const result = await sql<Record<string, unknown> & { fanout: number; was_hidden: boolean }>`
+    SELECT f.ordinal AS fanout, (m.is_hidden AND NOT f.previous_max_seq > m.max_seq) AS was_hidden,
+           ${derivedStateColumns}
+    FROM unnest(${fanouts.map((f) => f.version)}::bigint[],
+                ${fanouts.map((f) => f.conversationID)}::text[],
+                ${fanouts.map((f) => f.previousMaxSeq)}::bigint[])
+         WITH ORDINALITY AS f(version, conversation_id, previous_max_seq, ordinal)
+    JOIN conversation_item m ON m.conversation_id = f.conversation_id
+      AND m.conversation_type = 3 AND NOT m.is_not_in_group AND m.version < f.version
+    ${groupJoin()}`.execute(db);
+  for (const { fanout: ordinal, was_hidden, ...row } of result.rows) {
+    const fanout = fanouts[Number(ordinal) - 1] as GroupFanout;
+    const view = fromRow(row);
+    views.set(key(view.owner, view.conversationID), view);
+    changes.get(fanout)?.push({
+      owner: view.owner,
+      version: fanout.version,
+      conversationID: fanout.conversationID,
+      kind: was_hidden ? ChangeKind.entered : ChangeKind.changed,
+      totalChanged: view.recvMsgOpt === 0,
+    });
+  }
+  return { changes, views };
+};
+
+const key = (owner: string, conversationID: string) => `${owner}\u0000${conversationID}`;
+
+/**
+ * The callbacks of a batch's outbox entries, in their order: changes by name shown as `viewOf`
+ * gives them (from the projector's memory, or read back), group messages expanded to their
+ * members from the read model, every total as it is now.
+ */
+export const callbacksOfEntries = async (
+  db: Db,
+  entries: readonly OutboxEntry[],
+  viewOf: ViewOf,
+): Promise<Callback[]> => {
+  const fanouts = entries.flatMap((entry) => (entry.type === 'fanout' ? [entry.fanout] : []));
+  const expanded = await fanoutChanges(db, fanouts);
+  const changes = entries.flatMap((entry) =>
+    entry.type === 'change' ? [entry.change] : (expanded.changes.get(entry.fanout) ?? []),
+  );
+  const totals = await ownerTotals(db, ownersWithTotals(changes));
+  const view: ViewOf = (owner, conversationID) =>
+    expanded.views.get(key(owner, conversationID)) ?? viewOf(owner, conversationID);
+  return callbacksOf(changes, view, totals);
+};
+
+/** A batch's outbox entries, waiting for their callbacks. */
 export interface OutboxBatch {
   /** The checkpoint the batch was read after. */
   after: number;
   /** The last outbox row it covers. */
   lastID: number;
-  callbacks: Callback[];
+  entries: OutboxEntry[];
+  /** The views of its changes by name, where the projector had them in memory. */
+  viewOf?: ViewOf;
 }
 
-const key = (owner: string, conversationID: string) => `${owner}\u0000${conversationID}`;
+/** A batch with its callbacks worked out, and how many of them JetStream already took. */
+export interface ReadBatch {
+  after: number;
+  lastID: number;
+  /** The row limit it was read with; 0 for a batch handed over. */
+  limit: number;
+  callbacks: Callback[];
+  /** Callbacks JetStream already took from an earlier, failed attempt: resume after them. */
+  from: number;
+}
+
+/** The batch's callbacks: changes by name from memory where it has them, else read back. */
+export const resolveBatch = async (db: Db, batch: OutboxBatch, limit = 0): Promise<ReadBatch> => {
+  let viewOf = batch.viewOf;
+  if (!viewOf) {
+    const named = batch.entries.flatMap((entry) => (entry.type === 'change' ? [entry.change] : []));
+    const views = await statesAt(
+      named.map((change) => change.owner),
+      named.map((change) => change.conversationID),
+    ).execute(db);
+    const byKey = new Map(
+      views.rows.map(fromRow).map((view) => [key(view.owner, view.conversationID), view]),
+    );
+    viewOf = (owner, conversationID) => byKey.get(key(owner, conversationID));
+  }
+  return {
+    after: batch.after,
+    lastID: batch.lastID,
+    limit,
+    callbacks: await callbacksOfEntries(db, batch.entries, viewOf),
+    from: 0,
+  };
+};
 
 /**
- * The callbacks due for the outbox rows after `after`, read back from the outbox and the read
- * model as they are now: after a crash, a failover or an outage, when the callbacks the projector
- * handed over in memory are gone. A group message's row names the members whose views it changed,
- * with how; each is told the message's version with the latest state.
+ * The outbox rows after `after` read back (after a crash, a failover or an outage, when what the
+ * projector handed over in memory is gone), with their callbacks.
  */
-export const readOutbox = async (
-  db: Db,
-  after: number,
-  limit: number,
-): Promise<Omit<OutboxBatch, 'after'>> => {
+export const readOutbox = async (db: Db, after: number, limit: number): Promise<ReadBatch> => {
   const rows = (
     await sql<{
       id: number;
@@ -70,62 +170,37 @@ export const readOutbox = async (
       conversation_id: string;
       kind: number;
       total_changed: boolean;
-      owners: string[];
-      entered: string[];
-      totals: string[];
+      seq: number;
+      previous_max_seq: number;
     }>`
-      SELECT id, owner, version, conversation_id, kind, total_changed, owners, entered, totals
+      SELECT id, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq
       FROM conversation_change WHERE id > ${after} ORDER BY id LIMIT ${limit}`.execute(db)
   ).rows;
-  const changes = rows.flatMap((row): ConversationChange[] => {
-    const version = Number(row.version);
-    const conversationID = row.conversation_id;
-    if (row.kind !== ChangeKind.group)
-      return [
-        {
-          owner: row.owner,
-          version,
-          conversationID,
-          kind: row.kind as ChangeKind,
-          totalChanged: row.total_changed,
-          fanout: false,
-        },
-      ];
-    const entered = new Set(row.entered);
-    const totals = new Set(row.totals);
-    return row.owners.map((owner) => ({
-      owner,
-      version,
-      conversationID,
-      kind: entered.has(owner) ? ChangeKind.entered : ChangeKind.changed,
-      totalChanged: totals.has(owner),
-      fanout: true,
-    }));
-  });
-  const views = await statesAt(
-    changes.map((change) => change.owner),
-    changes.map((change) => change.conversationID),
-  ).execute(db);
-  const byKey = new Map(
-    views.rows.map(fromRow).map((view) => [key(view.owner, view.conversationID), view]),
+  const entries = rows.map(
+    (row): OutboxEntry =>
+      row.kind === ChangeKind.group
+        ? {
+            type: 'fanout',
+            fanout: {
+              version: Number(row.version),
+              conversationID: row.conversation_id,
+              seq: Number(row.seq),
+              previousMaxSeq: Number(row.previous_max_seq),
+            },
+          }
+        : {
+            type: 'change',
+            change: {
+              owner: row.owner,
+              version: Number(row.version),
+              conversationID: row.conversation_id,
+              kind: row.kind as ChangeKind,
+              totalChanged: row.total_changed,
+            },
+          },
   );
-  const totals = await ownerTotals(db, ownersWithTotals(changes));
-  return {
-    lastID: Number(rows.at(-1)?.id ?? after),
-    callbacks: callbacksOf(
-      changes,
-      (owner, conversationID) => byKey.get(key(owner, conversationID)),
-      totals,
-    ),
-  };
+  return resolveBatch(db, { after, lastID: Number(rows.at(-1)?.id ?? after), entries }, limit);
 };
-
-/** An outbox batch, the row limit it was read with, and how many of its callbacks went out. */
-export interface ReadBatch extends OutboxBatch {
-  limit: number;
-  /** Callbacks JetStream already took from an earlier, failed attempt: resume after them. */
-  from: number;
-}
 
 /**
  * Reads the outbox back for the publisher a batch at a time: the next batch while the one before
@@ -137,12 +212,6 @@ export const createOutboxReader = (db: Db, options: { batchSize: number }) => {
   const firstBatchSize = Math.min(options.batchSize, 500);
   let ahead: Promise<ReadBatch> | undefined;
   let resume: ReadBatch | undefined;
-  const read = async (after: number, limit: number): Promise<ReadBatch> => ({
-    after,
-    limit,
-    from: 0,
-    ...(await readOutbox(db, after, limit)),
-  });
   return {
     /** The batch after the checkpoint `published`: resumed, read ahead, or read now. */
     async next(published: number): Promise<ReadBatch> {
@@ -151,11 +220,15 @@ export const createOutboxReader = (db: Db, options: { batchSize: number }) => {
       const prepared = await ahead?.catch(() => undefined);
       ahead = undefined;
       if (retry) return retry;
-      return prepared?.after === published ? prepared : read(published, firstBatchSize);
+      return prepared?.after === published ? prepared : readOutbox(db, published, firstBatchSize);
     },
     /** Starts reading the batch after `batch`, to have it ready when this one is acked. */
     readAhead(batch: ReadBatch) {
-      ahead = read(batch.lastID, Math.min(options.batchSize, batch.limit * 2));
+      ahead = readOutbox(
+        db,
+        batch.lastID,
+        Math.min(options.batchSize, Math.max(1, batch.limit) * 2),
+      );
       ahead.catch(() => {});
     },
     /** The batch failed after JetStream took `acked` more of its callbacks. */

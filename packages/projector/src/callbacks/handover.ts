@@ -1,43 +1,52 @@
-import type { ReadBatch } from './change-callbacks.ts';
+import type { OutboxBatch, ReadBatch } from './change-callbacks.ts';
 
-/** Callbacks held in memory at most; past it, batches are read back from the outbox instead. */
-const MAX_HELD_CALLBACKS = 200_000;
+/** Outbox entries held in memory at most; past it, batches are read back from the outbox instead. */
+const MAX_HELD_ENTRIES = 100_000;
+
+interface Held {
+  batch: OutboxBatch;
+  /** Its callbacks, once worked out; kept when publishing fails part way, to resume them. */
+  resolved?: ReadBatch;
+}
 
 /**
- * The callbacks the projector hands over right after each commit, in outbox order, waiting for
- * the publisher: it sends them as they are, without reading the outbox back. Whatever is not
- * here (a crash, a failover, more than memory holds) the publisher reads back from the outbox.
+ * What the projector hands over right after each commit, in outbox order, waiting for the
+ * publisher: its changes with the views it had in memory, so the outbox is not read back. What is
+ * not here (after a crash, a failover, more than memory holds) the publisher reads back.
  */
 export const createHandover = () => {
-  const batches: ReadBatch[] = [];
-  let held = 0;
+  const held: Held[] = [];
+  let entries = 0;
+  const shift = () => {
+    entries -= held[0]?.batch.entries.length ?? 0;
+    held.shift();
+  };
   return {
     /** A batch the projector committed, in order after the one before. */
-    push(batch: ReadBatch) {
-      if (held + batch.callbacks.length > MAX_HELD_CALLBACKS) return;
-      batches.push(batch);
-      held += batch.callbacks.length;
+    push(batch: OutboxBatch) {
+      if (entries + batch.entries.length > MAX_HELD_ENTRIES) return;
+      held.push({ batch });
+      entries += batch.entries.length;
     },
     /**
-     * The batch that starts right after the checkpoint `published`, dropping those it already
-     * covers; none when the next rows are not here.
+     * The batch that starts right after the checkpoint `published` (dropping those it already
+     * covers), with its callbacks if worked out already; none when the next rows are not here.
      */
-    next(published: number): ReadBatch | undefined {
-      while (batches[0] && batches[0].lastID <= published) {
-        held -= batches[0].callbacks.length;
-        batches.shift();
-      }
-      return batches[0]?.after === published ? batches[0] : undefined;
+    next(published: number): Held | undefined {
+      while (held[0] && held[0].batch.lastID <= published) shift();
+      return held[0]?.batch.after === published ? held[0] : undefined;
     },
     /** The head batch failed after JetStream took `acked` more of its callbacks. */
-    failed(batch: ReadBatch, acked: number) {
-      if (batches[0] === batch) batches[0] = { ...batch, from: batch.from + acked };
+    failed(resolved: ReadBatch, acked: number) {
+      const head = held[0];
+      if (head?.batch.after === resolved.after)
+        head.resolved = { ...resolved, from: resolved.from + acked };
     },
-    size: () => batches.length,
+    size: () => held.length,
     /** Forgets everything held: another process publishes now. */
     clear() {
-      batches.length = 0;
-      held = 0;
+      held.length = 0;
+      entries = 0;
     },
   };
 };

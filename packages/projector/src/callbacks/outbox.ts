@@ -5,106 +5,93 @@ import type { Db } from '../read-model/schema.ts';
 
 /**
  * Kinds of change a callback announces: entered the list, changed in it, left it. An outbox row
- * of kind `group` stands for a group message's changes to all its members' views.
+ * of kind `group` is a group message, for the members it does not name (GroupFanout).
  */
 export const ChangeKind = { entered: 1, changed: 2, left: 3, group: 4 } as const;
 export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
 
-/** One owner's conversation changed at a version: what the callbacks are made of. */
+/** One owner's conversation changed at a version, by an event that named the owner. */
 export interface ConversationChange {
   owner: string;
   version: number;
   conversationID: string;
   kind: ChangeKind;
   totalChanged: boolean;
-  /** A change a group message made to a member's view (kept as the message's one outbox row). */
-  fanout: boolean;
-}
-
-interface OutboxRow {
-  owner: string;
-  version: number;
-  conversation_id: string;
-  kind: ChangeKind;
-  total_changed: boolean;
-  /** For a group message's row: the members whose views it changed, in order. */
-  owners: string[];
-  /** Of those, the ones it brought into their lists, and the ones whose total it moved. */
-  entered: string[];
-  totals: string[];
 }
 
 /**
- * The outbox rows of changes in version order: one a change, but one a group message for all the
- * changes it made to its members' views, naming the members and how each changed.
+ * A group message at `version`, for the views of the members it does not name: each member whose
+ * row is older than it (unchanged since) saw `seq` arrive after `previousMaxSeq`. Who they are and
+ * how their views changed is worked out when the callbacks are published (expandFanouts).
  */
-const outboxRows = (changes: readonly ConversationChange[]): OutboxRow[] => {
-  const rows: OutboxRow[] = [];
-  const groupRows = new Map<string, OutboxRow>();
-  for (const change of changes) {
-    if (!change.fanout) {
-      rows.push({
-        owner: change.owner,
-        version: change.version,
-        conversation_id: change.conversationID,
-        kind: change.kind,
-        total_changed: change.totalChanged,
-        owners: [],
-        entered: [],
-        totals: [],
-      });
-      continue;
-    }
-    const key = `${change.version}\u0000${change.conversationID}`;
-    let row = groupRows.get(key);
-    if (!row) {
-      row = {
+export interface GroupFanout {
+  version: number;
+  conversationID: string;
+  seq: number;
+  previousMaxSeq: number;
+}
+
+/** What the outbox records of a batch, in version order: changes and group messages. */
+export type OutboxEntry =
+  | { type: 'change'; change: ConversationChange }
+  | { type: 'fanout'; fanout: GroupFanout };
+
+/** The changes and group messages of a batch as one list in version order. */
+export const outboxEntries = (
+  changes: readonly ConversationChange[],
+  fanouts: readonly GroupFanout[],
+): OutboxEntry[] =>
+  [
+    ...changes.map((change): OutboxEntry => ({ type: 'change', change })),
+    ...fanouts.map((fanout): OutboxEntry => ({ type: 'fanout', fanout })),
+  ].sort((a, b) => versionOf(a) - versionOf(b));
+
+const versionOf = (entry: OutboxEntry) =>
+  entry.type === 'change' ? entry.change.version : entry.fanout.version;
+
+const outboxRow = (entry: OutboxEntry) =>
+  entry.type === 'change'
+    ? {
+        owner: entry.change.owner,
+        version: entry.change.version,
+        conversation_id: entry.change.conversationID,
+        kind: entry.change.kind,
+        total_changed: entry.change.totalChanged,
+        seq: 0,
+        previous_max_seq: 0,
+      }
+    : {
         owner: '',
-        version: change.version,
-        conversation_id: change.conversationID,
+        version: entry.fanout.version,
+        conversation_id: entry.fanout.conversationID,
         kind: ChangeKind.group,
         total_changed: false,
-        owners: [],
-        entered: [],
-        totals: [],
+        seq: entry.fanout.seq,
+        previous_max_seq: entry.fanout.previousMaxSeq,
       };
-      groupRows.set(key, row);
-      rows.push(row);
-    }
-    row.owners.push(change.owner);
-    if (change.kind === ChangeKind.entered) row.entered.push(change.owner);
-    if (change.totalChanged) row.totals.push(change.owner);
-  }
-  return rows;
-};
 
-/** The write that appends a batch's changes to the outbox the publisher follows; none for none. */
-export const changesInsert = (
-  changes: readonly ConversationChange[],
-): RawBuilder<unknown> | undefined =>
-  changes.length === 0
+/**
+ * The write that appends a batch's entries to the outbox the publisher follows, one row each, in
+ * order, answering their ids; none for none.
+ */
+export const changesInsert = (entries: readonly OutboxEntry[]): RawBuilder<unknown> | undefined =>
+  entries.length === 0
     ? undefined
     : sql`
     INSERT INTO conversation_change
-      (owner, version, conversation_id, kind, total_changed, owners, entered, totals)
-    SELECT owner, version, conversation_id, kind, total_changed,
-           ARRAY(SELECT json_array_elements_text(owners)),
-           ARRAY(SELECT json_array_elements_text(entered)),
-           ARRAY(SELECT json_array_elements_text(totals))
-    FROM ROWS FROM (json_to_recordset(${JSON.stringify(outboxRows(changes))}::json)
+      (owner, version, conversation_id, kind, total_changed, seq, previous_max_seq)
+    SELECT owner, version, conversation_id, kind, total_changed, seq, previous_max_seq
+    FROM ROWS FROM (json_to_recordset(${JSON.stringify(entries.map(outboxRow))}::json)
       AS (owner text, version bigint, conversation_id text, kind smallint, total_changed boolean,
-          owners json, entered json, totals json))
-      WITH ORDINALITY AS r(owner, version, conversation_id, kind, total_changed, owners, entered,
-                           totals, ordinal)
+          seq bigint, previous_max_seq bigint))
+      WITH ORDINALITY AS r(owner, version, conversation_id, kind, total_changed, seq,
+                           previous_max_seq, ordinal)
     ORDER BY ordinal
     RETURNING id`;
 
-/** Appends changes to the outbox the callback publisher follows (a rebuild's, at its switch). */
-export const recordChanges = async (
-  db: Db,
-  changes: readonly ConversationChange[],
-): Promise<void> => {
-  await changesInsert(changes)?.execute(db);
+/** Appends entries to the outbox the callback publisher follows (a rebuild's, at its switch). */
+export const recordChanges = async (db: Db, entries: readonly OutboxEntry[]): Promise<void> => {
+  await changesInsert(entries)?.execute(db);
 };
 
 /** How far the publisher got, and how far the projector wrote: the gap is the backlog. */

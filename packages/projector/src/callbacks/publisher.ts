@@ -5,7 +5,7 @@ import { createSignal } from '../projection/signal.ts';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import type { EngineDatabase } from '../read-model/schema.ts';
 import { type Callback, toMessage } from './callback.ts';
-import { createOutboxReader, type ReadBatch } from './change-callbacks.ts';
+import { createOutboxReader, type OutboxBatch, resolveBatch } from './change-callbacks.ts';
 import { createHandover, type Handover } from './handover.ts';
 import { createOutboxVacuum, markPublished, outboxPosition } from './outbox.ts';
 import {
@@ -115,8 +115,11 @@ interface PublishingParts {
  * nothing is due.
  */
 const nextBatch = async (parts: PublishingParts) => {
-  const handed = parts.published !== undefined ? parts.handover.next(parts.published) : undefined;
-  if (handed) return { batch: handed, handed: true, more: parts.handover.size() > 1 };
+  const held = parts.published !== undefined ? parts.handover.next(parts.published) : undefined;
+  if (held) {
+    const batch = held.resolved ?? (await resolveBatch(parts.db, held.batch));
+    return { batch, handed: true, more: parts.handover.size() > 1 };
+  }
   const { published, head } = await outboxPosition(parts.db);
   parts.published = published;
   parts.stats.backlog = head - published;
@@ -236,8 +239,8 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
   return {
     stats: (): PublisherStats => ({ ...health.stats }),
     wake: () => signal.notify(),
-    /** The callbacks of a batch the projector just committed, to send as they are. */
-    handOver(batch: ReadBatch) {
+    /** The outbox entries of a batch the projector just committed, with its views in memory. */
+    handOver(batch: OutboxBatch) {
       if (!options.isActive()) return;
       parts.handover.push(batch);
       signal.notify();

@@ -1,4 +1,4 @@
-import type { ConversationChange } from '../callbacks/outbox.ts';
+import type { ConversationChange, GroupFanout } from '../callbacks/outbox.ts';
 import type { Db } from '../read-model/schema.ts';
 import { evolveBatch, type LoggedEvent } from './evolve-batch.ts';
 import { loadStates, type ReadModelTables, writeStates } from './rows.ts';
@@ -7,6 +7,7 @@ import type { StateSet } from './state-set.ts';
 export interface BatchResult {
   handled: number;
   changes: ConversationChange[];
+  fanouts: GroupFanout[];
   unreadDeltas: Map<string, number>;
   /** The rows as they are after the batch: what its callbacks show. */
   states: StateSet;
@@ -14,23 +15,23 @@ export interface BatchResult {
 
 /**
  * Applies a batch of events to the read model, set-based: one read of every row the batch
- * touches, the domain's evolve in memory, one upsert of what changed. `members: false` reads no
- * more member rows than the events name (a replay that owes no callbacks).
+ * touches, the domain's evolve in memory, one upsert of what changed. `changes: false` works out
+ * no changes for callbacks (a replay that owes none).
  */
 export const applyBatch = async (
   db: Db,
   tables: ReadModelTables,
   stored: readonly LoggedEvent[],
   handled: number,
-  options: { members?: boolean } = {},
+  options: { changes?: boolean } = {},
 ): Promise<BatchResult> => {
-  const members = options.members ?? true;
-  const states = await loadStates(db, tables, stored, { members });
-  const evolved = evolveBatch(states, stored, handled, { changes: members });
+  const states = await loadStates(db, tables, stored);
+  const evolved = evolveBatch(states, stored, handled, { changes: options.changes ?? true });
   await writeStates(db, tables, { rows: evolved.changed, groups: evolved.changedGroups });
   return {
     handled: evolved.handled,
     changes: evolved.changes,
+    fanouts: evolved.fanouts,
     unreadDeltas: evolved.unreadDeltas,
     states,
   };

@@ -6,14 +6,13 @@ import {
   evolve,
   evolveGroup,
   type GroupState,
-  isLiveMember,
   type MessageRecorded,
   namedOwners,
   storedContribution,
   unreadContribution,
 } from '@im/domain';
 import type { LogPosition } from '@im/eventstore';
-import { ChangeKind, type ConversationChange } from '../callbacks/outbox.ts';
+import { ChangeKind, type ConversationChange, type GroupFanout } from '../callbacks/outbox.ts';
 import type { StateSet } from './state-set.ts';
 
 /** What projecting needs of a stored event: the domain event (upcast) and where it sits in the log. */
@@ -46,8 +45,10 @@ export interface EvolvedBatch {
   changed: ConversationState[];
   /** Every group row the batch changed. */
   changedGroups: GroupState[];
-  /** What changed for whom: what the callbacks are made of. */
+  /** What changed for whom, by name: what the callbacks are made of. */
   changes: ConversationChange[];
+  /** The group messages: each changes the views of the members it does not name. */
+  fanouts: GroupFanout[];
   /** By owner, how much the batch moved their stored total; owners it did not move are absent. */
   unreadDeltas: Map<string, number>;
 }
@@ -57,21 +58,18 @@ const createTally = (states: StateSet, recording: boolean) => {
   const changed = new Set<ConversationState>();
   const changedGroups = new Map<string, GroupState>();
   const changes: ConversationChange[] = [];
+  const fanouts: GroupFanout[] = [];
   const unreadDeltas = new Map<string, number>();
   return {
     recording,
     /** A row the event changed by name: stored, its stored total moved, its change recorded. */
-    stored(before: ConversationState | undefined, after: ConversationState, fanout: boolean) {
+    stored(before: ConversationState | undefined, after: ConversationState) {
       const row = states.get(after.owner, after.conversationID);
       states.remember(after);
       if (row) changed.delete(row);
       changed.add(after);
       const delta = storedContribution(after) - (before ? storedContribution(before) : 0);
       if (delta !== 0) unreadDeltas.set(after.owner, (unreadDeltas.get(after.owner) ?? 0) + delta);
-      this.seen(before, after, fanout);
-    },
-    /** A view that changed: recorded for the callbacks. */
-    seen(before: ConversationState | undefined, after: ConversationState, fanout: boolean) {
       if (!recording) return;
       const kind = changeKind(before, after);
       if (kind === undefined) return;
@@ -82,18 +80,26 @@ const createTally = (states: StateSet, recording: boolean) => {
         conversationID: after.conversationID,
         kind,
         totalChanged,
-        fanout,
       });
     },
-    group(group: GroupState) {
-      states.rememberGroup(group);
-      changedGroups.set(group.conversationID, group);
+    /** A group message: its row taken, the views of the members it does not name to follow. */
+    group(before: GroupState | undefined, after: GroupState) {
+      states.rememberGroup(after);
+      changedGroups.set(after.conversationID, after);
+      if (recording)
+        fanouts.push({
+          version: after.version,
+          conversationID: after.conversationID,
+          seq: after.maxSeq,
+          previousMaxSeq: before?.maxSeq ?? 0,
+        });
     },
     result: (handled: number): EvolvedBatch => ({
       handled,
       changed: [...changed],
       changedGroups: [...changedGroups.values()],
       changes,
+      fanouts,
       unreadDeltas,
     }),
   };
@@ -107,7 +113,7 @@ const applyNamed = (
   tally: Tally,
   event: ConversationEvent,
   owner: string,
-  context: { version: number; group: GroupState | undefined; fanout: boolean },
+  context: { version: number; group: GroupState | undefined },
 ) => {
   const conversationID = conversationOf(event);
   const row = states.get(owner, conversationID);
@@ -116,13 +122,13 @@ const applyNamed = (
   if (!after || !differs(before, after)) return;
   // evolve made a new object for the change: it is ours to number.
   after.version = context.version;
-  tally.stored(before, after, context.fanout);
+  tally.stored(before, after);
 };
 
 /**
- * A group message: the group's row takes it, the members it names (sender, @-mentioned) are
- * brought up to date, and every other member's view follows from the group's row; their changes
- * are recorded from the rows held (all live members', when the callbacks are wanted).
+ * A group message: the group's row takes it and the members it names (sender, @-mentioned) are
+ * brought up to date. Every other member's view follows from the group's row: nothing of theirs
+ * is read or written here, and their callbacks are worked out when published (GroupFanout).
  */
 const applyGroupMessage = (
   states: StateSet,
@@ -134,18 +140,9 @@ const applyGroupMessage = (
   const before = states.group(conversationID);
   const after = evolveGroup(before, event, version);
   if (after === before) return;
-  tally.group(after);
-  const named = new Set(namedOwners(event));
-  for (const owner of named)
-    applyNamed(states, tally, event, owner, { version, group: before, fanout: true });
-  if (!tally.recording) return;
-  for (const owner of states.owners(conversationID)) {
-    const row = states.get(owner, conversationID) as ConversationState;
-    if (named.has(owner) || !isLiveMember(row)) continue;
-    const was = deriveMember(row, before);
-    const now = deriveMember(row, after);
-    if (differs(was, now)) tally.seen(was, now, true);
-  }
+  tally.group(before, after);
+  for (const owner of namedOwners(event))
+    applyNamed(states, tally, event, owner, { version, group: before });
 };
 
 /**
@@ -171,7 +168,7 @@ export const evolveBatch = (
     }
     const group = states.group(conversationOf(event));
     for (const owner of namedOwners(event))
-      applyNamed(states, tally, event, owner, { version, group, fanout: false });
+      applyNamed(states, tally, event, owner, { version, group });
   }
   return tally.result(version);
 };

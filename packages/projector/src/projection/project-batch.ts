@@ -1,11 +1,11 @@
 import { deriveMember } from '@im/domain';
 import { type Checkpoint, checkpointOf, horizonColumn, storeCheckpoint } from '@im/eventstore';
 import { sql } from 'kysely';
-import { callbacksOf, ownersWithTotals, type ReadBatch } from '../callbacks/change-callbacks.ts';
-import { changesInsert } from '../callbacks/outbox.ts';
+import type { OutboxBatch } from '../callbacks/change-callbacks.ts';
+import { changesInsert, outboxEntries } from '../callbacks/outbox.ts';
 import { PROJECTED_CHANNEL, PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
 import type { Db, EngineDatabase } from '../read-model/schema.ts';
-import { addToTotals, ownerTotals } from '../read-model/totals.ts';
+import { addToTotals } from '../read-model/totals.ts';
 import { applyBatch } from './apply-batch.ts';
 import { readLogBatch } from './read-log.ts';
 import { LIVE_TABLES } from './rows.ts';
@@ -49,21 +49,21 @@ const beginBatch = async (tx: Db, holder: string) => {
   };
 };
 
-/** A batch projected: where the projector stands after it, and its callbacks, handed over. */
+/** A batch projected: where the projector stands after it, and its outbox entries, handed over. */
 export interface ProjectedBatch {
   checkpoint: Checkpoint;
   events: number;
   /**
-   * The callbacks of the batch's changes, built from the rows in memory, with the outbox rows they
-   * stand for: the publisher sends them without reading the outbox back.
+   * The batch's outbox entries with the views the projector had in memory: the publisher works
+   * their callbacks out without reading the outbox back.
    */
-  callbacks?: ReadBatch;
+  outbox?: OutboxBatch;
 }
 
 /**
  * Runs one projection batch in one transaction: read-model changes, stored totals, outbox and
- * checkpoint together; then the callbacks of its changes from the rows in memory, and the totals
- * they carry.
+ * checkpoint together. What it reads and writes follows the events' names: a group message's
+ * members it does not name cost nothing here.
  */
 export const projectBatch = async (
   database: EngineDatabase,
@@ -79,41 +79,35 @@ export const projectBatch = async (
     });
     const last = events.at(-1);
     if (!last) return { checkpoint, events: 0 };
-    const { handled, changes, unreadDeltas, states } = await applyBatch(
-      tx,
-      LIVE_TABLES,
-      events,
-      checkpoint.handled,
-    );
-    const next = { position: last.position, handled };
+    const applied = await applyBatch(tx, LIVE_TABLES, events, checkpoint.handled);
+    const next = { position: last.position, handled: applied.handled };
+    const entries = outboxEntries(applied.changes, applied.fanouts);
     const outbox = await storeCheckpoint<{ first_id: number | null; last_id: number | null }>(
       tx,
       PROJECTOR_CHECKPOINT,
       next,
       {
         notify: PROJECTED_CHANNEL,
-        alongWith: { totals: addToTotals(unreadDeltas), outbox: changesInsert(changes) },
+        alongWith: { totals: addToTotals(applied.unreadDeltas), outbox: changesInsert(entries) },
         report:
-          changes.length > 0
+          entries.length > 0
             ? sql`(SELECT min(id) FROM outbox) AS first_id, (SELECT max(id) FROM outbox) AS last_id`
             : undefined,
       },
     );
     if (!outbox?.first_id || !outbox.last_id) return { checkpoint: next, events: events.length };
-    const totals = await ownerTotals(tx, ownersWithTotals(changes));
-    const viewOf = (owner: string, conversationID: string) => {
-      const row = states.get(owner, conversationID);
-      return row && deriveMember(row, states.group(conversationID));
-    };
+    const { states } = applied;
     return {
       checkpoint: next,
       events: events.length,
-      callbacks: {
+      outbox: {
         after: outbox.first_id - 1,
         lastID: outbox.last_id,
-        limit: 0,
-        from: 0,
-        callbacks: callbacksOf(changes, viewOf, totals),
+        entries,
+        viewOf: (owner, conversationID) => {
+          const row = states.get(owner, conversationID);
+          return row && deriveMember(row, states.group(conversationID));
+        },
       },
     };
   });

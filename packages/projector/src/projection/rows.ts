@@ -9,7 +9,7 @@ import {
   upsertStates,
 } from '../read-model/columns.ts';
 import type { Db } from '../read-model/schema.ts';
-import { conversationOf, isGroupMessage, type LoggedEvent } from './evolve-batch.ts';
+import { conversationOf, type LoggedEvent } from './evolve-batch.ts';
 import { createStateSet, type StateSet } from './state-set.ts';
 
 /** Where a read model's rows are: the conversation table and the group table beside it. */
@@ -22,36 +22,27 @@ export const LIVE_TABLES: ReadModelTables = { items: 'conversation_item', groups
 
 /**
  * Reads into a new state set every row the events name and the group row of each of their group
- * conversations; with `members`, also every live member row of the groups they message, whose
- * views the messages change (for the callbacks).
+ * conversations: all that evolving them reads.
  */
 export const loadStates = async (
   db: Db,
   tables: ReadModelTables,
   stored: readonly LoggedEvent[],
-  options: { members: boolean },
 ): Promise<StateSet> => {
-  const messaged = new Set<string>();
   const groups = new Set<string>();
   const owners: string[] = [];
   const conversations: string[] = [];
   for (const { event } of stored) {
     const conversationID = conversationOf(event);
     if (conversationID.startsWith('sg_')) groups.add(conversationID);
-    if (options.members && isGroupMessage(event)) messaged.add(conversationID);
     for (const owner of namedOwners(event)) {
       owners.push(owner);
       conversations.push(conversationID);
     }
   }
   const { items } = tables;
-  // UNION ALL: a row both selects find comes twice and is remembered once, where UNION would
-  // compare every member row of a large group to drop the repeats.
   const [rows, groupRows] = await Promise.all([
     sql<Record<string, unknown>>`
-      SELECT ${stateColumns} FROM ${sql.table(items)}
-      WHERE conversation_id = ANY(${[...messaged]}::text[]) AND NOT is_not_in_group
-      UNION ALL
       SELECT ${stateColumns} FROM ${sql.table(items)}
       JOIN unnest(${owners}::text[], ${conversations}::text[]) AS wanted(o, c)
         ON owner = wanted.o AND conversation_id = wanted.c`.execute(db),

@@ -126,13 +126,11 @@ export const readModelMigrations: Record<string, Migration> = {
       // Stored totals leave live members out now: theirs is derived when a total is read.
       await sql`DELETE FROM owner_unread`.execute(db);
       await sql`INSERT INTO owner_unread (owner, total) ${summedTotals}`.execute(db);
-      // A group message's callbacks are one outbox row: the members whose views it changed, those
-      // it brought into their lists, and those whose totals it moved.
+      // A group message is one outbox row for the members it does not name: its seq, and the
+      // group's maxSeq before it, from which each one's change follows.
       await sql`
-        ALTER TABLE conversation_change ADD COLUMN owners text[] NOT NULL DEFAULT '{}',
-          ADD COLUMN entered text[] NOT NULL DEFAULT '{}', ADD COLUMN totals text[] NOT NULL DEFAULT '{}'`.execute(
-        db,
-      );
+        ALTER TABLE conversation_change ADD COLUMN seq bigint NOT NULL DEFAULT 0,
+          ADD COLUMN previous_max_seq bigint NOT NULL DEFAULT 0`.execute(db);
     },
   },
 };

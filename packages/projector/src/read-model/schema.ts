@@ -43,11 +43,9 @@ export interface ConversationChangeTable {
   conversation_id: string;
   kind: number;
   total_changed: boolean;
-  /** For a group message's row (owner ''): the members whose views it changed, in order. */
-  owners: Generated<string[]>;
-  /** Of those, the ones it brought into their lists, and the ones whose total it moved. */
-  entered: Generated<string[]>;
-  totals: Generated<string[]>;
+  /** For a group message's row (owner ''): its seq, and the group's maxSeq before it. */
+  seq: Generated<number>;
+  previous_max_seq: Generated<number>;
 }
 
 /** A group's shared row (see the domain's GroupState). */

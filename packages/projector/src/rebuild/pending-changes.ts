@@ -1,5 +1,11 @@
 import { comparePositions, LOG_START, type LogPosition } from '@im/eventstore';
-import { ChangeKind, type ConversationChange } from '../callbacks/outbox.ts';
+import {
+  ChangeKind,
+  type ConversationChange,
+  type GroupFanout,
+  type OutboxEntry,
+  outboxEntries,
+} from '../callbacks/outbox.ts';
 import type { LoggedEvent } from '../projection/evolve-batch.ts';
 
 interface Pending {
@@ -45,12 +51,10 @@ export const createPendingChanges = () => {
           last.kind === ChangeKind.changed &&
           turn?.kind === ChangeKind.entered &&
           after(turn.at, position);
-        // One outbox row a conversation row: a group message's changes are not kept as its one row.
         changes.push({
           ...last,
           kind: entered ? ChangeKind.entered : last.kind,
           totalChanged: after(totalChangedAt, position),
-          fanout: false,
         });
       }
       return changes.sort((a, b) => a.version - b.version);
@@ -70,6 +74,8 @@ export type PendingChanges = ReturnType<typeof createPendingChanges>;
 export const createUnprojectedChanges = () => {
   let projected: LogPosition = LOG_START;
   const pending = createPendingChanges();
+  /** Group messages after the live projector, with where they are in the log. */
+  let fanouts: Array<{ fanout: GroupFanout; at: LogPosition }> = [];
   const isProjected = (event: LoggedEvent) => comparePositions(event.position, projected) <= 0;
   return {
     /** Where the live projector is: the changes of events up to there need no callbacks. */
@@ -77,23 +83,36 @@ export const createUnprojectedChanges = () => {
       if (comparePositions(live, projected) <= 0) return;
       projected = live;
       pending.prune(live);
+      fanouts = fanouts.filter(({ at }) => comparePositions(at, live) > 0);
     },
     /** Whether any event of the batch is past the live projector (its changes are wanted). */
     wanted: (events: readonly LoggedEvent[]) => !isProjected(events.at(-1) as LoggedEvent),
-    /** Keeps the changes of the batch's unprojected events; `handled` counts those before it. */
+    /**
+     * Keeps the changes and group messages of the batch's unprojected events; `handled` counts
+     * the events before the batch.
+     */
     remember(
       events: readonly LoggedEvent[],
-      changes: readonly ConversationChange[],
+      changed: { changes: readonly ConversationChange[]; fanouts: readonly GroupFanout[] },
       handled: number,
     ) {
       // Events come in log order: those after the first unprojected one are all unprojected.
       const first = events.findIndex((event) => !isProjected(event));
       if (first === -1) return;
-      for (const change of changes) {
-        const index = change.version - handled - 1;
-        if (index >= first) pending.record(change, (events[index] as LoggedEvent).position);
-      }
+      const at = (version: number) => (events[version - handled - 1] as LoggedEvent).position;
+      for (const change of changed.changes)
+        if (change.version - handled - 1 >= first) pending.record(change, at(change.version));
+      for (const fanout of changed.fanouts)
+        if (fanout.version - handled - 1 >= first) fanouts.push({ fanout, at: at(fanout.version) });
     },
-    since: (live: LogPosition) => pending.since(live),
+    /**
+     * What the outbox owes for the events after `live`: a change a conversation row (a burst
+     * shown at its last version) and each group message, in version order.
+     */
+    since: (live: LogPosition): OutboxEntry[] =>
+      outboxEntries(
+        pending.since(live),
+        fanouts.filter(({ at }) => comparePositions(at, live) > 0).map(({ fanout }) => fanout),
+      ),
   };
 };

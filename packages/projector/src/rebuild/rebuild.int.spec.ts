@@ -39,7 +39,6 @@ const rows = async (database: EngineDatabase) =>
       SELECT * FROM conversation_item ORDER BY owner, conversation_id`.execute(database.db)
   ).rows;
 
-/** The outbox as one change a row: a group message's row stands for each member it names. */
 const outbox = async (database: EngineDatabase) =>
   (
     await sql<{
@@ -48,22 +47,11 @@ const outbox = async (database: EngineDatabase) =>
       version: number;
       kind: number;
       total_changed: boolean;
-      owners: string[];
-      entered: string[];
-      totals: string[];
-    }>`SELECT owner, conversation_id, version, kind, total_changed, owners, entered, totals
+      seq: number;
+      previous_max_seq: number;
+    }>`SELECT owner, conversation_id, version, kind, total_changed, seq, previous_max_seq
        FROM conversation_change ORDER BY id`.execute(database.db)
-  ).rows.flatMap(({ owners, entered, totals, ...row }) =>
-    row.kind !== ChangeKind.group
-      ? [row]
-      : owners.map((owner) => ({
-          owner,
-          conversation_id: row.conversation_id,
-          version: row.version,
-          kind: entered.includes(owner) ? ChangeKind.entered : ChangeKind.changed,
-          total_changed: totals.includes(owner),
-        })),
-  );
+  ).rows;
 
 const tables = async (database: EngineDatabase) =>
   (
@@ -225,22 +213,27 @@ describe('a rebuild that overtakes the live projector', () => {
     expect(result.checkpoint.position.globalPosition).toBe(projected.position.globalPosition);
     expect(await rows(half)).toEqual(await rows(full));
 
-    // What the projector wrote, then one change per row for the events it had not reached.
+    // What the projector wrote, then for the events it had not reached one change per row and
+    // each group message, in version order.
     const expected = await outbox(full);
     const written = await outbox(half);
     const projectedPart = expected.filter((change) => change.version <= live.handled);
     expect(written.slice(0, projectedPart.length)).toEqual(projectedPart);
     const rest = written.slice(projectedPart.length);
-    const bursts = new Map<string, typeof expected>();
-    for (const change of expected.filter((c) => c.version > live.handled)) {
-      const key = `${change.owner}/${change.conversation_id}`;
-      bursts.set(key, [...(bursts.get(key) ?? []), change]);
-    }
-    expect(rest.length).toBe(bursts.size);
     expect(rest.map((c) => c.version)).toEqual(
       [...rest.map((c) => c.version)].sort((a, b) => a - b),
     );
-    for (const change of rest) {
+    const isGroup = (c: { kind: number }) => c.kind === ChangeKind.group;
+    expect(rest.filter(isGroup)).toEqual(
+      expected.filter((c) => c.version > live.handled && isGroup(c)),
+    );
+    const bursts = new Map<string, typeof expected>();
+    for (const change of expected.filter((c) => c.version > live.handled && !isGroup(c))) {
+      const key = `${change.owner}/${change.conversation_id}`;
+      bursts.set(key, [...(bursts.get(key) ?? []), change]);
+    }
+    expect(rest.filter((c) => !isGroup(c)).length).toBe(bursts.size);
+    for (const change of rest.filter((c) => !isGroup(c))) {
       const burst = bursts.get(`${change.owner}/${change.conversation_id}`) ?? [];
       const last = burst.at(-1);
       const lastTurn = burst.filter((c) => c.kind !== ChangeKind.changed).at(-1);

@@ -1,5 +1,5 @@
 import { LOG_START, type LogPosition } from '@im/eventstore';
-import type { ConversationChange } from '../callbacks/outbox.ts';
+import type { ConversationChange, GroupFanout } from '../callbacks/outbox.ts';
 import { applyBatch } from '../projection/apply-batch.ts';
 import { evolveBatch, type LoggedEvent } from '../projection/evolve-batch.ts';
 import { type LogBatchOptions, readLogBatch } from '../projection/read-log.ts';
@@ -68,7 +68,7 @@ export const createReplay = (options: ReplayOptions) => {
   /** Applies one batch, from memory while the rows fit in it, else through the table. */
   const apply = async (source: Db, events: readonly LoggedEvent[], write: boolean) => {
     const wanted = unprojected.wanted(events);
-    let next: { handled: number; changes: ConversationChange[] };
+    let next: { handled: number; changes: ConversationChange[]; fanouts: GroupFanout[] };
     if (states) {
       const evolved = evolveBatch(states, events, handled, { changes: wanted });
       if (write)
@@ -78,9 +78,9 @@ export const createReplay = (options: ReplayOptions) => {
         });
       next = evolved;
     } else {
-      next = await applyBatch(source, table.tables, events, handled, { members: wanted });
+      next = await applyBatch(source, table.tables, events, handled, { changes: wanted });
     }
-    if (wanted) unprojected.remember(events, next.changes, handled);
+    if (wanted) unprojected.remember(events, next, handled);
     position = (events.at(-1) as LoggedEvent).position;
     handled = next.handled;
     options.onEvents?.(events.length);
