@@ -81,7 +81,8 @@ export const deriveMember = (
     latestMsgSendTime: group.latestMsgSendTime,
     isHidden: false,
     groupAtType: atAll ? withAtAll(member.groupAtType) : member.groupAtType,
-    version: group.version,
+    // The later of the two: a member who joined behind the group's row changed at the join.
+    version: Math.max(member.version, group.version),
   };
 };
 

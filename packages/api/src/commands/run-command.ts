@@ -32,25 +32,17 @@ export interface Decision<Reply> {
 export type Decide<State, Reply> = (state: State) => Result<Decision<Reply>>;
 
 /** How one attempt went: nothing to append, appended, or the stream moved since it was read. */
-export type Attempt<Reply> =
+type Attempt<Reply> =
   | { kind: 'decided'; decided: Result<Decision<Reply>> }
   | { kind: 'appended'; reply: Reply; result: AppendResult }
   | { kind: 'conflict' };
 
 /** What a command decides on and appends to. */
-export interface CommandTarget<ReadState, DecideState = ReadState> {
+export interface CommandTarget<State> {
   /** The stream the events go to, expected at the version read. */
   stream: string;
   /** Reads the state and the stream's version. */
-  read(): Promise<Read<ReadState>>;
-  /**
-   * Decides on the state read and appends; by default through the append queue. A target whose
-   * decision needs locks the append holds (a group's maxSeq) decides inside its own append.
-   */
-  decideAndAppend?<Reply>(
-    read: Read<ReadState>,
-    decide: Decide<DecideState, Reply>,
-  ): Promise<Attempt<Reply>>;
+  read(): Promise<Read<State>>;
   /** Told how each append went: where the stream is now, or undefined after a conflict. */
   appended?(result: AppendResult | undefined): void;
   /** The 409 sentence when the stream kept moving through every attempt. */
@@ -78,10 +70,7 @@ const isCurrent = (read: Read<unknown>, target: LogPosition | undefined) =>
  * came: read again once the projector has passed them. It asks no more of the second read than
  * the first one's events, so a stream that keeps moving cannot keep a command waiting.
  */
-const currentRead = async <State>(
-  context: EngineContext,
-  target: CommandTarget<State, unknown>,
-) => {
+const currentRead = async <State>(context: EngineContext, target: CommandTarget<State>) => {
   const read = await target.read();
   if (isCurrent(read, read.latest)) return read;
   await awaitProjected(context, read.latest, false);
@@ -91,24 +80,25 @@ const currentRead = async <State>(
 };
 
 /** The decided events as the log takes them: in today's shape. */
-export const toNewEvents = (events: readonly NewEvent[]): NewEvent[] =>
+const toNewEvents = (events: readonly NewEvent[]): NewEvent[] =>
   events.map((event) => ({ ...event, schemaVersion: EVENT_SCHEMA_VERSION }));
 
-const appendThroughQueue =
-  (context: EngineContext, stream: string) =>
-  async <State, Reply>(
-    read: Read<State>,
-    decide: Decide<State, Reply>,
-  ): Promise<Attempt<Reply>> => {
-    const decided = decide(read.state);
-    if (!decided.ok || decided.value.events.length === 0) return { kind: 'decided', decided };
-    const outcome = await context.appends.append(stream, toNewEvents(decided.value.events), {
-      expectedVersion: read.version,
-    });
-    return outcome.ok
-      ? { kind: 'appended', reply: decided.value.reply, result: outcome.value }
-      : { kind: 'conflict' };
-  };
+/** Decides on the state read and appends the events, expecting the version read. */
+const decideAndAppend = async <State, Reply>(
+  context: EngineContext,
+  stream: string,
+  read: Read<State>,
+  decide: Decide<State, Reply>,
+): Promise<Attempt<Reply>> => {
+  const decided = decide(read.state);
+  if (!decided.ok || decided.value.events.length === 0) return { kind: 'decided', decided };
+  const outcome = await context.appends.append(stream, toNewEvents(decided.value.events), {
+    expectedVersion: read.version,
+  });
+  return outcome.ok
+    ? { kind: 'appended', reply: decided.value.reply, result: outcome.value }
+    : { kind: 'conflict' };
+};
 
 /**
  * The one way a command runs. Commands of one stream take turns in this process; each decides on
@@ -117,18 +107,15 @@ const appendThroughQueue =
  * outlasts every attempt), and answers once its effect is projected (read your writes), or with
  * 503 saying the change was recorded.
  */
-export const runCommand = <ReadState, DecideState, Reply>(
+export const runCommand = <State, Reply>(
   context: EngineContext,
-  target: CommandTarget<ReadState, DecideState>,
-  decide: Decide<DecideState, Reply>,
+  target: CommandTarget<State>,
+  decide: Decide<State, Reply>,
 ): Promise<Result<Reply>> =>
   context.turns.run(target.stream, async () => {
-    const decideAndAppend =
-      target.decideAndAppend?.bind(target) ??
-      (appendThroughQueue(context, target.stream) as NonNullable<typeof target.decideAndAppend>);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const read = await currentRead(context, target);
-      const attempted = await decideAndAppend(read, decide);
+      const attempted = await decideAndAppend(context, target.stream, read, decide);
       if (attempted.kind === 'decided') {
         if (!attempted.decided.ok) return attempted.decided;
         await awaitProjected(context, read.replyAfter, false);

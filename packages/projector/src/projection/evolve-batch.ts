@@ -62,8 +62,15 @@ const createTally = (states: StateSet, recording: boolean) => {
   const unreadDeltas = new Map<string, number>();
   return {
     recording,
-    /** A row the event changed by name: stored, its stored total moved, its change recorded. */
-    stored(before: ConversationState | undefined, after: ConversationState) {
+    /**
+     * A row the event changed by name: stored, its stored total moved, and the change of the
+     * owner's view (before, `view` after) recorded.
+     */
+    stored(
+      before: ConversationState | undefined,
+      after: ConversationState,
+      view: ConversationState,
+    ) {
       const row = states.get(after.owner, after.conversationID);
       states.remember(after);
       if (row) changed.delete(row);
@@ -71,9 +78,9 @@ const createTally = (states: StateSet, recording: boolean) => {
       const delta = storedContribution(after) - (before ? storedContribution(before) : 0);
       if (delta !== 0) unreadDeltas.set(after.owner, (unreadDeltas.get(after.owner) ?? 0) + delta);
       if (!recording) return;
-      const kind = changeKind(before, after);
+      const kind = changeKind(before, view);
       if (kind === undefined) return;
-      const totalChanged = unreadContribution(after) !== (before ? unreadContribution(before) : 0);
+      const totalChanged = unreadContribution(view) !== (before ? unreadContribution(before) : 0);
       changes.push({
         owner: after.owner,
         version: after.version,
@@ -122,7 +129,9 @@ const applyNamed = (
   if (!after || !differs(before, after)) return;
   // evolve made a new object for the change: it is ours to number.
   after.version = context.version;
-  tally.stored(before, after);
+  // The stored row is the view, but for a new member who joined behind the group's row: their
+  // view follows the row from the start (SPEC §3 rule 2: they see what came after their join).
+  tally.stored(before, after, deriveMember(after, states.group(conversationID)));
 };
 
 /**

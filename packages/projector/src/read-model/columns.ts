@@ -123,7 +123,7 @@ const DERIVED: Partial<Record<keyof ConversationState, string>> = {
   groupAtType: `CASE WHEN ${PENDING} AND g.at_all_seq > m.max_seq
     THEN (CASE WHEN m.group_at_type = 4 THEN 2 ELSE m.group_at_type | 2 END)::smallint
     ELSE m.group_at_type END`,
-  version: `CASE WHEN ${PENDING} THEN g.version ELSE m.version END`,
+  version: `CASE WHEN ${PENDING} THEN greatest(m.version, g.version) ELSE m.version END`,
 };
 
 const derivedColumn = (field: keyof ConversationState, column: string) =>
@@ -146,6 +146,9 @@ export const derivedItemColumns: RawBuilder<unknown> = sql.raw(
     `${DERIVED_UNREAD} AS "unreadCount"`,
   ].join(', '),
 );
+
+/** The derived version: the owner version at which the view last changed. */
+export const derivedVersion = sql.raw(DERIVED.version as string);
 
 /** The derived list keys (see the table's list_block and list_time) and the derived hidden flag. */
 export const derivedListBlock = sql.raw('CASE WHEN m.is_pinned THEN 0 ELSE 1 END');

@@ -142,27 +142,34 @@ export const decisionStatesToMarkRead = (db: Db, owner: string) =>
               UNION ALL SELECT ${streams.group('')} || "groupID" FROM item WHERE "groupID" <> '')`,
   );
 
-/** Who is in a group now, with the group stream's version and the freshness facts over it. */
+/**
+ * Who is in a group now and the group's maxSeq (its message stream's version), with the group
+ * stream's version and the freshness facts over it. A join at that maxSeq lets the members see
+ * every message after it, whenever those commit: their views follow the group's row.
+ */
 export const decisionMembersOf = async (
   db: Db,
   groupID: string,
-): Promise<DecisionRead<ReadonlySet<string>>> => {
+): Promise<DecisionRead<{ members: ReadonlySet<string>; maxSeq: number }>> => {
   const groupStream = streams.group(groupID);
+  const conversationID = groupConversationID(groupID);
   const result = await sql<{
     version: number | null;
+    max_seq: number | null;
     checkpoint: PositionPair | null;
     latest: PositionPair | null;
     members: string[];
   }>`
     SELECT (SELECT version FROM streams WHERE stream_id = ${groupStream}) AS version,
+           (SELECT version FROM streams WHERE stream_id = ${streams.messages(conversationID)}) AS max_seq,
            ${CHECKPOINT} AS checkpoint, ${latestOf(sql`ARRAY[${groupStream}::text]`)} AS latest,
            ARRAY(SELECT owner FROM conversation_item
-                 WHERE conversation_id = ${groupConversationID(groupID)} AND NOT is_not_in_group) AS members`.execute(
+                 WHERE conversation_id = ${conversationID} AND NOT is_not_in_group) AS members`.execute(
     db,
   );
   const row = result.rows[0];
   return {
-    state: new Set(row?.members ?? []),
+    state: { members: new Set(row?.members ?? []), maxSeq: Number(row?.max_seq ?? 0) },
     version: Number(row?.version ?? 0),
     checkpoint: toPosition(row?.checkpoint ?? null) ?? LOG_START,
     latest: toPosition(row?.latest ?? null),

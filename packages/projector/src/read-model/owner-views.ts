@@ -6,6 +6,7 @@ import {
   derivedListBlock,
   derivedListTime,
   derivedStateColumns,
+  derivedVersion,
   groupJoin,
   ITEM_FIELDS,
   STATE_FIELDS,
@@ -76,7 +77,7 @@ export const listedJSON = (owner: string, page: ListPage) =>
 /** The owner's version as an SQL expression: the highest derived version of any conversation. */
 export const ownerVersionOf = (owner: RawBuilder<unknown>) => sql<number>`greatest(
     (SELECT max(version) FROM conversation_item WHERE owner = ${owner}),
-    (SELECT max(CASE WHEN coalesce(g.max_seq, 0) > m.max_seq THEN g.version ELSE m.version END)
+    (SELECT max(${derivedVersion})
      FROM conversation_item m ${groupJoin()}
      WHERE m.owner = ${owner} AND m.conversation_type = 3 AND NOT m.is_not_in_group), 0)`;
 
