@@ -3,7 +3,11 @@ import { eventStoreMigrations, readCheckpoint } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
-import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
+import {
+  appendWorkload,
+  groupBurst,
+  workload,
+} from '../../../../test/support/projector-workload.ts';
 import { ChangeKind } from '../callbacks/outbox.ts';
 import { acquireLease } from '../projection/lease.ts';
 import { projectBatch } from '../projection/project-batch.ts';
@@ -246,4 +250,30 @@ describe('a rebuild that overtakes the live projector', () => {
       expect(change.total_changed).toBe(burst.some((c) => c.total_changed));
     }
   });
+});
+
+describe('a 10,000-member group’s burst', () => {
+  let database: EngineDatabase;
+  const appends = groupBurst({ members: 10_000, messages: 40 });
+  beforeAll(async () => {
+    database = await migratedDatabase();
+    await appendWorkload(database.db, appends, { concurrency: 1 });
+    await projectUntil(database, countOf(appends), 100);
+  }, 120_000);
+  afterAll(() => database.close());
+
+  it('leaves a read model that verify finds equal to a rebuild, and that a rebuild reproduces', async () => {
+    const verified = await verifyReadModel({ database, logger });
+    expect(verified.comparison).toMatchObject({
+      onlyInLive: 0,
+      onlyInRebuild: 0,
+      differingGroups: 0,
+    });
+    expect(verified.equal).toBe(true);
+    expect(verified.comparison.liveRows).toBe(10_000);
+    const before = await rows(database);
+    await rebuildReadModel({ database, logger });
+    expect(await rows(database)).toEqual(before);
+    expect((await verifyReadModel({ database, logger })).equal).toBe(true);
+  }, 120_000);
 });
