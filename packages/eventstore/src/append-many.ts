@@ -13,9 +13,9 @@ export interface StreamAppend {
  * Appends to several different streams in one statement and one transaction, each only when its
  * stream is at the expected version: the others' appends go ahead when one conflicts. A stream at
  * 0 is made or taken over by an upsert; one further on moves by an UPDATE that re-checks its
- * version under the row lock. Each stream's events take global positions in stream order. A
- * repeated idempotency key fails the whole statement (unique violation): the caller then appends
- * one by one to learn which. Streams must not repeat within one call.
+ * version under the row lock. Each stream's events take global positions in stream order. An
+ * append whose idempotency key its stream holds already is answered a duplicate, and appends
+ * nothing. Streams must not repeat within one call.
  */
 export const appendToStreams = async (
   db: Queryable,
@@ -28,11 +28,23 @@ export const appendToStreams = async (
       event,
     })),
   );
-  const result = await sql<{ stream_id: string; next_version: number; tx: string; pos: number }>`
-    WITH wanted AS (
+  const keyed = events.filter((e) => e.event.idempotencyKey);
+  const result = await sql<{
+    stream_id: string;
+    next_version: number | null;
+    tx: string | null;
+    pos: number | null;
+    duplicate: boolean;
+  }>`
+    WITH known AS (
+      SELECT DISTINCT k.stream_id FROM unnest(${keyed.map((e) => e.streamId)}::text[],
+                                              ${keyed.map((e) => e.event.idempotencyKey)}::text[]) AS k(stream_id, key)
+      JOIN events ev ON ev.stream_id = k.stream_id AND ev.idempotency_key = k.key
+    ), wanted AS (
       SELECT * FROM unnest(${appends.map((a) => a.streamId)}::text[],
                            ${appends.map((a) => a.expectedVersion)}::bigint[],
                            ${appends.map((a) => a.events.length)}::bigint[]) AS w(stream_id, expected, count)
+      WHERE w.stream_id NOT IN (SELECT stream_id FROM known)
     ), started AS (
       INSERT INTO streams AS s (stream_id, version)
       SELECT stream_id, count FROM wanted WHERE expected = 0
@@ -58,18 +70,22 @@ export const appendToStreams = async (
       RETURNING stream_id, global_position, transaction_id
     )
     SELECT accepted.stream_id, accepted.version AS next_version,
-           max(appended.global_position) AS pos, min(appended.transaction_id::text) AS tx
+           max(appended.global_position) AS pos, min(appended.transaction_id::text) AS tx,
+           false AS duplicate
     FROM accepted JOIN appended USING (stream_id)
-    GROUP BY accepted.stream_id, accepted.version`.execute(db);
+    GROUP BY accepted.stream_id, accepted.version
+    UNION ALL
+    SELECT stream_id, NULL, NULL, NULL, true FROM known`.execute(db);
   const byStream = new Map(result.rows.map((row) => [row.stream_id, row]));
   return appends.map((append): AppendOutcome => {
     const row = byStream.get(append.streamId);
-    return row
+    if (row?.duplicate) return { ok: false, error: { kind: 'duplicate' } };
+    return row?.next_version != null && row.tx !== null
       ? {
           ok: true,
           value: {
             nextVersion: row.next_version,
-            lastPosition: { transactionId: row.tx, globalPosition: row.pos },
+            lastPosition: { transactionId: row.tx, globalPosition: row.pos ?? 0 },
           },
         }
       : { ok: false, error: { kind: 'conflict', expected: append.expectedVersion } };

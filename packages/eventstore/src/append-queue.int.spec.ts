@@ -62,7 +62,7 @@ describe('the append queue', () => {
     expect(tx.get('x2')).not.toBe(tx.get('x1'));
   });
 
-  it('appends a failed batch again one by one, each with its own answer, and logs it', async () => {
+  it('answers a repeated idempotency key as a duplicate in the batch, the rest of it appended', async () => {
     await appendToStream(database.db, 't3-dup', [event('d1', 'key-1')], { expectedVersion: 0 });
     const logger = recordingLogger();
     const queue = createAppendQueue(database.db, { logger });
@@ -76,6 +76,28 @@ describe('the append queue', () => {
       'duplicate',
       'conflict',
     ]);
+    // Found before anything was written: no statement failed, none was sent again.
+    expect(logger.entries).toEqual([]);
+  });
+
+  it('appends a failed batch again one by one, each with its own answer, and logs it', async () => {
+    const logger = recordingLogger();
+    const queue = createAppendQueue(database.db, { logger });
+    const outcomes = await Promise.allSettled([
+      queue.append('t5-a', [event('a1')], { expectedVersion: 0 }),
+      // PostgreSQL's text holds no NUL: this append fails the statement it is in.
+      queue.append('t5-bad', [{ type: 'No\u0000ted', data: {} }], { expectedVersion: 0 }),
+      queue.append('t5-b', [event('b1')], { expectedVersion: 7 }),
+    ]);
+    expect(
+      outcomes.map((o) =>
+        o.status === 'rejected'
+          ? 'failed'
+          : o.value.ok
+            ? o.value.value.nextVersion
+            : o.value.error.kind,
+      ),
+    ).toEqual([1, 'failed', 'conflict']);
     expect(logger.entries).toEqual([
       expect.objectContaining({
         msg: 'append batch failed; appending one by one',

@@ -96,7 +96,9 @@ export const streamVersion = async (
  * Appends events to a stream when its version is as expected, in one statement: the stream row's
  * upsert takes its lock and moves its version only when the expectation holds, and the events
  * are inserted behind it. Two appends that race for one version cannot both succeed: the loser
- * is answered a conflict, never merged.
+ * is answered a conflict, never merged. An event whose idempotency key the stream holds already
+ * makes the append a duplicate, found before anything is written: a retried message leaves no
+ * error in PostgreSQL's log.
  */
 export const appendToStream = async (
   db: Queryable,
@@ -106,17 +108,23 @@ export const appendToStream = async (
 ): Promise<AppendOutcome> => {
   const expected = options.expectedVersion === 'any' ? null : options.expectedVersion;
   const count = events.length;
+  const keys = events.flatMap((e) => (e.idempotencyKey ? [e.idempotencyKey] : []));
   try {
     const result = await sql<{
       next_version: number | null;
       tx: string | null;
       pos: number | null;
+      duplicate: boolean;
     }>`
-      WITH stream AS (
+      WITH known AS (
+        SELECT 1 FROM events WHERE stream_id = ${streamId} AND idempotency_key = ANY(${keys}::text[])
+        LIMIT 1
+      ), stream AS (
         INSERT INTO streams AS s (stream_id, version)
         -- A new stream is made only when nothing else is expected of it.
         SELECT ${streamId}, ${count}::bigint
-        WHERE coalesce(${expected}::bigint, 0) = 0 OR EXISTS (SELECT 1 FROM streams WHERE stream_id = ${streamId})
+        WHERE (coalesce(${expected}::bigint, 0) = 0 OR EXISTS (SELECT 1 FROM streams WHERE stream_id = ${streamId}))
+          AND NOT EXISTS (SELECT 1 FROM known)
         ON CONFLICT (stream_id) DO UPDATE SET version = s.version + ${count}::bigint
           WHERE ${expected}::bigint IS NULL OR s.version = ${expected}::bigint
         RETURNING version
@@ -130,8 +138,10 @@ export const appendToStream = async (
       )
       SELECT (SELECT version FROM stream) AS next_version,
              (SELECT transaction_id::text FROM appended LIMIT 1) AS tx,
-             (SELECT max(global_position) FROM appended) AS pos`.execute(db);
+             (SELECT max(global_position) FROM appended) AS pos,
+             EXISTS (SELECT 1 FROM known) AS duplicate`.execute(db);
     const row = result.rows[0];
+    if (row?.duplicate) return { ok: false, error: { kind: 'duplicate' } };
     if (row?.next_version == null || row.tx === null) {
       return { ok: false, error: { kind: 'conflict', expected: options.expectedVersion } };
     }
