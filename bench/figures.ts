@@ -1,4 +1,4 @@
-/** The figures of issue 6, in the order the table shows them, with their units and goals. */
+/** The figures of issues 6 and 12, in the order the table shows them, with their units and goals. */
 export const FIGURES = {
   raw_insert_tps: { unit: 'tx/s' },
   nats_echo_p99_ms: { unit: 'ms' },
@@ -11,8 +11,11 @@ export const FIGURES = {
   page_p99_ratio_100k_vs_100: { unit: 'ratio', goal: { atMost: 1.5 } },
   callback_p99_ms: { unit: 'ms', goal: { atMost: 50 } },
   group_fanout_ms_10k: { unit: 'ms', goal: { atMost: 1000 } },
+  group_message_ms_10k_vs_2: { unit: 'ratio', goal: { atMost: 2 } },
+  group_projection_ms_10k: { unit: 'ms', goal: { atMost: 50 } },
   rebuild_events_per_s: { unit: 'events/s', goal: { atLeast: 50_000 } },
   peak_rss_mb: { unit: 'MB', goal: { atMost: 300 } },
+  command_p99_grown_vs_fresh: { unit: 'ratio', goal: { atMost: 1.5 } },
 } satisfies Record<string, { unit: string; goal?: Goal }>;
 
 export type Goal = { atLeast: number } | { atMost: number };

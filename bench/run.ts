@@ -9,6 +9,7 @@ import { measureCommands } from './figures/commands.ts';
 import { measureGroupFanout } from './figures/group-fanout.ts';
 import { measureFirstPage, measureFullList } from './figures/lists.ts';
 import { measureMessages, type SingleChats } from './figures/messages.ts';
+import { createGrownVsFresh } from './figures/mixed-load.ts';
 import { measureNatsEcho } from './figures/nats-echo.ts';
 import { measureRawInsert } from './figures/raw-insert.ts';
 import { measureRebuild } from './figures/rebuild.ts';
@@ -39,6 +40,7 @@ const measureAll = async (
   context: BenchContext,
   step: Step,
   engine: EngineProcess,
+  grownVsFresh: ReturnType<typeof createGrownVsFresh>,
 ): Promise<void> => {
   const { plan, database } = context;
   let chats: SingleChats | undefined;
@@ -48,6 +50,7 @@ const measureAll = async (
   };
   await step('baseline: raw INSERT + COMMIT, 32 clients', () => measureRawInsert(context));
   await step('baseline: NATS echo', () => measureNatsEcho(context));
+  await step('paced mixed load, fresh database', grownVsFresh.fresh);
   await step('recordMessage, 32 in flight', async () => {
     const measured = await measureMessages(context);
     chats = measured.chats;
@@ -156,11 +159,15 @@ const main = async (): Promise<number> => {
     progress(
       `${plan.quick ? 'quick' : 'full'} run; database ${database.name}, starting the engine`,
     );
+    const grownVsFresh = createGrownVsFresh(context);
     engine = await startEngineProcess(env, api);
-    await measureAll(context, step, engine);
+    await measureAll(context, step, engine, grownVsFresh);
     await engine.stop();
     engine = undefined;
     await step(`rebuild, ${plan.rebuildEvents} events`, () => measureRebuild(context, env));
+    progress('starting the engine on the grown database');
+    engine = await startEngineProcess(env, api);
+    await step('paced mixed load, grown database', grownVsFresh.grown);
   } finally {
     await cleanUp();
   }

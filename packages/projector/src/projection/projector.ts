@@ -108,6 +108,8 @@ export interface ProjectorStats extends ReportFigures {
   /** Batch transactions run, empty ones included: each is one look at the log. */
   polls: number;
   lastBatchAt: number | undefined;
+  /** The latest batch that projected events: how many, and its time from read to commit. */
+  lastBatch: { events: number; ms: number } | undefined;
 }
 
 /** A table that grows fast is planned as it is within a second. */
@@ -121,17 +123,19 @@ const createCounts = () => {
     batches: 0,
     polls: 0,
     lastBatchAt: undefined as number | undefined,
+    lastBatch: undefined as { events: number; ms: number } | undefined,
   };
   return {
     values: () => ({ ...counts }),
     eventsProjected: () => counts.eventsProjected,
-    polled(batch: { checkpoint: Checkpoint; events: number }) {
+    polled(batch: { checkpoint: Checkpoint; events: number }, ms: number) {
       counts.polls += 1;
       counts.checkpoint = batch.checkpoint;
       if (batch.events === 0) return;
       counts.eventsProjected += batch.events;
       counts.batches += 1;
       counts.lastBatchAt = Date.now();
+      counts.lastBatch = { events: batch.events, ms };
     },
   };
 };
@@ -147,13 +151,11 @@ const batchStep =
     const started = performance.now();
     const { database, holder } = options;
     const batch = await projectBatch(database, { holder, batchSize: size.current() });
-    counts.polled(batch);
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    counts.polled(batch, ms);
     if (batch.events > 0) {
       options.onProjected?.(batch);
-      options.logger.debug('projected batch', {
-        events: batch.events,
-        ms: Math.round(performance.now() - started),
-      });
+      options.logger.debug('projected batch', { events: batch.events, ms });
     }
     return size.after(batch.events);
   };
