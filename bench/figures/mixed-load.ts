@@ -32,7 +32,7 @@ type Request = { [M in Method]: { method: M; body: RequestOf<M> } }[Method] & {
  * What a day of an IM product asks of the engine, in proportion: messages (single and into groups
  * of 50) with reads, pins and list, page and total queries of the people they went to.
  */
-const createMix = (tag: string) => {
+export const createMix = (tag: string, population: () => number = () => USERS) => {
   const random = seeded(20_261_130);
   const pick = (n: number) => Math.floor(random() * n);
   const user = (i: number) => `${tag}u${i}`;
@@ -45,8 +45,9 @@ const createMix = (tag: string) => {
     const roll = pick(100);
     const [owner, peer] = pairs.length > 0 ? (pairs[pick(pairs.length)] as [string, string]) : [];
     if (roll < 35 || owner === undefined || peer === undefined) {
-      const sender = pick(USERS);
-      const receiver = (sender + 1 + pick(USERS - 1)) % USERS;
+      const users = population();
+      const sender = pick(users);
+      const receiver = (sender + 1 + pick(users - 1)) % users;
       const body = singleMessage(`${tag}m${messages++}`, user(sender), user(receiver));
       // reads and pins go to conversations that exist
       return {

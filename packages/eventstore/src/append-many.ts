@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { AppendOutcome, NewEvent } from './append.ts';
+import type { AppendedRow, AppendOutcome, NewEvent } from './append.ts';
 import type { Queryable } from './schema.ts';
 
 export interface StreamAppend {
@@ -29,13 +29,7 @@ export const appendToStreams = async (
     })),
   );
   const keyed = events.filter((e) => e.event.idempotencyKey);
-  const result = await sql<{
-    stream_id: string;
-    next_version: number | null;
-    tx: string | null;
-    pos: number | null;
-    duplicate: boolean;
-  }>`
+  const result = await sql<AppendedRow & { stream_id: string }>`
     WITH known AS (
       SELECT DISTINCT k.stream_id FROM unnest(${keyed.map((e) => e.streamId)}::text[],
                                               ${keyed.map((e) => e.event.idempotencyKey)}::text[]) AS k(stream_id, key)

@@ -92,6 +92,14 @@ export const streamVersion = async (
     await streamVersions(db, [{ streamId, idempotencyKey: options.idempotencyKey }])
   )[0] as StreamState;
 
+/** What an append statement answers per stream: where it got, or that it was a duplicate. */
+export interface AppendedRow {
+  next_version: number | null;
+  tx: string | null;
+  pos: number | null;
+  duplicate: boolean;
+}
+
 /**
  * Appends events to a stream when its version is as expected, in one statement: the stream row's
  * upsert takes its lock and moves its version only when the expectation holds, and the events
@@ -110,12 +118,7 @@ export const appendToStream = async (
   const count = events.length;
   const keys = events.flatMap((e) => (e.idempotencyKey ? [e.idempotencyKey] : []));
   try {
-    const result = await sql<{
-      next_version: number | null;
-      tx: string | null;
-      pos: number | null;
-      duplicate: boolean;
-    }>`
+    const result = await sql<AppendedRow>`
       WITH known AS (
         SELECT 1 FROM events WHERE stream_id = ${streamId} AND idempotency_key = ANY(${keys}::text[])
         LIMIT 1
