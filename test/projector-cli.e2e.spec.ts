@@ -1,10 +1,11 @@
 import { type Config, migrateToLatest } from '@im/api';
 import { appendInTransaction, appendToStream, openDatabase } from '@im/eventstore';
 import {
-  acquireLease,
+  acquireLeases,
   type EngineDatabase,
   type EngineSchema,
-  PROJECTOR_LEASE,
+  ensureLayout,
+  projectorLease,
 } from '@im/projector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configEnv, runCli } from './support/cli-process.ts';
@@ -22,6 +23,7 @@ describe('the CLI', () => {
     env = configEnv(config);
     database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 4 });
     await migrateToLatest(database);
+    await ensureLayout(database.db, 4);
   });
   afterAll(() => database.close());
 
@@ -62,9 +64,13 @@ describe('the CLI', () => {
     expect(down.stderr).toContain('"msg":"fatal"');
   }, 60_000);
 
-  it('status shows the head, the checkpoint, the lag, the lease holder, and a transaction that holds the projector back', async () => {
+  it('status shows the head, the partitions, the checkpoint, the lag, who holds which partitions, and a transaction that holds the projectors back', async () => {
     await appendToStream(database.db, 'first', noted('first'), { expectedVersion: 0 });
-    await acquireLease(database.db, { name: PROJECTOR_LEASE, holder: 'host-1:42', ttlMs: 60_000 });
+    await acquireLeases(database.db, {
+      names: [0, 1, 3].map(projectorLease),
+      holder: 'host-1:42',
+      ttlMs: 60_000,
+    });
     const held = holdOpen(database, async (tx) => {
       await appendInTransaction(tx, 'slow', noted('slow'), { expectedVersion: 0 });
     });
@@ -74,9 +80,11 @@ describe('the CLI', () => {
     const text = await runCli(['status'], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^log head {5}tx \d+, position \d+ \(2 events\)$/m);
+    expect(text.stdout).toMatch(/^partitions {3}4$/m);
     expect(text.stdout).toContain('checkpoint   tx 0, position 0, 0 events handled');
     expect(text.stdout).toMatch(/^lag {10}2 events, [\d.]+ s$/m);
-    expect(text.stdout).toMatch(/^projector {4}host-1:42 \(lease until /m);
+    expect(text.stdout).toMatch(/^projector {4}host-1:42 holds 0–1, 3 \(leases until /m);
+    expect(text.stdout).toMatch(/^projector {4}none active for 2$/m);
     expect(text.stdout).toMatch(
       /^held back {4}1 committed events wait for an older append still running: pid \d+ in database /m,
     );
@@ -84,10 +92,14 @@ describe('the CLI', () => {
     const json = JSON.parse((await runCli(['status', '--json'], env)).stdout);
     expect(json).toMatchObject({
       events: 2,
+      partitions: 4,
       checkpoint: { handled: 0 },
       lag: { events: 2 },
-      lease: { holder: 'host-1:42', active: true },
+      holders: [{ holder: 'host-1:42', partitions: [0, 1, 3] }],
+      unheld: [2],
     });
+    expect(json.partitionStatus).toHaveLength(4);
+    expect(json.partitionStatus[0]).toMatchObject({ id: 0, lagEvents: 2, holder: 'host-1:42' });
     // "later" waits for "slow"; transactions of other tests, which append nothing here, do not count.
     expect(json.lag.withheld).toBe(1);
     expect(json.lag.heldBackBy.pid).toEqual(expect.any(Number));

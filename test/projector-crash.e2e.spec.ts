@@ -1,6 +1,6 @@
 import { type Config, migrateToLatest } from '@im/api';
-import { openDatabase, readCheckpoint } from '@im/eventstore';
-import { type EngineDatabase, type EngineSchema, PROJECTOR_CHECKPOINT } from '@im/projector';
+import { openDatabase } from '@im/eventstore';
+import { type EngineDatabase, type EngineSchema, projectedUpTo } from '@im/projector';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,8 +13,7 @@ import {
 import { testConfig } from './support/harness.ts';
 import { appendWorkload, workload } from './support/projector-workload.ts';
 
-const handled = async (database: EngineDatabase) =>
-  (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled;
+const handled = async (database: EngineDatabase) => (await projectedUpTo(database.db)).handled;
 
 describe('the projector killed with SIGKILL during a large catch-up', () => {
   let config: Config;

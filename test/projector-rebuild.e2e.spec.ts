@@ -1,5 +1,4 @@
-import { readCheckpoint } from '@im/eventstore';
-import { PROJECTOR_CHECKPOINT } from '@im/projector';
+import { projectedUpTo } from '@im/projector';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliCommand, configEnv, runCli, spawnCli } from './support/cli-process.ts';
@@ -71,7 +70,7 @@ describe('rebuild while the engine serves', () => {
     await appendWorkload(t.engine.database.db, appends);
     await vi.waitFor(
       async () => {
-        const { handled } = await readCheckpoint(t.engine.database.db, PROJECTOR_CHECKPOINT);
+        const { handled } = await projectedUpTo(t.engine.database.db);
         expect(handled, 'the preloaded events projected').toBeGreaterThanOrEqual(preloaded);
       },
       { timeout: 60_000, interval: 50 },
@@ -133,7 +132,7 @@ describe('rebuild while the engine serves', () => {
               t.engine.database.db,
             )
           ).rows[0] ?? { head: 0 };
-          return (await readCheckpoint(t.engine.database.db, PROJECTOR_CHECKPOINT)).handled >= head;
+          return (await projectedUpTo(t.engine.database.db)).handled >= head;
         },
         { message: 'the projector at the head', timeout: 60_000 },
       )

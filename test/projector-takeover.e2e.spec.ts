@@ -1,11 +1,6 @@
 import { type Config, migrateToLatest } from '@im/api';
 import { openDatabase } from '@im/eventstore';
-import {
-  type EngineDatabase,
-  type EngineSchema,
-  leaseHolder,
-  PROJECTOR_LEASE,
-} from '@im/projector';
+import type { EngineDatabase, EngineSchema } from '@im/projector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CliProcess,
@@ -22,6 +17,7 @@ import {
   type TestClient,
   testConfig,
 } from './support/harness.ts';
+import { holderOf } from './support/partitions.ts';
 
 describe('two engine processes on one database', () => {
   let config: Config;
@@ -73,7 +69,7 @@ describe('two engine processes on one database', () => {
     expect(before.map((reply) => reply.code)).toEqual(Array(20).fill(undefined));
     expect((await send('getTotalUnreadMsgCount', { userID: 'bob' })).body).toEqual({ total: 20 });
 
-    const active = (await leaseHolder(database.db, PROJECTOR_LEASE))?.holder ?? '';
+    const active = (await holderOf(database, 'bob')) ?? '';
     const victim = engines.get(active);
     expect(victim).toBeDefined();
     expect((await stopProcess(victim as CliProcess, 'SIGKILL')).signal).toBe('SIGKILL');
@@ -84,8 +80,8 @@ describe('two engine processes on one database', () => {
     const after = await sendMessages(20, 40);
     expect(after.map((reply) => reply.code)).toEqual(Array(20).fill(undefined));
     await expect
-      .poll(async () => (await leaseHolder(database.db, PROJECTOR_LEASE))?.holder === survivor, {
-        message: 'the survivor holding the lease',
+      .poll(async () => (await holderOf(database, 'bob')) === survivor, {
+        message: 'the survivor holding bob’s partition',
         timeout: 60_000,
       })
       .toBe(true);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Logger } from '@im/domain';
+import { type Logger, MAX_PARTITIONS } from '@im/domain';
 import { openDatabase } from '@im/eventstore';
 import {
   createProgress,
@@ -95,7 +95,10 @@ const run = async (name: Command, options: Options, config: Config): Promise<num
           process.stdout.write(describeVerify(result));
           return result.equal ? EXIT.ok : EXIT.failed;
         }
-        const result = await rebuildReadModel({ database, ...replay });
+        const partitions = positiveInteger(options, 'partitions');
+        if (partitions !== undefined && partitions > MAX_PARTITIONS)
+          throw new UsageError(`--partitions: at most ${MAX_PARTITIONS}`);
+        const result = await rebuildReadModel({ database, ...replay, partitions });
         logger.info('rebuild done: switched to the rebuilt read model', { ...result });
         process.stdout.write(describeRebuild(result));
         return EXIT.ok;

@@ -9,6 +9,8 @@ import type { OutageLog } from './outage-log.ts';
 /** What command and query handlers need from the running engine; made once per engine. */
 export interface EngineContext {
   database: EngineDatabase;
+  /** The database's number of partitions (its projection layout). */
+  partitions: number;
   /** Commands of one stream, one at a time in this process. */
   turns: OneAtATime;
   /** Where this process last left the message streams it appended to. */

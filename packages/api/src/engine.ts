@@ -13,6 +13,7 @@ import {
   type EngineDatabase,
   type EngineSchema,
   ensureCallbackStream,
+  ensureLayout,
   type ProjectionWatcher,
   type Projector,
 } from '@im/projector';
@@ -68,6 +69,7 @@ const connectDependencies = async (config: Config, logger: Logger) => {
     duplicateWindowMs: config.STREAM_DUPLICATE_WINDOW_MS,
     maxAgeMs: config.STREAM_MAX_AGE_MS,
     maxBytes: config.STREAM_MAX_BYTES,
+    maxMsgsPerSubject: config.STREAM_MAX_MSGS_PER_SUBJECT,
   });
   return { database, nc };
 };
@@ -81,15 +83,17 @@ const createContext = (
     watcher: ProjectionWatcher;
     projector: Projector;
     logger: Logger;
+    partitions: number;
   },
 ): EngineContext => {
-  const { database, nc, projector } = parts;
+  const { database, nc, projector, partitions } = parts;
   const announceAppend = createAppendNotice(database.db);
   return {
     database,
+    partitions,
     turns: createOneAtATime(),
     knownVersions: createKnownVersions(),
-    decisionStates: createDecisionStateLoader(database),
+    decisionStates: createDecisionStateLoader(database, partitions),
     appends: createAppendQueue(database.db, {
       logger: parts.logger.child({ component: 'appends' }),
     }),
@@ -100,9 +104,10 @@ const createContext = (
     logger: parts.logger,
     outage: createOutageLog(database.health, parts.logger),
     wakeProjector: () => {
-      // The projector that leads elsewhere hears of this process's appends by notice.
-      if (projector.stats().leader) projector.wake();
-      else announceAppend();
+      // Projectors of other processes hear of this process's appends by notice.
+      const held = projector.stats().held.length;
+      if (held > 0) projector.wake();
+      if (held < partitions) announceAppend();
     },
     now: Date.now,
     readYourWritesTimeoutMs: config.READ_YOUR_WRITES_TIMEOUT_MS,
@@ -113,16 +118,33 @@ const createContext = (
 /** Opens storage, migrates, connects NATS, and runs the projector, the publisher and the service. */
 export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
   const { database, nc } = await connectDependencies(config, logger);
-  const watcher = await createProjectionWatcher(database);
+  const { partitions } = await ensureLayout(database.db, config.PROJECTOR_PARTITIONS);
+  if (partitions !== config.PROJECTOR_PARTITIONS)
+    logger.warn('the database keeps its number of partitions; a rebuild changes it', {
+      partitions,
+      PROJECTOR_PARTITIONS: config.PROJECTOR_PARTITIONS,
+      change: `PROJECTOR_PARTITIONS=${config.PROJECTOR_PARTITIONS} pnpm cli rebuild`,
+    });
+  const watcher = await createProjectionWatcher(database, { partitions });
   const projector = createProjector({
     database,
     holder: config.INSTANCE_ID,
     logger: logger.child({ component: 'projector' }),
+    partitions,
     batchSize: config.PROJECTOR_BATCH_SIZE,
     onProjected: (batch) => {
-      watcher.advance(batch.checkpoint.position);
+      for (const [partition, checkpoint] of batch.checkpoints)
+        watcher.advance([partition], checkpoint.position);
       if (batch.outbox) publisher.handOver(batch.outbox);
       else publisher.wake();
+    },
+    onLayoutChanged(now) {
+      // Every handler counts on the layout it started with: the process starts anew with it.
+      logger.error('a rebuild changed the number of partitions; stopping: restart the engine', {
+        partitions: now,
+        was: partitions,
+      });
+      process.kill(process.pid, 'SIGTERM');
     },
   });
   const publisher = createCallbackPublisher({
@@ -130,9 +152,16 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     nc,
     subjectPrefix: callbackPrefix(config),
     logger: logger.child({ component: 'publisher' }),
-    isActive: () => projector.stats().leader,
+    partitions: () => projector.stats().held,
   });
-  const context = createContext(config, { database, nc, watcher, projector, logger });
+  const context = createContext(config, {
+    database,
+    nc,
+    watcher,
+    projector,
+    logger,
+    partitions,
+  });
   const stats = () => ({
     projector: projector.stats(),
     publisher: publisher.stats(),

@@ -7,6 +7,7 @@ export * from './group.ts';
 export * from './ids.ts';
 export * from './logger.ts';
 export * from './order.ts';
+export * from './partition.ts';
 export * from './replies.ts';
 export * from './schemas.ts';
 export * from './unread.ts';

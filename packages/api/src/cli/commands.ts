@@ -28,12 +28,15 @@ Progress: a bar on a terminal (events done/total, events/s, ETA); JSON log lines
 
 options:
   --dry-run                build and verify against the live read model; do not switch
+  --partitions <n>         build for n partitions (1–64) and make it the database's number:
+                           running engines stop and must be restarted (default: keep it)
 ${REPLAY_OPTIONS}
   --progress-every <s>     seconds between progress log lines off a terminal (default 5)
 
 exit codes: 0 switched (--dry-run: equal), 1 failed (--dry-run: differs), 2 usage`,
     options: {
       'dry-run': { type: 'boolean' },
+      partitions: { type: 'string' },
       'batch-size': { type: 'string' },
       'cache-rows': { type: 'string' },
       'progress-every': { type: 'string' },

@@ -5,6 +5,7 @@ import {
   type GroupMembersLeft,
   type MembershipState,
   ok,
+  partitionOf,
   type Result,
   streams,
 } from '@im/domain';
@@ -19,23 +20,30 @@ type Membership = { groupID: string; userIDs: string[] };
  * join records splits the group's messages: a new member sees every message after it, whenever
  * that one commits, as members' views follow the group's row.
  */
-const groupTarget = (context: EngineContext, groupID: string): CommandTarget<MembershipState> => ({
+const groupTarget = (
+  context: EngineContext,
+  groupID: string,
+  userIDs: readonly string[],
+): CommandTarget<MembershipState> => ({
   stream: streams.group(groupID),
-  read: () => readModel.decisionMembersOf(context.database.db, groupID),
+  read: () => readModel.decisionMembersOf(context.database.db, groupID, context.partitions),
+  partitions: [...new Set(userIDs.map((userID) => partitionOf(userID, context.partitions)))],
+  // Who is in the group is read from every partition's rows.
+  readFrom: 'all',
   conflict: `groupID: the members of ${groupID} kept changing concurrently; retry the request`,
 });
 
 const changeMembership = (
   context: EngineContext,
-  groupID: string,
+  command: Membership,
   decide: (state: MembershipState) => Array<GroupMembersJoined | GroupMembersLeft>,
 ): Promise<Result<Record<string, never>>> =>
-  runCommand(context, groupTarget(context, groupID), (state) =>
+  runCommand(context, groupTarget(context, command.groupID, command.userIDs), (state) =>
     ok({ events: decide(state), reply: {} }),
   );
 
 export const joinGroup = (context: EngineContext, command: Membership) =>
-  changeMembership(context, command.groupID, (state) => decideJoinGroup(command, state));
+  changeMembership(context, command, (state) => decideJoinGroup(command, state));
 
 export const leaveGroup = (context: EngineContext, command: Membership) =>
-  changeMembership(context, command.groupID, (state) => decideLeaveGroup(command, state));
+  changeMembership(context, command, (state) => decideLeaveGroup(command, state));

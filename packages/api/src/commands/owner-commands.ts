@@ -5,6 +5,7 @@ import {
   type OwnerCommand,
   type OwnerConversationEvent,
   ok,
+  partitionOf,
   type Result,
   streams,
   toItem,
@@ -17,11 +18,17 @@ import { type CommandTarget, type Decision, runCommand } from './run-command.ts'
 const conflict = (owner: string) =>
   `userID: the conversations of ${owner} kept changing concurrently; retry the request`;
 
-/** An owner's stream, decided on with the states `read` gives. */
+/** An owner's stream, decided on with the states `read` gives; it changes the owner's partition. */
 const ownerTarget = <State>(
+  context: EngineContext,
   owner: string,
   read: () => Promise<DecisionRead<State>>,
-): CommandTarget<State> => ({ stream: streams.owner(owner), read, conflict: conflict(owner) });
+): CommandTarget<State> => ({
+  stream: streams.owner(owner),
+  read,
+  partitions: [partitionOf(owner, context.partitions)],
+  conflict: conflict(owner),
+});
 
 const decision = (decided: Result<OwnerConversationEvent[]>): Result<Decision<void>> =>
   decided.ok ? ok({ events: decided.value, reply: undefined }) : decided;
@@ -42,7 +49,9 @@ export const runOwnerCommand = async (
   command: OwnerCommand,
 ): Promise<Result<ConversationItem>> => {
   const { owner, conversationID } = command;
-  const target = ownerTarget(owner, () => context.decisionStates.load({ owner, conversationID }));
+  const target = ownerTarget(context, owner, () =>
+    context.decisionStates.load({ owner, conversationID }),
+  );
   const done = await runCommand(context, target, (state) =>
     decision(decideOwnerCommand(command, state, context.now())),
   );
@@ -75,7 +84,9 @@ export const runOnConversations = async (
   command: (state: ConversationState) => OwnerCommand,
 ): Promise<Result<ConversationState[]>> => {
   const { db } = context.database;
-  const target = ownerTarget(owner, () => readModel.decisionStatesOf(db, owner, conversationIDs));
+  const target = ownerTarget(context, owner, () =>
+    readModel.decisionStatesOf(db, owner, conversationIDs, context.partitions),
+  );
   const done = await runCommand(context, target, (states) => {
     const known = new Set(states.map((state) => state.conversationID));
     const missing = conversationIDs.find((id) => !known.has(id));
@@ -90,7 +101,9 @@ export const runOnConversations = async (
 export const markAllRead = (context: EngineContext, owner: string): Promise<Result<void>> =>
   runCommand(
     context,
-    ownerTarget(owner, () => readModel.decisionStatesToMarkRead(context.database.db, owner)),
+    ownerTarget(context, owner, () =>
+      readModel.decisionStatesToMarkRead(context.database.db, owner, context.partitions),
+    ),
     (states) =>
       decision(
         decideEach(

@@ -3,6 +3,7 @@ import {
   type MessageStreamState,
   messageConversationID,
   ok,
+  partitionOf,
   type RecordMessageCommand,
   type Result,
   streams,
@@ -25,12 +26,23 @@ export interface RecordMessageReply {
  */
 const messageTarget = (
   context: EngineContext,
+  command: RecordMessageCommand,
   conversationID: string,
-  clientMsgID: string,
 ): CommandTarget<MessageStreamState> => {
   const stream = streams.messages(conversationID);
+  const { clientMsgID } = command;
+  // A group message reaches every partition that has members; a chat message its two owners'.
+  const partitions =
+    command.sessionType === 3
+      ? ('all' as const)
+      : [
+          ...new Set(
+            [command.sendID, command.recvID].map((id) => partitionOf(id, context.partitions)),
+          ),
+        ];
   return {
     stream,
+    partitions,
     async read(): Promise<Read<MessageStreamState>> {
       const known = context.knownVersions.get(stream);
       const state =
@@ -58,7 +70,7 @@ export const recordMessage = (
   command: RecordMessageCommand,
 ): Promise<Result<RecordMessageReply>> => {
   const conversationID = messageConversationID(command);
-  const target = messageTarget(context, conversationID, command.clientMsgID);
+  const target = messageTarget(context, command, conversationID);
   return runCommand(context, target, (state) => {
     const decided = decideRecordMessage(command, state);
     if (!decided.ok) return decided;

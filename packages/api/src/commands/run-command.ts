@@ -41,6 +41,10 @@ type Attempt<Reply> =
 export interface CommandTarget<State> {
   /** The stream the events go to, expected at the version read. */
   stream: string;
+  /** The partitions whose projectors its events change: the ones its reply waits for. */
+  partitions: readonly number[] | 'all';
+  /** The partitions the state it decides on is read from, when not those (default: those). */
+  readFrom?: readonly number[] | 'all';
   /** Reads the state and the stream's version. */
   read(): Promise<Read<State>>;
   /** Told how each append went: where the stream is now, or undefined after a conflict. */
@@ -51,14 +55,19 @@ export interface CommandTarget<State> {
 
 const ATTEMPTS = 8;
 
-/** Waits until the projector has passed `position`, or throws ProjectionBehind. */
+/** Waits until the partitions' projectors have passed `position`, or throws ProjectionBehind. */
 export const awaitProjected = async (
   context: EngineContext,
+  target: { partitions: readonly number[] | 'all' },
   position: LogPosition | undefined,
   recorded: boolean,
 ): Promise<void> => {
   if (!position) return;
-  const reached = await context.watcher.waitFor(position, context.readYourWritesTimeoutMs);
+  const reached = await context.watcher.waitFor(
+    position,
+    target.partitions,
+    context.readYourWritesTimeoutMs,
+  );
   if (!reached) throw new ProjectionBehind(recorded);
 };
 
@@ -73,7 +82,12 @@ const isCurrent = (read: Read<unknown>, target: LogPosition | undefined) =>
 const currentRead = async <State>(context: EngineContext, target: CommandTarget<State>) => {
   const read = await target.read();
   if (isCurrent(read, read.latest)) return read;
-  await awaitProjected(context, read.latest, false);
+  await awaitProjected(
+    context,
+    { partitions: target.readFrom ?? target.partitions },
+    read.latest,
+    false,
+  );
   const again = await target.read();
   if (!isCurrent(again, read.latest)) throw new ProjectionBehind(false);
   return again;
@@ -118,13 +132,13 @@ export const runCommand = <State, Reply>(
       const attempted = await decideAndAppend(context, target.stream, read, decide);
       if (attempted.kind === 'decided') {
         if (!attempted.decided.ok) return attempted.decided;
-        await awaitProjected(context, read.replyAfter, false);
+        await awaitProjected(context, target, read.replyAfter, false);
         return ok(attempted.decided.value.reply);
       }
       target.appended?.(attempted.kind === 'appended' ? attempted.result : undefined);
       if (attempted.kind === 'conflict') continue;
       context.wakeProjector();
-      await awaitProjected(context, attempted.result.lastPosition, true);
+      await awaitProjected(context, target, attempted.result.lastPosition, true);
       return ok(attempted.reply);
     }
     return fail(409, target.conflict);

@@ -25,9 +25,9 @@ const keyOf = ({ owner, conversationID }: ConversationKey) => `${owner}\u0000${c
  * What owner commands decide on: a conversation, the owner stream's version, and whether the
  * projector has passed the conversation's streams.
  */
-export const createDecisionStateLoader = (database: EngineDatabase) =>
+export const createDecisionStateLoader = (database: EngineDatabase, partitions: number) =>
   new DataLoader<ConversationKey, DecisionRead<ConversationState | undefined>, string>(
-    (keys) => readModel.decisionStatesAt(database.db, keys),
+    (keys) => readModel.decisionStatesAt(database.db, keys, partitions),
     { ...perTurn, cacheKeyFn: keyOf },
   );
 

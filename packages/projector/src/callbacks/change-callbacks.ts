@@ -67,11 +67,12 @@ const fanoutChanges = async (
   const result = await sql<Record<string, unknown> & { fanout: number; was_hidden: boolean }>`
     SELECT f.ordinal AS fanout, (m.is_hidden AND NOT f.previous_max_seq > m.max_seq) AS was_hidden,
            ${derivedStateColumns}
-    FROM unnest(${fanouts.map((f) => f.version)}::bigint[],
+    FROM unnest(${fanouts.map((f) => f.partition)}::smallint[],
+                ${fanouts.map((f) => f.version)}::bigint[],
                 ${fanouts.map((f) => f.conversationID)}::text[],
                 ${fanouts.map((f) => f.previousMaxSeq)}::bigint[])
-         WITH ORDINALITY AS f(version, conversation_id, previous_max_seq, ordinal)
-    JOIN conversation_item m ON m.conversation_id = f.conversation_id
+         WITH ORDINALITY AS f(partition, version, conversation_id, previous_max_seq, ordinal)
+    JOIN conversation_item m ON m.conversation_id = f.conversation_id AND m.partition = f.partition
       AND m.conversation_type = 3 AND NOT m.is_not_in_group AND m.version < f.version
     ${groupJoin()}`.execute(db);
   for (const { fanout: ordinal, was_hidden, ...row } of result.rows) {
@@ -79,6 +80,7 @@ const fanoutChanges = async (
     const view = fromRow(row);
     views.set(key(view.owner, view.conversationID), view);
     changes.get(fanout)?.push({
+      partition: fanout.partition,
       owner: view.owner,
       version: fanout.version,
       conversationID: fanout.conversationID,
@@ -161,10 +163,16 @@ export const resolveBatch = async (db: Db, batch: OutboxBatch, limit = 0): Promi
  * The outbox rows after `after` read back (after a crash, a failover or an outage, when what the
  * projector handed over in memory is gone), with their callbacks.
  */
-export const readOutbox = async (db: Db, after: number, limit: number): Promise<ReadBatch> => {
+export const readOutbox = async (
+  db: Db,
+  partitions: readonly number[],
+  after: number,
+  limit: number,
+): Promise<ReadBatch> => {
   const rows = (
     await sql<{
       id: number;
+      partition: number;
       owner: string;
       version: number;
       conversation_id: string;
@@ -173,8 +181,11 @@ export const readOutbox = async (db: Db, after: number, limit: number): Promise<
       seq: number;
       previous_max_seq: number;
     }>`
-      SELECT id, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq
-      FROM conversation_change WHERE id > ${after} ORDER BY id LIMIT ${limit}`.execute(db)
+      SELECT id, partition, owner, version, conversation_id, kind, total_changed, seq,
+             previous_max_seq
+      FROM conversation_change
+      WHERE partition = ANY(${[...partitions]}::smallint[]) AND id > ${after}
+      ORDER BY id LIMIT ${limit}`.execute(db)
   ).rows;
   const entries = rows.map(
     (row): OutboxEntry =>
@@ -182,6 +193,7 @@ export const readOutbox = async (db: Db, after: number, limit: number): Promise<
         ? {
             type: 'fanout',
             fanout: {
+              partition: row.partition,
               version: Number(row.version),
               conversationID: row.conversation_id,
               seq: Number(row.seq),
@@ -191,6 +203,7 @@ export const readOutbox = async (db: Db, after: number, limit: number): Promise<
         : {
             type: 'change',
             change: {
+              partition: row.partition,
               owner: row.owner,
               version: Number(row.version),
               conversationID: row.conversation_id,
@@ -208,7 +221,10 @@ export const readOutbox = async (db: Db, after: number, limit: number): Promise<
  * starts small and doubles, so its first callbacks go out at once and each read ahead takes about
  * as long as the publishing it overlaps.
  */
-export const createOutboxReader = (db: Db, options: { batchSize: number }) => {
+export const createOutboxReader = (
+  db: Db,
+  options: { batchSize: number; partitions: () => readonly number[] },
+) => {
   const firstBatchSize = Math.min(options.batchSize, 500);
   let ahead: Promise<ReadBatch> | undefined;
   let resume: ReadBatch | undefined;
@@ -220,12 +236,15 @@ export const createOutboxReader = (db: Db, options: { batchSize: number }) => {
       const prepared = await ahead?.catch(() => undefined);
       ahead = undefined;
       if (retry) return retry;
-      return prepared?.after === published ? prepared : readOutbox(db, published, firstBatchSize);
+      return prepared?.after === published
+        ? prepared
+        : readOutbox(db, options.partitions(), published, firstBatchSize);
     },
     /** Starts reading the batch after `batch`, to have it ready when this one is acked. */
     readAhead(batch: ReadBatch) {
       ahead = readOutbox(
         db,
+        options.partitions(),
         batch.lastID,
         Math.min(options.batchSize, Math.max(1, batch.limit) * 2),
       );

@@ -1,6 +1,6 @@
 import type { Logger } from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
-import { PUBLISHER_CHECKPOINT } from '../read-model/names.ts';
+import { publisherCheckpoint } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
 
 /**
@@ -12,6 +12,8 @@ export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
 
 /** One owner's conversation changed at a version, by an event that named the owner. */
 export interface ConversationChange {
+  /** The owner's partition, whose publisher publishes it. */
+  partition: number;
   owner: string;
   version: number;
   conversationID: string;
@@ -25,6 +27,8 @@ export interface ConversationChange {
  * how their views changed is worked out when the callbacks are published (expandFanouts).
  */
 export interface GroupFanout {
+  /** The partition whose members it is for, and whose group row it changed. */
+  partition: number;
   version: number;
   conversationID: string;
   seq: number;
@@ -52,6 +56,7 @@ const versionOf = (entry: OutboxEntry) =>
 const outboxRow = (entry: OutboxEntry) =>
   entry.type === 'change'
     ? {
+        partition: entry.change.partition,
         owner: entry.change.owner,
         version: entry.change.version,
         conversation_id: entry.change.conversationID,
@@ -61,6 +66,7 @@ const outboxRow = (entry: OutboxEntry) =>
         previous_max_seq: 0,
       }
     : {
+        partition: entry.fanout.partition,
         owner: '',
         version: entry.fanout.version,
         conversation_id: entry.fanout.conversationID,
@@ -79,12 +85,12 @@ export const changesInsert = (entries: readonly OutboxEntry[]): RawBuilder<unkno
     ? undefined
     : sql`
     INSERT INTO conversation_change
-      (owner, version, conversation_id, kind, total_changed, seq, previous_max_seq)
-    SELECT owner, version, conversation_id, kind, total_changed, seq, previous_max_seq
+      (partition, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq)
+    SELECT partition, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq
     FROM ROWS FROM (json_to_recordset(${JSON.stringify(entries.map(outboxRow))}::json)
-      AS (owner text, version bigint, conversation_id text, kind smallint, total_changed boolean,
-          seq bigint, previous_max_seq bigint))
-      WITH ORDINALITY AS r(owner, version, conversation_id, kind, total_changed, seq,
+      AS (partition smallint, owner text, version bigint, conversation_id text, kind smallint,
+          total_changed boolean, seq bigint, previous_max_seq bigint))
+      WITH ORDINALITY AS r(partition, owner, version, conversation_id, kind, total_changed, seq,
                            previous_max_seq, ordinal)
     ORDER BY ordinal
     RETURNING id`;
@@ -94,11 +100,21 @@ export const recordChanges = async (db: Db, entries: readonly OutboxEntry[]): Pr
   await changesInsert(entries)?.execute(db);
 };
 
-/** How far the publisher got, and how far the projector wrote: the gap is the backlog. */
-export const outboxPosition = async (db: Db): Promise<{ published: number; head: number }> => {
+/**
+ * How far the publisher of `partitions` got (the earliest of their checkpoints: every row of
+ * theirs up to it is published), and how far the projector wrote: the gap is the backlog.
+ */
+export const outboxPosition = async (
+  db: Db,
+  partitions: readonly number[],
+): Promise<{ published: number; head: number }> => {
+  const names = partitions.map(publisherCheckpoint);
   const result = await sql<{ published: number | null; head: number | null }>`
-    SELECT (SELECT last_change_id FROM publisher_checkpoint WHERE name = ${PUBLISHER_CHECKPOINT}) AS published,
-           (SELECT max(id) FROM conversation_change) AS head`.execute(db);
+    SELECT (SELECT min(coalesce(c.last_change_id, 0)) FROM unnest(${names}::text[]) AS n(name)
+            LEFT JOIN publisher_checkpoint c USING (name)) AS published,
+           (SELECT max(id) FROM conversation_change WHERE partition = ANY(${[...partitions]}::smallint[])) AS head`.execute(
+    db,
+  );
   const row = result.rows[0];
   const published = Number(row?.published ?? 0);
   return { published, head: Math.max(published, Number(row?.head ?? 0)) };
@@ -114,17 +130,24 @@ export const vacuumOutbox = async (db: Db): Promise<void> => {
 };
 
 /**
- * Moves the checkpoint past `lastID` and drops the rows it covers. GREATEST: a publisher that lost
- * its turn and finishes late must not move the checkpoint back over its successor's.
+ * Moves the partitions' checkpoints past `lastID` and drops the rows they cover. GREATEST: a
+ * publisher that lost its turn and finishes late must not move a checkpoint back over its
+ * successor's.
  */
-export const markPublished = async (db: Db, lastID: number): Promise<void> => {
+export const markPublished = async (
+  db: Db,
+  partitions: readonly number[],
+  lastID: number,
+): Promise<void> => {
   await sql`
     WITH marked AS (
-      INSERT INTO publisher_checkpoint (name, last_change_id) VALUES (${PUBLISHER_CHECKPOINT}, ${lastID})
+      INSERT INTO publisher_checkpoint (name, last_change_id)
+      SELECT name, ${lastID} FROM unnest(${partitions.map(publisherCheckpoint)}::text[]) AS n(name)
       ON CONFLICT (name) DO UPDATE
       SET last_change_id = greatest(publisher_checkpoint.last_change_id, excluded.last_change_id)
     )
-    DELETE FROM conversation_change WHERE id <= ${lastID}`.execute(db);
+    DELETE FROM conversation_change
+    WHERE partition = ANY(${[...partitions]}::smallint[]) AND id <= ${lastID}`.execute(db);
 };
 
 /** Published outbox rows between two vacuums of the outbox. */

@@ -38,8 +38,11 @@ export interface PublisherOptions {
   nc: NatsConnection;
   subjectPrefix: string;
   logger: Logger;
-  /** Only the process that holds the projector lease publishes, so order per owner holds. */
-  isActive: () => boolean;
+  /**
+   * The partitions this publisher publishes: those its projector holds the leases of, so that one
+   * process at a time publishes each owner's callbacks, in order. None: it waits.
+   */
+  partitions: () => readonly number[];
   /** Outbox rows per batch at most (default 5000); a row gives one or two callbacks. */
   batchSize?: number;
   /** How long a batch may go without a new ack before it counts as failed (default 10 s). */
@@ -105,7 +108,12 @@ interface PublishingParts {
   stats: PublisherStats;
   subjectPrefix: string;
   logger: Logger;
-  /** The publisher's checkpoint as this process last stored or read it; undefined: read it. */
+  /** The partitions published, as of the last look. */
+  partitions: readonly number[];
+  /**
+   * Where the publisher stands in the outbox as this process last stored or read it: every row
+   * of its partitions up to it is published. Undefined: read it.
+   */
   published: number | undefined;
 }
 
@@ -120,7 +128,7 @@ const nextBatch = async (parts: PublishingParts) => {
     const batch = held.resolved ?? (await resolveBatch(parts.db, held.batch));
     return { batch, handed: true, more: parts.handover.size() > 1 };
   }
-  const { published, head } = await outboxPosition(parts.db);
+  const { published, head } = await outboxPosition(parts.db, parts.partitions);
   parts.published = published;
   parts.stats.backlog = head - published;
   if (head === published) {
@@ -156,7 +164,7 @@ const publishNext = async (parts: PublishingParts): Promise<boolean> => {
       throw error;
     });
   const acked = performance.now();
-  await markPublished(db, batch.lastID);
+  await markPublished(db, parts.partitions, batch.lastID);
   parts.published = batch.lastID;
   parts.vacuum.published(batch.lastID - batch.after);
   parts.logger.debug('published batch', {
@@ -194,13 +202,26 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
   const parts: PublishingParts = {
     db: database.db,
     handover: createHandover(),
-    reader: createOutboxReader(database.db, { batchSize: options.batchSize ?? 5000 }),
+    reader: createOutboxReader(database.db, {
+      batchSize: options.batchSize ?? 5000,
+      partitions: () => parts.partitions,
+    }),
     pipeline,
     vacuum: createOutboxVacuum(database.db, logger),
     stats: health.stats,
     subjectPrefix: options.subjectPrefix,
     logger,
+    partitions: [],
     published: undefined,
+  };
+  /** Takes the partitions held now; a change starts over from the outbox. */
+  const follow = (held: readonly number[]) => {
+    if (held.length === parts.partitions.length && held.every((p, i) => p === parts.partitions[i]))
+      return;
+    parts.partitions = [...held];
+    parts.handover.clear();
+    parts.reader.drop();
+    parts.published = undefined;
   };
   let running = false;
   let loop: Promise<void> | undefined;
@@ -208,9 +229,8 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
   const run = async () => {
     let backoffMs = MIN_BACKOFF_MS;
     while (running) {
-      if (!options.isActive()) {
-        parts.handover.clear();
-        parts.published = undefined;
+      follow(options.partitions());
+      if (parts.partitions.length === 0) {
         await signal.wait(1000);
         continue;
       }
@@ -241,7 +261,8 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
     wake: () => signal.notify(),
     /** The outbox entries of a batch the projector just committed, with its views in memory. */
     handOver(batch: OutboxBatch) {
-      if (!options.isActive()) return;
+      follow(options.partitions());
+      if (parts.partitions.length === 0) return;
       parts.handover.push(batch);
       signal.notify();
     },

@@ -14,6 +14,8 @@ export interface CallbackStreamOptions {
   duplicateWindowMs: number;
   maxAgeMs: number;
   maxBytes: number;
+  /** Callbacks kept per subject (one user's one callback name): the newest go on, the oldest go. */
+  maxMsgsPerSubject: number;
 }
 
 /**
@@ -32,6 +34,10 @@ export const ensureCallbackStream = async (
     duplicate_window: nanos(Math.min(options.duplicateWindowMs, options.maxAgeMs)),
     max_age: nanos(options.maxAgeMs),
     max_bytes: options.maxBytes,
+    // NATS 2.9 drops a message at the stream's byte or age limit slowly when subjects hold many
+    // (it looks for each subject's next one): the per-subject limit keeps the busy users' subjects
+    // short, where dropping is cheap.
+    max_msgs_per_subject: options.maxMsgsPerSubject,
   };
   const existing = await jsm.streams.info(options.name).catch((error) => {
     if ((error as { code?: string }).code === '404') return undefined;

@@ -2,6 +2,7 @@ import type { ConversationChange, GroupFanout } from '../callbacks/outbox.ts';
 import type { Db } from '../read-model/schema.ts';
 import { evolveBatch, type LoggedEvent } from './evolve-batch.ts';
 import { loadStates, type ReadModelTables, writeStates } from './rows.ts';
+import type { PartitionScope } from './scope.ts';
 import type { StateSet } from './state-set.ts';
 
 export interface BatchResult {
@@ -14,20 +15,30 @@ export interface BatchResult {
 }
 
 /**
- * Applies a batch of events to the read model, set-based: one read of every row the batch
- * touches, the domain's evolve in memory, one upsert of what changed. `changes: false` works out
- * no changes for callbacks (a replay that owes none).
+ * Applies a batch of events to the read model of the scope's partitions, set-based: one read of
+ * every row the batch touches, the domain's evolve in memory, one upsert of what changed.
+ * `changes: false` works out no changes for callbacks (a replay that owes none).
  */
 export const applyBatch = async (
   db: Db,
   tables: ReadModelTables,
   stored: readonly LoggedEvent[],
   handled: number,
-  options: { changes?: boolean } = {},
+  options: { scope: PartitionScope; changes?: boolean },
 ): Promise<BatchResult> => {
-  const states = await loadStates(db, tables, stored);
-  const evolved = evolveBatch(states, stored, handled, { changes: options.changes ?? true });
-  await writeStates(db, tables, { rows: evolved.changed, groups: evolved.changedGroups });
+  const { scope } = options;
+  const { states, seeds } = await loadStates(db, tables, stored, scope);
+  const evolved = evolveBatch(states, stored, handled, {
+    scope,
+    seeds,
+    changes: options.changes ?? true,
+  });
+  await writeStates(
+    db,
+    tables,
+    { rows: evolved.changed, groups: evolved.changedGroups },
+    scope.count,
+  );
   return {
     handled: evolved.handled,
     changes: evolved.changes,

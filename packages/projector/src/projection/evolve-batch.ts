@@ -5,14 +5,18 @@ import {
   differs,
   evolve,
   evolveGroup,
+  type GroupMembersJoined,
   type GroupState,
   type MessageRecorded,
   namedOwners,
+  newGroupState,
   storedContribution,
   unreadContribution,
 } from '@im/domain';
 import type { LogPosition } from '@im/eventstore';
 import { ChangeKind, type ConversationChange, type GroupFanout } from '../callbacks/outbox.ts';
+import type { PartitionGroup } from '../read-model/columns.ts';
+import type { PartitionScope } from './scope.ts';
 import type { StateSet } from './state-set.ts';
 
 /** What projecting needs of a stored event: the domain event (upcast) and where it sits in the log. */
@@ -44,7 +48,7 @@ export interface EvolvedBatch {
   /** Every row the batch changed, as it is after the batch. */
   changed: ConversationState[];
   /** Every group row the batch changed. */
-  changedGroups: GroupState[];
+  changedGroups: PartitionGroup[];
   /** What changed for whom, by name: what the callbacks are made of. */
   changes: ConversationChange[];
   /** The group messages: each changes the views of the members it does not name. */
@@ -54,9 +58,9 @@ export interface EvolvedBatch {
 }
 
 /** The batch's bookkeeping while it evolves. */
-const createTally = (states: StateSet, recording: boolean) => {
+const createTally = (states: StateSet, scope: PartitionScope, recording: boolean) => {
   const changed = new Set<ConversationState>();
-  const changedGroups = new Map<string, GroupState>();
+  const changedGroups = new Set<PartitionGroup>();
   const changes: ConversationChange[] = [];
   const fanouts: GroupFanout[] = [];
   const unreadDeltas = new Map<string, number>();
@@ -82,6 +86,7 @@ const createTally = (states: StateSet, recording: boolean) => {
       if (kind === undefined) return;
       const totalChanged = unreadContribution(view) !== (before ? unreadContribution(before) : 0);
       changes.push({
+        partition: scope.partitionOf(after.owner),
         owner: after.owner,
         version: after.version,
         conversationID: after.conversationID,
@@ -89,22 +94,25 @@ const createTally = (states: StateSet, recording: boolean) => {
         totalChanged,
       });
     },
-    /** A group message: its row taken, the views of the members it does not name to follow. */
-    group(before: GroupState | undefined, after: GroupState) {
+    /** A partition's group row made or changed; by a message, `fanout` for its members. */
+    group(after: PartitionGroup, fanout?: { previousMaxSeq: number }) {
+      const before = states.group(after.partition, after.conversationID);
       states.rememberGroup(after);
-      changedGroups.set(after.conversationID, after);
-      if (recording)
+      if (before) changedGroups.delete(before);
+      changedGroups.add(after);
+      if (recording && fanout)
         fanouts.push({
+          partition: after.partition,
           version: after.version,
           conversationID: after.conversationID,
           seq: after.maxSeq,
-          previousMaxSeq: before?.maxSeq ?? 0,
+          previousMaxSeq: fanout.previousMaxSeq,
         });
     },
     result: (handled: number): EvolvedBatch => ({
       handled,
       changed: [...changed],
-      changedGroups: [...changedGroups.values()],
+      changedGroups: [...changedGroups],
       changes,
       fanouts,
       unreadDeltas,
@@ -114,13 +122,19 @@ const createTally = (states: StateSet, recording: boolean) => {
 
 type Tally = ReturnType<typeof createTally>;
 
+/** Where an event is projected: its number (the version of what it changes) and its position. */
+interface At {
+  version: number;
+  position: LogPosition;
+}
+
 /** The event for one owner it names: the owner's view, evolved and stored when it changed. */
 const applyNamed = (
   states: StateSet,
   tally: Tally,
   event: ConversationEvent,
   owner: string,
-  context: { version: number; group: GroupState | undefined },
+  context: { version: number; partition: number; group: PartitionGroup | undefined },
 ) => {
   const conversationID = conversationOf(event);
   const row = states.get(owner, conversationID);
@@ -131,53 +145,124 @@ const applyNamed = (
   after.version = context.version;
   // The stored row is the view, but for a new member who joined behind the group's row: their
   // view follows the row from the start (SPEC §3 rule 2: they see what came after their join).
-  tally.stored(before, after, deriveMember(after, states.group(conversationID)));
+  tally.stored(before, after, deriveMember(after, states.group(context.partition, conversationID)));
 };
 
 /**
- * A group message: the group's row takes it and the members it names (sender, @-mentioned) are
- * brought up to date. Every other member's view follows from the group's row: nothing of theirs
- * is read or written here, and their callbacks are worked out when published (GroupFanout).
+ * A group message: each held partition's copy of the group's row takes it (a partition with no
+ * members has none), and the members it names (sender, @-mentioned) are brought up to date. Every
+ * other member's view follows from their partition's row: nothing of theirs is read or written
+ * here, and their callbacks are worked out when published (GroupFanout).
  */
 const applyGroupMessage = (
   states: StateSet,
   tally: Tally,
+  scope: PartitionScope,
   event: MessageRecorded,
-  version: number,
+  at: At,
 ) => {
   const { conversationID } = event.data;
-  const before = states.group(conversationID);
-  const after = evolveGroup(before, event, version);
-  if (after === before) return;
-  tally.group(before, after);
-  for (const owner of namedOwners(event))
-    applyNamed(states, tally, event, owner, { version, group: before });
+  const before = new Map<number, PartitionGroup | undefined>();
+  for (const partition of scope.partitions) {
+    if (!scope.takes(partition, at.position)) continue;
+    const row = states.group(partition, conversationID);
+    before.set(partition, row);
+    if (!row) continue;
+    const after = evolveGroup(row, event, at.version) as PartitionGroup;
+    if (after !== row) tally.group(after, { previousMaxSeq: row.maxSeq });
+  }
+  for (const owner of namedOwners(event)) {
+    const partition = scope.partitionOf(owner);
+    if (before.has(partition))
+      applyNamed(states, tally, event, owner, {
+        version: at.version,
+        partition,
+        group: before.get(partition),
+      });
+  }
 };
 
 /**
- * Evolves `states` through the events, in memory. Each event takes the next number after
- * `handled`; that number is the version of everything it changed. `states` must hold every row
- * the events name and the group rows of their group conversations (see loadStates); it is updated
- * in place. `changes: false` skips working out the callbacks' changes, for a replay that needs
- * none.
+ * What a partition's first member of a group finds: the group's messages after the maxSeq the
+ * join recorded that the log holds before the join (messages that committed behind the join's
+ * decision), which the partition passed over while it had no row for the group. loadStates reads
+ * them from the log; the common case is none.
+ */
+export type JoinSeeds = ReadonlyMap<ConversationEvent, readonly MessageRecorded[]>;
+
+/** Membership: each held partition of a joining member gets the group's row if it had none. */
+const applyMembership = (
+  states: StateSet,
+  tally: Tally,
+  scope: PartitionScope,
+  event: Exclude<ConversationEvent, MessageRecorded>,
+  at: At,
+  seeds: JoinSeeds,
+) => {
+  const conversationID = conversationOf(event);
+  for (const owner of namedOwners(event)) {
+    if (!scope.owns(owner, at.position)) continue;
+    const partition = scope.partitionOf(owner);
+    if (event.type === 'GroupMembersJoined' && !states.group(partition, conversationID))
+      tally.group(seededGroup(event, partition, seeds.get(event), at.version));
+    applyNamed(states, tally, event, owner, {
+      version: at.version,
+      partition,
+      group: states.group(partition, conversationID),
+    });
+  }
+};
+
+/** The group's row as a partition's first member finds it at their join. */
+const seededGroup = (
+  event: GroupMembersJoined,
+  partition: number,
+  seed: readonly MessageRecorded[] | undefined,
+  version: number,
+): PartitionGroup => {
+  const { groupID, maxSeq } = event.data;
+  const base: PartitionGroup = { ...newGroupState(`sg_${groupID}`, groupID), partition, maxSeq };
+  const seeded = (seed ?? []).reduce<GroupState>(
+    (row, message) => evolveGroup(row, message, 0),
+    base,
+  );
+  return { ...seeded, partition, version: seeded === base ? 0 : version };
+};
+
+/**
+ * Evolves `states` through the events, in memory, for the partitions of `scope`. Each event takes
+ * the next number after `handled`; that number is the version of everything it changed. `states`
+ * must hold every row the events name in the scope's partitions and those partitions' group rows
+ * of their group conversations, and `seeds` the join seeds (see loadStates); it is updated in
+ * place. `changes: false` skips working out the callbacks' changes, for a replay that needs none.
  */
 export const evolveBatch = (
   states: StateSet,
   stored: readonly LoggedEvent[],
   handled: number,
-  options: { changes?: boolean } = {},
+  options: {
+    scope: PartitionScope;
+    seeds?: JoinSeeds;
+    changes?: boolean;
+  },
 ): EvolvedBatch => {
-  const tally = createTally(states, options.changes ?? true);
+  const { scope } = options;
+  const seeds = options.seeds ?? new Map();
+  const tally = createTally(states, scope, options.changes ?? true);
   let version = handled;
-  for (const { event } of stored) {
+  for (const { event, position } of stored) {
     version += 1;
-    if (isGroupMessage(event)) {
-      applyGroupMessage(states, tally, event, version);
-      continue;
-    }
-    const group = states.group(conversationOf(event));
-    for (const owner of namedOwners(event))
-      applyNamed(states, tally, event, owner, { version, group });
+    const at = { version, position };
+    if (isGroupMessage(event)) applyGroupMessage(states, tally, scope, event, at);
+    else if (event.type === 'GroupMembersJoined' || event.type === 'GroupMembersLeft')
+      applyMembership(states, tally, scope, event, at, seeds);
+    else
+      for (const owner of namedOwners(event)) {
+        if (!scope.owns(owner, position)) continue;
+        const partition = scope.partitionOf(owner);
+        const group = states.group(partition, conversationOf(event));
+        applyNamed(states, tally, event, owner, { version, partition, group });
+      }
   }
   return tally.result(version);
 };

@@ -31,7 +31,7 @@ describe('refreshStatistics', () => {
 
   it('analyses the read model once it grew from nothing, so a first page is read along the list index', async () => {
     const states = Array.from({ length: 5000 }, (_, i) => firstMessageState(`peer${i}`, 'big'));
-    await writeStates(database.db, LIVE_TABLES, { rows: states, groups: [] });
+    await writeStates(database.db, LIVE_TABLES, { rows: states, groups: [] }, 1);
 
     // Backends report their writes to the statistics a moment after they commit.
     let analysed: string[] = [];

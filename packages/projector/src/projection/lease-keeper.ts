@@ -1,59 +1,108 @@
 import type { Logger } from '@im/domain';
 import type { StorageHealth } from '@im/eventstore';
 import { quietWhileAway } from '../quiet-while-away.ts';
+import { projectorLease } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
-import { acquireLease, releaseLease } from './lease.ts';
+import { acquireLeases, leaseHolders, releaseLeases } from './lease.ts';
 
-export interface LeaseKeeperOptions {
+export interface PartitionLeaseOptions {
   db: Db;
   health: StorageHealth;
-  /** The lease's name in `leases`. */
-  name: string;
-  /** Who this process is, as the lease records it. */
+  /** The database's number of partitions. */
+  partitions: number;
+  /** Who this process is, as the leases record it. */
   holder: string;
   ttlMs: number;
   logger: Logger;
-  /** Called when the lease becomes this process's. */
-  onTaken(): void;
+  /** How many partitions this process should hold now (default: all of them). */
+  share?: () => number;
+  /** Called when the partitions held changed. */
+  onChange(held: readonly number[]): void;
 }
 
-/** Holds a named lease for this process: asks for it, renews it, and gives it back on stop. */
-export interface LeaseKeeper {
-  held(): boolean;
-  /** Asks for the lease (or renews it) now. */
+/** Holds partition leases for this process: asks for them, renews them, gives them back. */
+export interface PartitionLeases {
+  /** The partitions held, ascending. */
+  held(): readonly number[];
+  /** Renews what is held and asks for what the share allows, now. */
   renew(): Promise<void>;
-  /** Something found the lease gone (a batch rolled back): ask for it again at once. */
+  /** Something found leases gone (a batch rolled back): ask again at once. */
   lost(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * Renews every third of the TTL, so a holder keeps its lease through two missed renewals; an
- * expired lease goes to whichever process asks next.
+ * Renews every third of the TTL, so a holder keeps its leases through two missed renewals; an
+ * expired lease goes to whichever process asks next. Each process asks for free leases up to its
+ * share, starting at a place of its own (a hash of its name) so that processes starting together
+ * do not all ask for the same ones first; past its share it gives leases back.
  */
-export const createLeaseKeeper = (options: LeaseKeeperOptions): LeaseKeeper => {
-  const { db, name, holder, ttlMs, logger } = options;
-  let held = false;
+export const createPartitionLeases = (options: PartitionLeaseOptions): PartitionLeases => {
+  const { db, holder, ttlMs, logger } = options;
+  const count = options.partitions;
+  const share = options.share ?? (() => count);
+  const names = new Map(Array.from({ length: count }, (_, p) => [projectorLease(p), p]));
+  let held: number[] = [];
   let timer: NodeJS.Timeout | undefined;
-  const set = (now: boolean) => {
-    if (now === held) return;
+  let renewing: Promise<void> | undefined;
+  const offset = [...holder].reduce((sum, c) => (sum * 31 + c.charCodeAt(0)) >>> 0, 7) % count;
+  const order = Array.from({ length: count }, (_, i) => (i + offset) % count);
+
+  const set = (now: number[]) => {
+    now.sort((a, b) => a - b);
+    if (now.length === held.length && now.every((p, i) => p === held[i])) return;
+    const taken = now.filter((p) => !held.includes(p));
+    const gone = held.filter((p) => !now.includes(p));
     held = now;
-    logger.info(now ? 'projector lease taken' : 'projector lease lost', { holder, lease: name });
-    if (now) options.onTaken();
+    if (taken.length > 0) logger.info('projector partitions taken', { holder, partitions: taken });
+    if (gone.length > 0) logger.info('projector partitions given up', { holder, partitions: gone });
+    options.onChange(held);
   };
-  const renew = async () => {
+
+  /** Up to `wanted` partitions whose leases nobody holds, in this process's order. */
+  const takeFree = async (kept: readonly number[], wanted: number): Promise<number[]> => {
+    const busy = new Set(
+      (await leaseHolders(db, 'projector:'))
+        .filter((lease) => lease.expiresAt.getTime() > Date.now() && lease.holder !== holder)
+        .map((lease) => names.get(lease.name)),
+    );
+    const free = order.filter((p) => !kept.includes(p) && !busy.has(p)).slice(0, wanted);
+    if (free.length === 0) return [];
+    const granted = await acquireLeases(db, { names: free.map(projectorLease), holder, ttlMs });
+    return granted.map((name) => names.get(name) as number);
+  };
+
+  const renewOnce = async () => {
     try {
-      set(await acquireLease(db, { name, holder, ttlMs }));
+      const wanted = Math.max(0, Math.min(count, share()));
+      const kept = (
+        await acquireLeases(db, { names: held.map(projectorLease), holder, ttlMs })
+      ).map((name) => names.get(name) as number);
+      const surplus = kept.slice(wanted);
+      if (surplus.length > 0) {
+        await releaseLeases(db, { names: surplus.map(projectorLease), holder });
+        kept.length = wanted;
+      }
+      const taken =
+        kept.length < wanted ? await takeFree(kept, wanted - kept.length) : ([] as number[]);
+      set([...kept, ...taken].slice(0, Math.max(wanted, 0)));
     } catch (error) {
       quietWhileAway(logger, 'warn', 'projector lease renewal failed', error);
     }
   };
+  // One renewal at a time: a timer tick and a lost batch may ask together.
+  const renew = () => {
+    renewing ??= renewOnce().finally(() => {
+      renewing = undefined;
+    });
+    return renewing;
+  };
+
   return {
     held: () => held,
     renew,
     async lost() {
-      set(false);
       await renew();
     },
     async start() {
@@ -62,8 +111,10 @@ export const createLeaseKeeper = (options: LeaseKeeperOptions): LeaseKeeper => {
     },
     async stop() {
       clearInterval(timer);
-      if (held) await releaseLease(db, { name, holder }).catch(() => {});
-      held = false;
+      await renewing;
+      if (held.length > 0)
+        await releaseLeases(db, { names: held.map(projectorLease), holder }).catch(() => {});
+      set([]);
     },
   };
 };

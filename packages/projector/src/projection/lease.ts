@@ -2,55 +2,56 @@ import { sql } from 'kysely';
 import type { Db } from '../read-model/schema.ts';
 
 /**
- * Takes or keeps the named lease: it is granted when free, expired, or already ours.
- * Holding it is what makes a process the one active projector.
+ * Takes or keeps the named leases: each is granted when free, expired, or already ours. Answers
+ * the names granted. Holding a partition's lease is what makes a process its one projector.
  */
+export const acquireLeases = async (
+  db: Db,
+  options: { names: readonly string[]; holder: string; ttlMs: number },
+): Promise<string[]> => {
+  if (options.names.length === 0) return [];
+  const granted = await sql<{ name: string }>`
+    INSERT INTO leases AS l (name, holder, expires_at)
+    SELECT name, ${options.holder}, now() + make_interval(secs => ${options.ttlMs / 1000})
+    FROM unnest(${[...options.names]}::text[]) AS n(name)
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+    WHERE l.expires_at < now() OR l.holder = excluded.holder
+    RETURNING name`.execute(db);
+  return granted.rows.map((row) => row.name);
+};
+
+/** Takes or keeps one named lease; answers whether it is ours. */
 export const acquireLease = async (
   db: Db,
   options: { name: string; holder: string; ttlMs: number },
-): Promise<boolean> => {
-  const granted = await db
-    .insertInto('leases')
-    .values({
-      name: options.name,
-      holder: options.holder,
-      expires_at: sql<Date>`now() + make_interval(secs => ${options.ttlMs / 1000})`,
-    })
-    .onConflict((conflict) =>
-      conflict
-        .column('name')
-        .doUpdateSet((eb) => ({
-          holder: eb.ref('excluded.holder'),
-          expires_at: eb.ref('excluded.expires_at'),
-        }))
-        .where((eb) =>
-          eb.or([
-            eb('leases.expires_at', '<', sql<Date>`now()`),
-            eb('leases.holder', '=', eb.ref('excluded.holder')),
-          ]),
-        ),
-    )
-    .returning('holder')
-    .execute();
-  return granted.length === 1;
-};
+): Promise<boolean> =>
+  (await acquireLeases(db, { names: [options.name], holder: options.holder, ttlMs: options.ttlMs }))
+    .length === 1;
 
-export const releaseLease = async (db: Db, options: { name: string; holder: string }) => {
+export const releaseLeases = async (
+  db: Db,
+  options: { names: readonly string[]; holder: string },
+) => {
   await db
     .deleteFrom('leases')
-    .where('name', '=', options.name)
+    .where('name', 'in', [...options.names, ''])
     .where('holder', '=', options.holder)
     .execute();
 };
 
-export const leaseHolder = async (
-  db: Db,
-  name: string,
-): Promise<{ holder: string; expiresAt: Date } | undefined> => {
-  const row = await db
+export interface LeaseRow {
+  name: string;
+  holder: string;
+  expiresAt: Date;
+}
+
+/** The leases whose names start with `prefix`, with who holds them. */
+export const leaseHolders = async (db: Db, prefix: string): Promise<LeaseRow[]> => {
+  const rows = await db
     .selectFrom('leases')
-    .select(['holder', 'expires_at'])
-    .where('name', '=', name)
-    .executeTakeFirst();
-  return row ? { holder: row.holder, expiresAt: row.expires_at } : undefined;
+    .select(['name', 'holder', 'expires_at'])
+    .where('name', 'like', `${prefix}%`)
+    .orderBy('name')
+    .execute();
+  return rows.map((row) => ({ name: row.name, holder: row.holder, expiresAt: row.expires_at }));
 };

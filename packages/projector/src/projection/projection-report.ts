@@ -1,6 +1,7 @@
 import type { Logger } from '@im/domain';
-import { readCheckpoint } from '@im/eventstore';
+import { type Checkpoint, readCheckpoints } from '@im/eventstore';
 import { quietWhileAway } from '../quiet-while-away.ts';
+import { projectorCheckpoint } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
 import { projectionLag } from './lag.ts';
 
@@ -15,6 +16,14 @@ export interface ReportFigures {
   heldBackBy: { pid: number; database: string; runningSeconds: number } | undefined;
   /** Events projected per second since the report before. */
   eventsPerSecond: number | undefined;
+  /** Each partition this process projects, with its own lag. */
+  partitions: PartitionLag[];
+}
+
+export interface PartitionLag {
+  id: number;
+  lagEvents: number;
+  lagSeconds: number;
 }
 
 /** Short appends hold events back for moments all the time; one running this long is news. */
@@ -23,11 +32,9 @@ const HELD_BACK_NOTICE_SECONDS = 5;
 export interface ProjectionReportOptions {
   db: Db;
   logger: Logger;
-  /** The checkpoint the report measures the lag of. */
-  checkpoint: string;
+  /** The partitions whose lag the report measures: those this process projects. */
+  partitions(): readonly number[];
   everyMs: number;
-  /** Whether this process projects now: only then is there progress worth a log line. */
-  active(): boolean;
   /** How many events this process projected so far. */
   projected(): number;
 }
@@ -44,14 +51,33 @@ export const createProjectionReport = (options: ProjectionReportOptions) => {
     withheldEvents: undefined,
     heldBackBy: undefined,
     eventsPerSecond: undefined,
+    partitions: [],
   };
   let reported = { at: performance.now(), events: 0 };
   let timer: NodeJS.Timeout | undefined;
 
   const report = async () => {
     try {
-      const checkpoint = await readCheckpoint(db, options.checkpoint);
-      const lag = await projectionLag(db, checkpoint.position);
+      const partitions = options.partitions();
+      const checkpoints = await readCheckpoints(db, partitions.map(projectorCheckpoint));
+      const lags = await Promise.all(
+        partitions.map(async (id) => {
+          const checkpoint = checkpoints.get(projectorCheckpoint(id)) as Checkpoint;
+          return { id, checkpoint, lag: await projectionLag(db, checkpoint.position) };
+        }),
+      );
+      figures.partitions = lags.map(({ id, lag }) => ({
+        id,
+        lagEvents: lag.events,
+        lagSeconds: Math.round(lag.seconds * 10) / 10,
+      }));
+      // The partition furthest behind speaks for the process.
+      const behind = lags.reduce<(typeof lags)[number] | undefined>(
+        (worst, next) => (!worst || next.lag.events > worst.lag.events ? next : worst),
+        undefined,
+      );
+      if (!behind) return;
+      const { checkpoint, lag } = behind;
       const now = performance.now();
       const projected = options.projected() - reported.events;
       figures.eventsPerSecond = Math.round((projected * 1000) / Math.max(1, now - reported.at));
@@ -64,7 +90,7 @@ export const createProjectionReport = (options: ProjectionReportOptions) => {
         database: lag.heldBackBy.database,
         runningSeconds: lag.heldBackBy.runningSeconds,
       };
-      if (!options.active() || (projected === 0 && lag.events === 0)) return;
+      if (projected === 0 && lag.events === 0) return;
       const fields = { handled: checkpoint.handled, ...figures, heldBackBy: undefined };
       if (lag.heldBackBy && lag.heldBackBy.runningSeconds >= HELD_BACK_NOTICE_SECONDS) {
         logger.warn('projector held back by a long-running append', {

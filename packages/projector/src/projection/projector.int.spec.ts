@@ -13,9 +13,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { holdOpen } from '../../../../test/support/hold-open.ts';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
-import { PROJECTOR_CHECKPOINT } from '../read-model/names.ts';
+import { projectorCheckpoint } from '../read-model/names.ts';
 import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
 import { createProjector, type Projector } from './projector.ts';
+
+/** One partition: the checkpoint counts every event. */
+const PROJECTOR = projectorCheckpoint(0);
 
 const message = (sendID: string, recvID: string, seq: number): MessageRecorded => ({
   type: 'MessageRecorded',
@@ -76,6 +79,7 @@ describe('the live projector with a transaction held open across later commits',
       database,
       holder: 'int-test',
       logger: silentLogger,
+      partitions: 1,
       idlePollMs: 20,
     });
     await projector.start();
@@ -109,13 +113,13 @@ describe('the live projector with a transaction held open across later commits',
     projector.wake();
     await looks(3);
     // Later events are committed, but the projector waits for the open transaction.
-    expect((await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled).toBe(0);
+    expect((await readCheckpoint(database.db, PROJECTOR)).handled).toBe(0);
     expect(await versions()).toEqual({});
 
     await early.commit();
     projector.wake();
     await expect
-      .poll(async () => (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled === 3, {
+      .poll(async () => (await readCheckpoint(database.db, PROJECTOR)).handled === 3, {
         message: 'three events projected',
         timeout: 60_000,
       })
@@ -133,7 +137,7 @@ describe('the live projector with a transaction held open across later commits',
   });
 
   it('applies in the log read order when a transaction took its id early and its event late', async () => {
-    const handledBefore = (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled;
+    const handledBefore = (await readCheckpoint(database.db, PROJECTOR)).handled;
     const erin = streams.messages(singleConversationID('erin', 'frank'));
     let appendLate: () => Promise<void> = async () => {};
     const early = holdOpen(database, async (tx) => {
@@ -152,14 +156,13 @@ describe('the live projector with a transaction held open across later commits',
       { expectedVersion: 0 },
     );
     await looks(2);
-    expect((await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled).toBe(handledBefore);
+    expect((await readCheckpoint(database.db, PROJECTOR)).handled).toBe(handledBefore);
     await appendLate();
     await early.commit();
     projector.wake();
     await expect
       .poll(
-        async () =>
-          (await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).handled === handledBefore + 2,
+        async () => (await readCheckpoint(database.db, PROJECTOR)).handled === handledBefore + 2,
         { message: 'two more events projected', timeout: 60_000 },
       )
       .toBe(true);

@@ -1,15 +1,9 @@
 import type { Logger } from '@im/domain';
-import {
-  type Checkpoint,
-  EVENTS_CHANNEL,
-  type StorageHealth,
-  StorageUnavailable,
-} from '@im/eventstore';
-import { PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
+import { EVENTS_CHANNEL, type StorageHealth, StorageUnavailable } from '@im/eventstore';
 import type { EngineDatabase } from '../read-model/schema.ts';
 import { keepStatisticsFresh } from './fresh-statistics.ts';
-import { createLeaseKeeper, type LeaseKeeper } from './lease-keeper.ts';
-import { LeaseLost, type ProjectedBatch, projectBatch } from './project-batch.ts';
+import { createPartitionLeases, type PartitionLeases } from './lease-keeper.ts';
+import { LayoutChanged, LeaseLost, type ProjectedBatch, projectBatch } from './project-batch.ts';
 import { createProjectionReport, type ReportFigures } from './projection-report.ts';
 import { createSignal } from './signal.ts';
 
@@ -17,7 +11,7 @@ import { createSignal } from './signal.ts';
 const RETRY_WHILE_AWAY_MS = 100;
 
 export interface BatchLoopOptions {
-  lease: LeaseKeeper;
+  lease: PartitionLeases;
   health: StorageHealth;
   signal: ReturnType<typeof createSignal>;
   logger: Logger;
@@ -28,12 +22,19 @@ export interface BatchLoopOptions {
   /** How long a loop without the lease waits before it looks again. */
   withoutLeaseMs: number;
   running(): boolean;
+  /** A rebuild changed the number of partitions: the loop has stopped. */
+  onLayoutChanged(partitions: number): void;
 }
 
 /** After a failed batch: what to do before the next. */
 const recover = async (options: BatchLoopOptions, error: unknown) => {
-  if (error instanceof LeaseLost) {
-    options.logger.warn('projector lease lost before commit; batch rolled back');
+  if (error instanceof LayoutChanged) {
+    options.logger.error('projection layout changed: this process stops projecting; restart it', {
+      partitions: error.partitions,
+    });
+    options.onLayoutChanged(error.partitions);
+  } else if (error instanceof LeaseLost) {
+    options.logger.warn('projector leases lost before commit; batch rolled back');
     // Free again after an outage that outlasted it, or another's now: ask at once.
     await options.lease.lost();
   } else if (error instanceof StorageUnavailable) {
@@ -52,7 +53,7 @@ const recover = async (options: BatchLoopOptions, error: unknown) => {
 export const runBatches = async (options: BatchLoopOptions): Promise<void> => {
   const { lease, signal } = options;
   while (options.running()) {
-    if (!lease.held()) {
+    if (lease.held().length === 0) {
       // While PostgreSQL is away the lease cannot be asked for: ask again soon, not in a while.
       const away = !options.health.available();
       await signal.wait(away ? RETRY_WHILE_AWAY_MS : options.withoutLeaseMs);
@@ -83,14 +84,18 @@ export const growingBatchSize = (base: number, max: number) => {
 
 export interface ProjectorOptions {
   database: EngineDatabase;
-  /** Who this process is, as the lease records it. */
+  /** Who this process is, as the leases record it. */
   holder: string;
   logger: Logger;
+  /** The database's number of partitions (its projection layout). */
+  partitions: number;
+  /** How many partitions this process should hold now (default: all of them). */
+  share?: () => number;
   /** Events per batch when the projector keeps up (default 1000). */
   batchSize?: number;
   /** Batches grow up to this while a backlog lasts: fewer round trips per event drained. */
   maxBatchSize?: number;
-  /** How long the lease lasts unrenewed (default 5000 ms). */
+  /** How long a lease lasts unrenewed (default 5000 ms). */
   leaseTtlMs?: number;
   /** How often an idle projector looks anyway, should a notification be missed (default 250 ms). */
   idlePollMs?: number;
@@ -98,11 +103,17 @@ export interface ProjectorOptions {
   reportEveryMs?: number;
   /** Told of each batch that projected events: where it got, and the callbacks it handed over. */
   onProjected?: (batch: ProjectedBatch) => void;
+  /** Told when the partitions held changed. */
+  onPartitionsChanged?: (held: readonly number[]) => void;
+  /** Told when a rebuild changed the number of partitions: the projector has stopped. */
+  onLayoutChanged?: (partitions: number) => void;
 }
 
 export interface ProjectorStats extends ReportFigures {
+  /** Whether this process projects any partition. */
   leader: boolean;
-  checkpoint: Checkpoint | undefined;
+  /** The partitions this process projects. */
+  held: readonly number[];
   eventsProjected: number;
   batches: number;
   /** Batch transactions run, empty ones included: each is one look at the log. */
@@ -118,7 +129,6 @@ const STATISTICS_EVERY_MS = 1000;
 /** What the projector counts of its batches, for its stats. */
 const createCounts = () => {
   const counts = {
-    checkpoint: undefined as Checkpoint | undefined,
     eventsProjected: 0,
     batches: 0,
     polls: 0,
@@ -128,9 +138,8 @@ const createCounts = () => {
   return {
     values: () => ({ ...counts }),
     eventsProjected: () => counts.eventsProjected,
-    polled(batch: { checkpoint: Checkpoint; events: number }, ms: number) {
+    polled(batch: { events: number }, ms: number) {
       counts.polls += 1;
-      counts.checkpoint = batch.checkpoint;
       if (batch.events === 0) return;
       counts.eventsProjected += batch.events;
       counts.batches += 1;
@@ -141,29 +150,59 @@ const createCounts = () => {
 };
 
 /** One batch, counted and announced; answers whether the log may hold more at once. */
-const batchStep =
-  (
-    options: ProjectorOptions,
-    size: ReturnType<typeof growingBatchSize>,
-    counts: ReturnType<typeof createCounts>,
-  ) =>
-  async (): Promise<boolean> => {
+const batchStep = (
+  options: ProjectorOptions,
+  parts: {
+    lease: PartitionLeases;
+    size: ReturnType<typeof growingBatchSize>;
+    counts: ReturnType<typeof createCounts>;
+    outbox: ReturnType<typeof createOutboxChain>;
+  },
+) => {
+  const { lease, size, counts, outbox } = parts;
+  return async (): Promise<boolean> => {
     const started = performance.now();
     const { database, holder } = options;
-    const batch = await projectBatch(database, { holder, batchSize: size.current() });
+    const partitions = lease.held();
+    const batch = await projectBatch(database, {
+      holder,
+      partitionCount: options.partitions,
+      partitions,
+      batchSize: size.current(),
+      outboxAfter: outbox.after(partitions),
+    });
     const ms = Math.round((performance.now() - started) * 10) / 10;
     counts.polled(batch, ms);
+    if (batch.checkpoints.size < partitions.length) await lease.lost();
+    if (batch.outbox) outbox.wrote(partitions, batch.outbox.lastID);
     if (batch.events > 0) {
       options.onProjected?.(batch);
       options.logger.debug('projected batch', { events: batch.events, ms });
     }
     return size.after(batch.events);
   };
+};
 
 /**
- * The live projector: one active per database (the lease), woken by append notifications,
- * catching up in batches until the log is drained; it reports its lag and keeps the statistics
- * of its tables fresh.
+ * The projector's last outbox row, while its partitions stay the same: its next batch's entries
+ * follow it for the publisher. A change of partitions starts the chain anew.
+ */
+const createOutboxChain = () => {
+  let last: { partitions: string; id: number } | undefined;
+  const key = (partitions: readonly number[]) => partitions.join(',');
+  return {
+    after: (partitions: readonly number[]) =>
+      last?.partitions === key(partitions) ? last.id : undefined,
+    wrote(partitions: readonly number[], id: number) {
+      last = { partitions: key(partitions), id };
+    },
+  };
+};
+
+/**
+ * The live projector of the partitions this process holds (one process at a time projects a
+ * partition: its lease), woken by append notifications, catching up in batches until the log is
+ * drained; it reports its lag and keeps the statistics of its tables fresh.
  */
 export const createProjector = (options: ProjectorOptions) => {
   const { database, holder, logger } = options;
@@ -173,21 +212,24 @@ export const createProjector = (options: ProjectorOptions) => {
   const idlePollMs = options.idlePollMs ?? 250;
   const signal = createSignal();
   const counts = createCounts();
-  const lease = createLeaseKeeper({
+  const lease = createPartitionLeases({
     db: database.db,
     health: database.health,
-    name: PROJECTOR_LEASE,
+    partitions: options.partitions,
     holder,
     ttlMs: leaseTtlMs,
     logger,
-    onTaken: () => signal.notify(),
+    share: options.share,
+    onChange(held) {
+      options.onPartitionsChanged?.(held);
+      signal.notify();
+    },
   });
   const report = createProjectionReport({
     db: database.db,
     logger,
-    checkpoint: PROJECTOR_CHECKPOINT,
+    partitions: () => lease.held(),
     everyMs: options.reportEveryMs ?? 5000,
-    active: lease.held,
     projected: () => counts.eventsProjected(),
   });
   let running = false;
@@ -195,11 +237,12 @@ export const createProjector = (options: ProjectorOptions) => {
   let statistics: { stop(): void } | undefined;
   let unlisten: (() => Promise<void>) | undefined;
 
-  const step = batchStep(options, size, counts);
+  const step = batchStep(options, { lease, size, counts, outbox: createOutboxChain() });
 
   return {
     stats: (): ProjectorStats => ({
-      leader: lease.held(),
+      leader: lease.held().length > 0,
+      held: lease.held(),
       ...counts.values(),
       ...report.figures(),
     }),
@@ -213,7 +256,7 @@ export const createProjector = (options: ProjectorOptions) => {
       statistics = keepStatisticsFresh({
         database,
         logger,
-        active: lease.held,
+        active: () => lease.held().length > 0,
         everyMs: STATISTICS_EVERY_MS,
       });
       loop = runBatches({
@@ -225,6 +268,10 @@ export const createProjector = (options: ProjectorOptions) => {
         idlePollMs,
         withoutLeaseMs: leaseTtlMs / 3,
         running: () => running,
+        onLayoutChanged(partitions) {
+          running = false;
+          options.onLayoutChanged?.(partitions);
+        },
       });
     },
     async stop() {

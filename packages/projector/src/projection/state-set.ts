@@ -1,12 +1,16 @@
-import type { ConversationState, GroupState } from '@im/domain';
+import type { ConversationState } from '@im/domain';
+import type { PartitionGroup } from '../read-model/columns.ts';
+
+const groupKey = (partition: number, conversationID: string) => `${partition}:${conversationID}`;
 
 /**
  * Conversation rows and group rows in memory: rows by conversation then owner (a group message's
- * callbacks reach every member row held for its conversation), group rows by conversation.
+ * callbacks reach every member row held for its conversation), group rows by partition and
+ * conversation (each partition that has members keeps its own).
  */
 export const createStateSet = () => {
   const conversations = new Map<string, Map<string, ConversationState>>();
-  const groups = new Map<string, GroupState>();
+  const groups = new Map<string, PartitionGroup>();
   let size = 0;
   return {
     get: (owner: string, conversationID: string) => conversations.get(conversationID)?.get(owner),
@@ -23,9 +27,10 @@ export const createStateSet = () => {
       if (!rows.has(state.owner)) size += 1;
       rows.set(state.owner, state);
     },
-    group: (conversationID: string) => groups.get(conversationID),
-    rememberGroup(group: GroupState) {
-      groups.set(group.conversationID, group);
+    group: (partition: number, conversationID: string) =>
+      groups.get(groupKey(partition, conversationID)),
+    rememberGroup(group: PartitionGroup) {
+      groups.set(groupKey(group.partition, group.conversationID), group);
     },
     /** Conversation rows held. */
     get size() {
@@ -34,7 +39,7 @@ export const createStateSet = () => {
     *values(): IterableIterator<ConversationState> {
       for (const rows of conversations.values()) yield* rows.values();
     },
-    groupValues: (): IterableIterator<GroupState> => groups.values(),
+    groupValues: (): IterableIterator<PartitionGroup> => groups.values(),
   };
 };
 

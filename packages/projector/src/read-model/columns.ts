@@ -1,4 +1,4 @@
-import type { ConversationState, GroupState } from '@im/domain';
+import { type ConversationState, type GroupState, partitionOf } from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
 
 /** Each stored field of a conversation state, its column and its SQL type: one list serves every query. */
@@ -67,7 +67,7 @@ export const itemColumns: RawBuilder<unknown> = sql.raw(
 export const upsertStates = (
   table: string,
   states: readonly ConversationState[],
-  options: { newRows?: boolean } = {},
+  options: { partitions: number; newRows?: boolean },
 ): RawBuilder<unknown> => {
   const latestIndex = new Map<string, number>();
   for (const state of states) {
@@ -83,10 +83,11 @@ export const upsertStates = (
       ? sql`(${[...latestIndex.keys()]}::text[])[r.${sql.raw(column)}]`
       : sql.raw(`r.${column}`),
   );
+  const partitions = states.map((state) => partitionOf(state.owner, options.partitions));
   return sql`
-    INSERT INTO ${sql.table(table)} (${selectColumns})
-    SELECT ${sql.join(values)}
-    FROM unnest(${sql.join(arrays)}) AS r(${selectColumns})
+    INSERT INTO ${sql.table(table)} (${selectColumns}, partition)
+    SELECT ${sql.join(values)}, r.partition
+    FROM unnest(${sql.join(arrays)}, ${partitions}::smallint[]) AS r(${selectColumns}, partition)
     ${options.newRows ? sql`` : sql`ON CONFLICT (owner, conversation_id) DO UPDATE SET ${updateFromExcluded}`}`;
 };
 
@@ -108,7 +109,7 @@ export const fromRow = (row: Record<string, unknown>): ConversationState =>
 /** Joins each live member row `m` to its group's row `g`, in `groups`. */
 export const groupJoin = (groups = 'group_state') =>
   sql`LEFT JOIN ${sql.table(groups)} g ON m.conversation_type = 3 AND NOT m.is_not_in_group
-        AND g.conversation_id = m.conversation_id AND g.partition = 0`;
+        AND g.partition = m.partition AND g.conversation_id = m.conversation_id`;
 
 /** Whether the group has messages after the member row's own view. */
 const PENDING = 'coalesce(g.max_seq, 0) > m.max_seq';
@@ -173,17 +174,29 @@ export const GROUP_COLUMNS = [
   ['version', 'version', 'bigint'],
 ] as const satisfies ReadonlyArray<readonly [keyof GroupState, string, string]>;
 
-/** The group columns under the GroupState fields' names. */
+/**
+ * A group's row in one partition: each partition that holds members of a group keeps its own
+ * copy, written only by that partition's projector.
+ */
+export type PartitionGroup = GroupState & { partition: number };
+
+/** The group columns under the GroupState fields' names, and the partition. */
 export const groupStateColumns: RawBuilder<unknown> = sql.raw(
-  GROUP_COLUMNS.map(([field, column]) => `${column} AS "${field}"`).join(', '),
+  ['partition', ...GROUP_COLUMNS.map(([field, column]) => `${column} AS "${field}"`)].join(', '),
 );
 
 /** An upsert of group rows into `table`, one array parameter per column. */
-export const upsertGroups = (table: string, groups: readonly GroupState[]): RawBuilder<unknown> => {
-  const columns = sql.raw(GROUP_COLUMNS.map(([, column]) => column).join(', '));
-  const arrays = GROUP_COLUMNS.map(
-    ([field, , type]) => sql`${groups.map((group) => group[field])}::${sql.raw(type)}[]`,
-  );
+export const upsertGroups = (
+  table: string,
+  groups: readonly PartitionGroup[],
+): RawBuilder<unknown> => {
+  const columns = sql.raw(['partition', ...GROUP_COLUMNS.map(([, column]) => column)].join(', '));
+  const arrays = [
+    sql`${groups.map((group) => group.partition)}::smallint[]`,
+    ...GROUP_COLUMNS.map(
+      ([field, , type]) => sql`${groups.map((group) => group[field])}::${sql.raw(type)}[]`,
+    ),
+  ];
   const updates = sql.raw(
     GROUP_COLUMNS.filter(([, column]) => column !== 'conversation_id')
       .map(([, column]) => `${column} = excluded.${column}`)

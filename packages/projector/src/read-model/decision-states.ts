@@ -1,8 +1,7 @@
-import { type ConversationState, groupConversationID, streams } from '@im/domain';
+import { type ConversationState, groupConversationID, partitionOf, streams } from '@im/domain';
 import { LOG_START, type LogPosition } from '@im/eventstore';
 import { type RawBuilder, sql } from 'kysely';
 import { derivedStateColumns, fromRow, groupJoin } from './columns.ts';
-import { PROJECTOR_CHECKPOINT } from './names.ts';
 import type { Db } from './schema.ts';
 
 /**
@@ -23,8 +22,17 @@ type PositionPair = [string, number];
 const toPosition = (pair: PositionPair | null): LogPosition | undefined =>
   pair ? { transactionId: pair[0], globalPosition: Number(pair[1]) } : undefined;
 
-const CHECKPOINT = sql`(SELECT json_build_array(transaction_id::text, global_position)
-  FROM checkpoints WHERE name = ${PROJECTOR_CHECKPOINT})`;
+/** The checkpoint of the partition the SQL expression `partition` names. */
+const checkpointOf = (partition: RawBuilder<unknown>) => sql`(
+  SELECT json_build_array(transaction_id::text, global_position)
+  FROM checkpoints WHERE name = 'projector:' || ${partition})`;
+
+/** The checkpoint of the partition furthest behind, or none while one has none yet. */
+const earliestCheckpoint = (partitions: number) => sql`(
+  SELECT CASE WHEN count(*) = ${partitions}
+    THEN (array_agg(json_build_array(transaction_id::text, global_position)
+                    ORDER BY transaction_id, global_position))[1] END
+  FROM checkpoints WHERE name LIKE 'projector:%')`;
 
 /** The last event, in the log's order, among the streams named by the text[] `streamIds`. */
 const latestOf = (streamIds: RawBuilder<unknown>) => sql`(
@@ -55,6 +63,7 @@ export interface ConversationKey {
 export const decisionStatesAt = async (
   db: Db,
   keys: readonly ConversationKey[],
+  partitions: number,
 ): Promise<Array<DecisionRead<ConversationState | undefined>>> => {
   const made = keys.map((key) => streamsOfConversation(key.owner, key.conversationID));
   const result = await sql<
@@ -64,13 +73,14 @@ export const decisionStatesAt = async (
       latest: PositionPair | null;
     }
   >`
-    SELECT s.version AS owner_stream_version, ${CHECKPOINT} AS checkpoint,
+    SELECT s.version AS owner_stream_version, ${checkpointOf(sql`w.partition`)} AS checkpoint,
            ${latestOf(sql`ARRAY[w.owner_stream, w.messages_stream, w.group_stream]`)} AS latest,
            item.*
     FROM unnest(${keys.map((k) => k.owner)}::text[], ${keys.map((k) => k.conversationID)}::text[],
                 ${made.map((m) => m.owner)}::text[], ${made.map((m) => m.messages)}::text[],
-                ${made.map((m) => m.group)}::text[])
-         WITH ORDINALITY AS w(o, c, owner_stream, messages_stream, group_stream, ordinal)
+                ${made.map((m) => m.group)}::text[],
+                ${keys.map((k) => partitionOf(k.owner, partitions))}::int[])
+         WITH ORDINALITY AS w(o, c, owner_stream, messages_stream, group_stream, partition, ordinal)
     LEFT JOIN streams s ON s.stream_id = w.owner_stream
     LEFT JOIN (SELECT ${derivedStateColumns} FROM conversation_item m ${groupJoin()}) item
       ON item."owner" = w.o AND item."conversationID" = w.c
@@ -91,6 +101,7 @@ export const decisionStatesAt = async (
 const ownerDecisionStates = async (
   db: Db,
   owner: string,
+  partitions: number,
   where: RawBuilder<unknown>,
   made: RawBuilder<unknown>,
 ): Promise<DecisionRead<ConversationState[]>> => {
@@ -106,7 +117,7 @@ const ownerDecisionStates = async (
                      WHERE m.owner = ${owner}) derived
       WHERE ${where})
     SELECT (SELECT version FROM streams WHERE stream_id = ${ownerStream}) AS owner_stream_version,
-           ${CHECKPOINT} AS checkpoint,
+           ${checkpointOf(sql`${partitionOf(owner, partitions)}::int`)} AS checkpoint,
            ${latestOf(sql`ARRAY[${ownerStream}::text] || ${made}`)} AS latest,
            (SELECT coalesce(json_agg(item), '[]') FROM item) AS states`.execute(db);
   const row = result.rows[0];
@@ -119,7 +130,12 @@ const ownerDecisionStates = async (
 };
 
 /** The owner's conversations among `conversationIDs`, fresh over the streams of all of them. */
-export const decisionStatesOf = (db: Db, owner: string, conversationIDs: readonly string[]) => {
+export const decisionStatesOf = (
+  db: Db,
+  owner: string,
+  conversationIDs: readonly string[],
+  partitions: number,
+) => {
   const made = conversationIDs.flatMap((id) => {
     const of = streamsOfConversation(owner, id);
     return of.group ? [of.messages, of.group] : [of.messages];
@@ -127,16 +143,18 @@ export const decisionStatesOf = (db: Db, owner: string, conversationIDs: readonl
   return ownerDecisionStates(
     db,
     owner,
+    partitions,
     sql`"conversationID" = ANY(${[...conversationIDs]}::text[])`,
     sql`${made}::text[]`,
   );
 };
 
 /** The owner's conversations with something to mark read (unread, or an @ flag). */
-export const decisionStatesToMarkRead = (db: Db, owner: string) =>
+export const decisionStatesToMarkRead = (db: Db, owner: string, partitions: number) =>
   ownerDecisionStates(
     db,
     owner,
+    partitions,
     sql`("hasReadSeq" < "maxSeq" OR "groupAtType" <> 0)`,
     sql`ARRAY(SELECT ${streams.messages('')} || "conversationID" FROM item
               UNION ALL SELECT ${streams.group('')} || "groupID" FROM item WHERE "groupID" <> '')`,
@@ -144,12 +162,14 @@ export const decisionStatesToMarkRead = (db: Db, owner: string) =>
 
 /**
  * Who is in a group now and the group's maxSeq (its message stream's version), with the group
- * stream's version and the freshness facts over it. A join at that maxSeq lets the members see
+ * stream's version and the freshness facts over it (members are in every partition: the
+ * checkpoint is the one furthest behind). A join at that maxSeq lets the members see
  * every message after it, whenever those commit: their views follow the group's row.
  */
 export const decisionMembersOf = async (
   db: Db,
   groupID: string,
+  partitions: number,
 ): Promise<DecisionRead<{ members: ReadonlySet<string>; maxSeq: number }>> => {
   const groupStream = streams.group(groupID);
   const conversationID = groupConversationID(groupID);
@@ -162,7 +182,8 @@ export const decisionMembersOf = async (
   }>`
     SELECT (SELECT version FROM streams WHERE stream_id = ${groupStream}) AS version,
            (SELECT version FROM streams WHERE stream_id = ${streams.messages(conversationID)}) AS max_seq,
-           ${CHECKPOINT} AS checkpoint, ${latestOf(sql`ARRAY[${groupStream}::text]`)} AS latest,
+           ${earliestCheckpoint(partitions)} AS checkpoint,
+           ${latestOf(sql`ARRAY[${groupStream}::text]`)} AS latest,
            ARRAY(SELECT owner FROM conversation_item
                  WHERE conversation_id = ${conversationID} AND NOT is_not_in_group) AS members`.execute(
     db,

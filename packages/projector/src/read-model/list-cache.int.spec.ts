@@ -31,10 +31,15 @@ describe('the whole-list cache', () => {
   it('answers a list changed since it was cached, and the new table a rebuild switched in', async () => {
     const cache = createListCache({ maxBytes: 1024 * 1024 });
     const owner = 'cached';
-    await writeStates(database.db, LIVE_TABLES, {
-      rows: [firstMessageState('a', owner, 1), firstMessageState('b', owner, 2)],
-      groups: [],
-    });
+    await writeStates(
+      database.db,
+      LIVE_TABLES,
+      {
+        rows: [firstMessageState('a', owner, 1), firstMessageState('b', owner, 2)],
+        groups: [],
+      },
+      1,
+    );
     expect(items(await cache.wholeList(database.db, owner))).toHaveLength(2);
 
     await sql`UPDATE conversation_item SET draft_text = 'later', version = 3
@@ -64,7 +69,7 @@ describe('the whole-list cache', () => {
     const states = Array.from({ length: 30 }, (_, i) =>
       firstMessageState('peer', `owner${i}`, i + 1),
     );
-    await writeStates(database.db, LIVE_TABLES, { rows: states, groups: [] });
+    await writeStates(database.db, LIVE_TABLES, { rows: states, groups: [] }, 1);
     const one = (await createListCache({ maxBytes: 1e6 }).wholeList(database.db, 'owner0'))
       .byteLength;
     const cache = createListCache({ maxBytes: one * 10 });

@@ -31,6 +31,8 @@ export const createConversationTable = async (db: Db, table: string): Promise<vo
       min_seq bigint NOT NULL,
       has_read_seq bigint NOT NULL,
       version bigint NOT NULL,
+      -- The owner's partition (see the domain's partitionOf): whose projector writes the row.
+      partition smallint NOT NULL DEFAULT 0,
       -- The list order as three ascending keys, so a keyset page is one index range.
       list_block smallint GENERATED ALWAYS AS (CASE WHEN is_pinned THEN 0 ELSE 1 END) STORED,
       list_time bigint GENERATED ALWAYS AS (-greatest(latest_msg_send_time, draft_text_time)) STORED,
@@ -51,7 +53,7 @@ const createConversationIndexes = async (db: Db, table: string): Promise<void> =
   await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_groups`)} ON ${sql.table(table)} (owner)
             WHERE conversation_type = 3`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_members`)} ON ${sql.table(table)}
-            (conversation_id)`.execute(db);
+            (conversation_id, partition)`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_version`)} ON ${sql.table(table)}
             (owner, version)`.execute(db);
 };
@@ -131,6 +133,44 @@ export const readModelMigrations: Record<string, Migration> = {
       await sql`
         ALTER TABLE conversation_change ADD COLUMN seq bigint NOT NULL DEFAULT 0,
           ADD COLUMN previous_max_seq bigint NOT NULL DEFAULT 0`.execute(db);
+    },
+  },
+  '0103_partitions': {
+    async up(db: Db) {
+      // Rows, group rows and outbox rows belong to their owner's partition. A database that has
+      // data keeps it in one partition (all of it is partition 0's) until a rebuild splits it.
+      await sql`ALTER TABLE conversation_item ADD COLUMN IF NOT EXISTS
+                  partition smallint NOT NULL DEFAULT 0`.execute(db);
+      await sql`DROP INDEX IF EXISTS conversation_item_members`.execute(db);
+      await createConversationIndexes(db, 'conversation_item');
+      await sql`ALTER TABLE conversation_change ADD COLUMN partition smallint NOT NULL DEFAULT 0`.execute(
+        db,
+      );
+      await sql`CREATE INDEX conversation_change_partition ON conversation_change (partition, id)`.execute(
+        db,
+      );
+      await sql`
+        CREATE TABLE projection_layout (
+          singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+          partitions smallint NOT NULL CHECK (partitions BETWEEN 1 AND 64)
+        )`.execute(db);
+      await sql`
+        INSERT INTO projection_layout (partitions)
+        SELECT 1 WHERE EXISTS (SELECT 1 FROM checkpoints WHERE name = 'projector')`.execute(db);
+      await sql`UPDATE checkpoints SET name = 'projector:0' WHERE name = 'projector'`.execute(db);
+      await sql`UPDATE publisher_checkpoint SET name = 'callbacks:0' WHERE name = 'callbacks'`.execute(
+        db,
+      );
+      await sql`DELETE FROM leases WHERE name = 'projector'`.execute(db);
+      // A group row comes with its partition's first member now, and a message reaches only the
+      // partitions that have one: a group whose members joined before any message gets it here.
+      await sql`
+        INSERT INTO group_state (partition, conversation_id, group_id, max_seq, latest_msg,
+                                 latest_msg_send_time, at_all_seq, version)
+        SELECT DISTINCT ON (conversation_id) 0, conversation_id, group_id, max_seq, '', 0, 0, 0
+        FROM conversation_item WHERE conversation_type = 3
+        ORDER BY conversation_id, max_seq DESC
+        ON CONFLICT DO NOTHING`.execute(db);
     },
   },
 };

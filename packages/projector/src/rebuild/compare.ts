@@ -70,11 +70,11 @@ export const compareTables = async (
     sample: Array<{ owner: string; conversation_id: string; live: boolean; rebuilt: boolean }>;
   }>`
     WITH only_live AS (
-      SELECT ${selectColumns} FROM ${sql.table(live)}
-      EXCEPT SELECT ${selectColumns} FROM ${sql.table(rebuilt)}
+      SELECT ${selectColumns}, partition FROM ${sql.table(live)}
+      EXCEPT SELECT ${selectColumns}, partition FROM ${sql.table(rebuilt)}
     ), only_rebuilt AS (
-      SELECT ${selectColumns} FROM ${sql.table(rebuilt)}
-      EXCEPT SELECT ${selectColumns} FROM ${sql.table(live)}
+      SELECT ${selectColumns}, partition FROM ${sql.table(rebuilt)}
+      EXCEPT SELECT ${selectColumns}, partition FROM ${sql.table(live)}
     ), keys AS (
       SELECT owner, conversation_id, bool_or(side = 'live') AS live, bool_or(side = 'rebuilt') AS rebuilt
       FROM (SELECT owner, conversation_id, 'live' AS side FROM only_live

@@ -1,3 +1,4 @@
+import { partitionOf } from '@im/domain';
 import { comparePositions, LOG_START, type LogPosition } from '@im/eventstore';
 import {
   ChangeKind,
@@ -38,14 +39,16 @@ export const createPendingChanges = () => {
         totalChangedAt: change.totalChanged ? at : pending?.totalChangedAt,
       });
     },
-    /** Forgets the rows whose last change is at or before `position`: already projected live. */
-    prune(position: LogPosition) {
-      for (const [key, pending] of rows) if (!after(pending.lastAt, position)) rows.delete(key);
+    /** Forgets the rows whose last change the live projectors have passed. */
+    prune(live: LivePositions) {
+      for (const [key, pending] of rows)
+        if (!after(pending.lastAt, live.of(pending.last.owner))) rows.delete(key);
     },
-    /** The coalesced changes of the events after `position`, in version order. */
-    since(position: LogPosition): ConversationChange[] {
+    /** The coalesced changes of the events the live projectors have not passed, in version order. */
+    since(live: LivePositions): ConversationChange[] {
       const changes: ConversationChange[] = [];
       for (const { last, lastAt, turn, totalChangedAt } of rows.values()) {
+        const position = live.of(last.owner);
         if (!after(lastAt, position)) continue;
         const entered =
           last.kind === ChangeKind.changed &&
@@ -68,22 +71,47 @@ export const createPendingChanges = () => {
 export type PendingChanges = ReturnType<typeof createPendingChanges>;
 
 /**
- * The changes a replay made to events the live projector has not projected yet: those it owes
- * callbacks for, should it take the projector's place.
+ * Where the live projectors stand: the position of each owner's partition, and the earliest of
+ * them (a group message's members are in every partition).
+ */
+export interface LivePositions {
+  of(owner: string): LogPosition;
+  earliest: LogPosition;
+}
+
+/** The live positions of a layout of `count` partitions, from their checkpoints' positions. */
+export const livePositions = (
+  count: number,
+  positions: ReadonlyMap<number, LogPosition>,
+): LivePositions => {
+  const at = (p: number) => positions.get(p) ?? LOG_START;
+  const all = Array.from({ length: count }, (_, p) => at(p));
+  return {
+    of: (owner) => at(partitionOf(owner, count)),
+    earliest: all.reduce((a, b) => (comparePositions(b, a) < 0 ? b : a), all[0] ?? LOG_START),
+  };
+};
+
+export const NOTHING_PROJECTED: LivePositions = { of: () => LOG_START, earliest: LOG_START };
+
+/**
+ * The changes a replay made to events the live projectors have not projected yet: those it owes
+ * callbacks for, should it take their place. A group message is owed while any partition has not
+ * passed it (its members who had it already get it again, deduplicated within JetStream's window).
  */
 export const createUnprojectedChanges = () => {
-  let projected: LogPosition = LOG_START;
+  let projected: LivePositions = NOTHING_PROJECTED;
   const pending = createPendingChanges();
-  /** Group messages after the live projector, with where they are in the log. */
+  /** Group messages after the live projectors, with where they are in the log. */
   let fanouts: Array<{ fanout: GroupFanout; at: LogPosition }> = [];
-  const isProjected = (event: LoggedEvent) => comparePositions(event.position, projected) <= 0;
+  const isProjected = (event: LoggedEvent) =>
+    comparePositions(event.position, projected.earliest) <= 0;
   return {
-    /** Where the live projector is: the changes of events up to there need no callbacks. */
-    projectedUpTo(live: LogPosition) {
-      if (comparePositions(live, projected) <= 0) return;
+    /** Where the live projectors are: the changes of events up to there need no callbacks. */
+    projectedUpTo(live: LivePositions) {
       projected = live;
       pending.prune(live);
-      fanouts = fanouts.filter(({ at }) => comparePositions(at, live) > 0);
+      fanouts = fanouts.filter(({ at }) => comparePositions(at, live.earliest) > 0);
     },
     /** Whether any event of the batch is past the live projector (its changes are wanted). */
     wanted: (events: readonly LoggedEvent[]) => !isProjected(events.at(-1) as LoggedEvent),
@@ -109,10 +137,12 @@ export const createUnprojectedChanges = () => {
      * What the outbox owes for the events after `live`: a change a conversation row (a burst
      * shown at its last version) and each group message, in version order.
      */
-    since: (live: LogPosition): OutboxEntry[] =>
+    since: (live: LivePositions): OutboxEntry[] =>
       outboxEntries(
         pending.since(live),
-        fanouts.filter(({ at }) => comparePositions(at, live) > 0).map(({ fanout }) => fanout),
+        fanouts
+          .filter(({ at }) => comparePositions(at, live.earliest) > 0)
+          .map(({ fanout }) => fanout),
       ),
   };
 };

@@ -1,5 +1,5 @@
 import { silentLogger } from '@im/domain';
-import { eventStoreMigrations, readCheckpoint } from '@im/eventstore';
+import { eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
@@ -9,10 +9,12 @@ import {
   workload,
 } from '../../../../test/support/projector-workload.ts';
 import { ChangeKind } from '../callbacks/outbox.ts';
-import { acquireLease } from '../projection/lease.ts';
+import { earliestOf, liveCheckpoints } from '../projection/checkpoints.ts';
+import { ensureLayout } from '../projection/layout.ts';
+import { acquireLeases } from '../projection/lease.ts';
 import { projectBatch } from '../projection/project-batch.ts';
 import { readModelMigrations } from '../read-model/migrations.ts';
-import { PROJECTOR_CHECKPOINT, PROJECTOR_LEASE } from '../read-model/names.ts';
+import { projectorLease } from '../read-model/names.ts';
 import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
 import { rebuildReadModel } from './rebuild.ts';
 import { verifyReadModel } from './verify.ts';
@@ -22,18 +24,38 @@ const HOLDER = 'live-projector';
 const countOf = (appends: ReturnType<typeof workload>) =>
   appends.reduce((sum, append) => sum + append.events.length, 0);
 
-const migratedDatabase = (): Promise<EngineDatabase> =>
-  openMigratedDatabase<EngineSchema>({ ...eventStoreMigrations, ...readModelMigrations });
+/** The read models here are split in four partitions, projected together. */
+const PARTITIONS = [0, 1, 2, 3];
+
+const migratedDatabase = async (): Promise<EngineDatabase> => {
+  const database = await openMigratedDatabase<EngineSchema>({
+    ...eventStoreMigrations,
+    ...readModelMigrations,
+  });
+  await ensureLayout(database.db, PARTITIONS.length);
+  return database;
+};
+
+/** Where the projection stands: the partition furthest behind. */
+const checkpointOf = async (database: EngineDatabase) =>
+  earliestOf(await liveCheckpoints(database.db, PARTITIONS.length));
 
 /** Runs the live projector's batches until `handled` events are projected (or the log's end). */
 const projectUntil = async (database: EngineDatabase, handled: number, batchSize = 250) => {
-  await acquireLease(database.db, { name: PROJECTOR_LEASE, holder: HOLDER, ttlMs: 60_000 });
+  const names = PARTITIONS.map(projectorLease);
+  await acquireLeases(database.db, { names, holder: HOLDER, ttlMs: 60_000 });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const checkpoint = await readCheckpoint(database.db, PROJECTOR_CHECKPOINT);
+    const checkpoint = await checkpointOf(database);
     if (checkpoint.handled >= handled) return checkpoint;
     if (Date.now() > deadline) throw new Error(`projector stuck at ${checkpoint.handled}`);
-    await projectBatch(database, { holder: HOLDER, batchSize });
+    await projectBatch(database, {
+      holder: HOLDER,
+      partitionCount: PARTITIONS.length,
+      partitions: PARTITIONS,
+      batchSize,
+      outboxAfter: undefined,
+    });
   }
 };
 
@@ -157,11 +179,11 @@ describe('rebuild and verify against the live projector', () => {
   });
 
   it('rebuild replaces the drifted table, keeps the checkpoint and publishes nothing again', async () => {
-    const before = await readCheckpoint(database.db, PROJECTOR_CHECKPOINT);
+    const before = await checkpointOf(database);
     const outboxBefore = (await outbox(database)).length;
     const result = await rebuildReadModel({ database, logger, batchSize: 500 });
     expect(result).toMatchObject({ events: EVENTS, callbacks: 0, checkpoint: before });
-    expect(await readCheckpoint(database.db, PROJECTOR_CHECKPOINT)).toEqual(before);
+    expect(await checkpointOf(database)).toEqual(before);
     expect((await outbox(database)).length).toBe(outboxBefore);
     expect((await verifyReadModel({ database, logger })).equal).toBe(true);
     expect(await tables(database)).toEqual([
@@ -212,7 +234,7 @@ describe('a rebuild that overtakes the live projector', () => {
     const result = await rebuildReadModel({ database: half, logger, batchSize: 400 });
     expect(result.replaced).toEqual(live);
     // Transaction ids differ between the two databases; positions and counts do not.
-    const projected = await readCheckpoint(full.db, PROJECTOR_CHECKPOINT);
+    const projected = await checkpointOf(full);
     expect(result.checkpoint.handled).toBe(projected.handled);
     expect(result.checkpoint.position.globalPosition).toBe(projected.position.globalPosition);
     expect(await rows(half)).toEqual(await rows(full));

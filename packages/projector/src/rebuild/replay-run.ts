@@ -1,9 +1,11 @@
-import type { Logger } from '@im/domain';
-import { type LogPosition, readHorizon } from '@im/eventstore';
+import { allPartitions, type Logger } from '@im/domain';
+import { type Checkpoint, type LogPosition, readHorizon } from '@im/eventstore';
 import { sql } from 'kysely';
+import { readLayout } from '../projection/layout.ts';
 import { logBatchQuery, parseLogBatch } from '../projection/read-log.ts';
-import { LIVE_TABLE, PROJECTOR_LEASE } from '../read-model/names.ts';
+import { LIVE_TABLE, projectorLease } from '../read-model/names.ts';
 import type { Db, EngineDatabase } from '../read-model/schema.ts';
+import { livePositions } from './pending-changes.ts';
 import type { ProgressReporter } from './progress.ts';
 import { createQueryWorker } from './query-worker.ts';
 import { createReplay, type Replay } from './replay.ts';
@@ -12,6 +14,8 @@ import { createScratchTable, type ScratchTable } from './scratch-table.ts';
 export interface ReplayRunOptions {
   database: EngineDatabase;
   logger: Logger;
+  /** The number of partitions to build the read model for (default: the database's layout). */
+  partitions?: number;
   progress?: ProgressReporter;
   /** Events per batch; large batches make a replay fast. */
   batchSize?: number;
@@ -81,6 +85,7 @@ export const withReplay = async <T>(
   const replay = createReplay({
     db,
     table,
+    partitions: options.partitions ?? (await readLayout(db))?.partitions ?? 1,
     batchSize: options.batchSize ?? DEFAULTS.batchSize,
     cacheRows: options.cacheRows ?? DEFAULTS.cacheRows,
     indexes: purpose === 'rebuild',
@@ -110,13 +115,22 @@ export const withReplay = async <T>(
   }
 };
 
+/** The live positions of those checkpoints, for the callbacks a replay owes. */
+export const positionsOf = (count: number, checkpoints: ReadonlyMap<number, Checkpoint>) =>
+  livePositions(count, new Map([...checkpoints].map(([p, c]) => [p, c.position])));
+
 /**
- * Inside a transaction: stops the live projector between batches until the transaction ends. A
- * projector commits a batch only under its lease row's lock; one that is mid-batch finishes first.
+ * Inside a transaction: stops the live projectors of `partitions` partitions between batches
+ * until the transaction ends. A projector commits a batch only under its partitions' lease rows'
+ * locks; one that is mid-batch finishes first.
  */
-export const holdProjector = async (tx: Db) => {
+export const holdProjectors = async (tx: Db, partitions: number) => {
+  const names = allPartitions(partitions).map(projectorLease);
   await sql`
-    INSERT INTO leases (name, holder, expires_at) VALUES (${PROJECTOR_LEASE}, '', '-infinity')
+    INSERT INTO leases (name, holder, expires_at)
+    SELECT name, '', '-infinity' FROM unnest(${names}::text[]) AS n(name)
     ON CONFLICT (name) DO NOTHING`.execute(tx);
-  await sql`SELECT 1 FROM leases WHERE name = ${PROJECTOR_LEASE} FOR UPDATE`.execute(tx);
+  await sql`SELECT 1 FROM leases WHERE name = ANY(${names}::text[]) ORDER BY name FOR UPDATE`.execute(
+    tx,
+  );
 };

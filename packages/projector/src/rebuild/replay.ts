@@ -1,9 +1,10 @@
-import { LOG_START, type LogPosition } from '@im/eventstore';
+import { type Checkpoint, comparePositions, LOG_START, type LogPosition } from '@im/eventstore';
 import type { ConversationChange, GroupFanout } from '../callbacks/outbox.ts';
 import { applyBatch } from '../projection/apply-batch.ts';
 import { evolveBatch, type LoggedEvent } from '../projection/evolve-batch.ts';
 import { type LogBatchOptions, readLogBatch } from '../projection/read-log.ts';
-import { insertNewStates, writeStates } from '../projection/rows.ts';
+import { insertNewStates, loadJoinSeeds, writeStates } from '../projection/rows.ts';
+import { wholeLog } from '../projection/scope.ts';
 import { createStateSet, type StateSet } from '../projection/state-set.ts';
 import type { Db } from '../read-model/schema.ts';
 import { createUnprojectedChanges } from './pending-changes.ts';
@@ -12,6 +13,9 @@ import type { ScratchTable } from './scratch-table.ts';
 export interface ReplayOptions {
   db: Db;
   table: ScratchTable;
+  /** The number of partitions the read model is built for, and the one to build if not all. */
+  partitions: number;
+  only?: number;
   /** Events read and applied at a time. */
   batchSize: number;
   /**
@@ -57,7 +61,7 @@ async function* prefetching(
  * position — in case it takes the projector's place before the projector got to them.
  */
 export const createReplay = (options: ReplayOptions) => {
-  const { db, table, batchSize, cacheRows } = options;
+  const { db, table, batchSize, cacheRows, partitions } = options;
   let position: LogPosition = LOG_START;
   let handled = 0;
   /** Every row the replay made, while they fit: then a row not in it does not exist. */
@@ -65,31 +69,58 @@ export const createReplay = (options: ReplayOptions) => {
   let loaded = false;
   const unprojected = createUnprojectedChanges();
 
+  /** Where each partition stopped (see catchUp's `until`): its position and count there. */
+  const stopped = new Map<number, Checkpoint>();
+
   /** Applies one batch, from memory while the rows fit in it, else through the table. */
-  const apply = async (source: Db, events: readonly LoggedEvent[], write: boolean) => {
+  const apply = async (
+    source: Db,
+    events: readonly LoggedEvent[],
+    write: boolean,
+    until?: ReadonlyMap<number, LogPosition>,
+  ) => {
     const wanted = unprojected.wanted(events);
+    const scope = wholeLog(partitions, { only: options.only, until });
     let next: { handled: number; changes: ConversationChange[]; fanouts: GroupFanout[] };
     if (states) {
-      const evolved = evolveBatch(states, events, handled, { changes: wanted });
+      // Joins' seeds are read from the log: the scratch tables have no rows to miss.
+      const { seeds } = await loadJoinSeeds(source, events, scope, states);
+      const evolved = evolveBatch(states, events, handled, { scope, seeds, changes: wanted });
       if (write)
-        await writeStates(source, table.tables, {
-          rows: evolved.changed,
-          groups: evolved.changedGroups,
-        });
+        await writeStates(
+          source,
+          table.tables,
+          { rows: evolved.changed, groups: evolved.changedGroups },
+          partitions,
+        );
       next = evolved;
     } else {
-      next = await applyBatch(source, table.tables, events, handled, { changes: wanted });
+      next = await applyBatch(source, table.tables, events, handled, { scope, changes: wanted });
     }
     if (wanted) unprojected.remember(events, next, handled);
+    if (until) noteStops(events, handled, until);
     position = (events.at(-1) as LoggedEvent).position;
     handled = next.handled;
     options.onEvents?.(events.length);
   };
 
+  /** Notes the count at each partition's stop that the batch passes. */
+  const noteStops = (
+    events: readonly LoggedEvent[],
+    before: number,
+    until: ReadonlyMap<number, LogPosition>,
+  ) => {
+    events.forEach((event, i) => {
+      for (const [p, end] of until)
+        if (comparePositions(event.position, end) === 0)
+          stopped.set(p, { position: end, handled: before + i + 1 });
+    });
+  };
+
   /** Writes the rows out and builds the indexes: from here on the table is a read model. */
   const load = async (indexes = options.indexes) => {
     if (loaded) return;
-    if (states) await insertNewStates(db, table.tables, states);
+    if (states) await insertNewStates(db, table.tables, states, { partitions });
     if (indexes) await table.createIndexes();
     loaded = true;
   };
@@ -123,15 +154,27 @@ export const createReplay = (options: ReplayOptions) => {
       await load();
     },
 
-    /** Applies the events after the replay's position up to `upTo`, through `source` (maybe a transaction). */
-    async catchUp(source: Db, upTo: LogPosition): Promise<void> {
+    /**
+     * Applies the events after the replay's position up to `upTo`, through `source` (maybe a
+     * transaction); with `until`, each partition it names stops at its own place there.
+     */
+    async catchUp(
+      source: Db,
+      upTo: LogPosition,
+      until?: ReadonlyMap<number, LogPosition>,
+    ): Promise<void> {
       await load();
+      for (const [p, end] of until ?? [])
+        if (comparePositions(end, position) === 0) stopped.set(p, { position, handled });
       for (;;) {
         const events = await readLogBatch(source, position, { limit: batchSize, upTo });
         if (events.length === 0) return;
-        await apply(source, events, true);
+        await apply(source, events, true, until);
       }
     },
+
+    /** Where a partition stopped in catchUp's `until`, with the count of events there. */
+    stoppedAt: (partition: number) => stopped.get(partition),
   };
 };
 

@@ -1,40 +1,56 @@
-import { type Checkpoint, comparePositions, LOG_START, readCheckpoint } from '@im/eventstore';
+import { type Checkpoint, comparePositions, LOG_START } from '@im/eventstore';
+import { earliestOf, latestOf, liveCheckpoints } from '../projection/checkpoints.ts';
+import { readLayout } from '../projection/layout.ts';
 import { LIVE_TABLES } from '../projection/rows.ts';
-import { PROJECTOR_CHECKPOINT } from '../read-model/names.ts';
 import type { Db, EngineDatabase } from '../read-model/schema.ts';
 import { type Comparison, compareTables } from './compare.ts';
 import type { Replay } from './replay.ts';
-import { eventsUpTo, holdProjector, type ReplayRunOptions, withReplay } from './replay-run.ts';
+import {
+  eventsUpTo,
+  holdProjectors,
+  positionsOf,
+  type ReplayRunOptions,
+  withReplay,
+} from './replay-run.ts';
 import type { ScratchTable } from './scratch-table.ts';
 
 export interface VerifyResult {
   equal: boolean;
   comparison: Comparison;
-  /** The live checkpoint compared at, and the rebuild's count of events up to it. */
+  /** The live checkpoint compared at (the latest partition's), and the rebuild's count there. */
   checkpoint: Checkpoint;
   rebuiltHandled: number;
+  /** Partitions whose live checkpoint is not where the rebuild says its events end. */
+  differingCheckpoints: number[];
   events: number;
   seconds: number;
   eventsPerSecond: number;
 }
 
-type Compared = { checkpoint: Checkpoint; comparison: Comparison };
+type Compared = { checkpoints: Map<number, Checkpoint>; comparison: Comparison };
 
 /**
- * Brings the replay to the live checkpoint and compares the tables there. The comparison runs in
- * a repeatable-read snapshot taken while the live projector is held between batches, so the live
- * table stands at the checkpoint the replay reached. The snapshot is read-only: a long
- * comparison holds no transaction id, and so holds back no reader of the log.
+ * Brings the replay to the live checkpoints, each partition to its own, and compares the tables
+ * there. The comparison runs in a repeatable-read snapshot taken while the live projectors are
+ * held between batches, so the live tables stand at the checkpoints the replay reached. The
+ * snapshot is read-only: a long comparison holds no transaction id, and so holds back no reader
+ * of the log.
  */
-const compareAtCheckpoint = async (
+const compareAtCheckpoints = async (
   database: EngineDatabase,
   replay: Replay,
   table: ScratchTable,
-  onCheckpoint: (checkpoint: Checkpoint) => void,
+  partitions: number,
+  onCheckpoints: (checkpoints: Map<number, Checkpoint>) => void,
 ): Promise<Compared> => {
   const db = database.db;
-  const compare = async (tx: Db, checkpoint: Checkpoint) => ({
-    checkpoint,
+  const catchUp = async (source: Db, checkpoints: Map<number, Checkpoint>) => {
+    onCheckpoints(checkpoints);
+    const until = new Map([...checkpoints].map(([p, c]) => [p, c.position]));
+    await replay.catchUp(source, latestOf(checkpoints).position, until);
+  };
+  const compare = async (tx: Db, checkpoints: Map<number, Checkpoint>) => ({
+    checkpoints,
     comparison: await compareTables(tx, LIVE_TABLES, table.tables),
   });
   if (database.kind === 'pglite') {
@@ -43,10 +59,9 @@ const compareAtCheckpoint = async (
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute(async (tx) => {
-        const checkpoint = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
-        onCheckpoint(checkpoint);
-        await replay.catchUp(tx, checkpoint.position);
-        return compare(tx, checkpoint);
+        const checkpoints = await liveCheckpoints(tx, partitions);
+        await catchUp(tx, checkpoints);
+        return compare(tx, checkpoints);
       });
   }
   let release = () => {};
@@ -54,29 +69,29 @@ const compareAtCheckpoint = async (
     release = resolve;
   });
   let holding: Promise<void> = Promise.resolve();
-  const held = new Promise<Checkpoint>((resolve, reject) => {
+  const held = new Promise<Map<number, Checkpoint>>((resolve, reject) => {
     holding = db.transaction().execute(async (tx) => {
-      await holdProjector(tx);
-      const checkpoint = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
-      onCheckpoint(checkpoint);
-      await replay.catchUp(db, checkpoint.position);
-      resolve(checkpoint);
+      await holdProjectors(tx, partitions);
+      const checkpoints = await liveCheckpoints(tx, partitions);
+      await catchUp(db, checkpoints);
+      resolve(checkpoints);
       await snapshotTaken;
     });
     holding.catch(reject);
   });
   try {
-    const checkpoint = await held;
+    const checkpoints = await held;
     return await db
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute(async (tx) => {
-        // The first statement takes the snapshot; the projector may go on after it.
-        const seen = await readCheckpoint(tx, PROJECTOR_CHECKPOINT);
+        // The first statement takes the snapshot; the projectors may go on after it.
+        const seen = await liveCheckpoints(tx, partitions);
         release();
-        if (comparePositions(seen.position, checkpoint.position) !== 0)
-          throw new Error('the live checkpoint moved while the projector was held');
-        return compare(tx, checkpoint);
+        for (const [p, checkpoint] of checkpoints)
+          if (comparePositions((seen.get(p) as Checkpoint).position, checkpoint.position) !== 0)
+            throw new Error('a live checkpoint moved while the projectors were held');
+        return compare(tx, checkpoints);
       });
   } finally {
     release();
@@ -85,33 +100,50 @@ const compareAtCheckpoint = async (
 };
 
 /**
- * Rebuilds the read model into a scratch table up to the live projector's checkpoint and
- * compares it with the live table, row by row on every stored column, in one snapshot so that
- * both stand at the same position. The scratch table is dropped afterwards.
+ * Rebuilds the read model into scratch tables up to the live projectors' checkpoints and compares
+ * it with the live tables, row by row on every stored column, in one snapshot so that both stand
+ * at the same positions. Each partition's checkpoint must also count the events up to it as the
+ * rebuild does. The scratch tables are dropped afterwards.
  */
 export const verifyReadModel = async (options: ReplayRunOptions): Promise<VerifyResult> => {
   const db = options.database.db;
   const started = performance.now();
-  const live = await readCheckpoint(db, PROJECTOR_CHECKPOINT);
-  options.progress?.setTotal(await eventsUpTo(db, LOG_START, live.position));
-  return withReplay(options, 'verify', async (replay, table, counted) => {
-    replay.projectedUpTo(live.position);
-    await replay.build(live.position);
-    const compared = await compareAtCheckpoint(options.database, replay, table, (checkpoint) =>
-      options.progress?.setTotal(counted() + checkpoint.handled - replay.handled()),
+  const partitions = (await readLayout(db))?.partitions ?? 1;
+  const live = await liveCheckpoints(db, partitions);
+  const from = earliestOf(live);
+  options.progress?.setTotal(await eventsUpTo(db, LOG_START, from.position));
+  return withReplay({ ...options, partitions }, 'verify', async (replay, table, counted) => {
+    replay.projectedUpTo(positionsOf(partitions, live));
+    await replay.build(from.position);
+    const compared = await compareAtCheckpoints(
+      options.database,
+      replay,
+      table,
+      partitions,
+      (checkpoints) =>
+        options.progress?.setTotal(counted() + latestOf(checkpoints).handled - replay.handled()),
     );
     options.progress?.finish();
     await table.drop();
     const seconds = (performance.now() - started) / 1000;
-    const { checkpoint, comparison } = compared;
+    const { checkpoints, comparison } = compared;
+    // Each partition's checkpoint stands where the replay counted it (the log's start: none).
+    const differingCheckpoints = [...checkpoints]
+      .filter(([p, checkpoint]) => {
+        const counted = replay.stoppedAt(p) ?? { position: LOG_START, handled: 0 };
+        return (
+          counted.handled !== checkpoint.handled ||
+          comparePositions(counted.position, checkpoint.position) !== 0
+        );
+      })
+      .map(([p]) => p);
+    const latest = latestOf(checkpoints);
     return {
-      equal:
-        comparison.equal &&
-        replay.handled() === checkpoint.handled &&
-        comparePositions(replay.position(), checkpoint.position) === 0,
+      equal: comparison.equal && differingCheckpoints.length === 0,
       comparison,
-      checkpoint,
+      checkpoint: latest,
       rebuiltHandled: replay.handled(),
+      differingCheckpoints,
       events: counted(),
       seconds,
       eventsPerSecond: Math.round(counted() / seconds),
