@@ -33,6 +33,8 @@ export interface RebuildOptions extends ReplayRunOptions {
   /** How long the switch waits for a lock before it lets queries through and tries again. */
   lockTimeoutMs?: number;
   switchAttempts?: number;
+  /** How long a change of partitions waits for the callbacks due to be published (default 30 s). */
+  outboxDrainMs?: number;
 }
 
 export interface RebuildResult {
@@ -50,18 +52,16 @@ export interface RebuildResult {
   callbacks: number;
 }
 
-const OUTBOX_DRAIN_MS = 30_000;
-
 /** Waits, with the projectors held, until the publishers published every callback due. */
-const outboxDrained = async (tx: Db) => {
-  const deadline = Date.now() + OUTBOX_DRAIN_MS;
+const outboxDrained = async (tx: Db, waitMs: number) => {
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const { rows } = await sql<{ due: number }>`
       SELECT count(*)::int AS due FROM conversation_change`.execute(tx);
     if ((rows[0]?.due ?? 0) === 0) return;
     if (Date.now() > deadline)
       throw new Error(
-        `${rows[0]?.due} callbacks are still to be published after ${OUTBOX_DRAIN_MS / 1000} s: a change of partitions waits for them (is NATS up?)`,
+        `${rows[0]?.due} callbacks are still to be published after ${waitMs / 1000} s: a change of partitions waits for them (is NATS up?)`,
       );
     await new Promise((done) => setTimeout(done, 50));
   }
@@ -73,17 +73,17 @@ const switchTables = async (
   replay: Replay,
   table: ScratchTable,
   layout: { before: number; after: number },
-  lockTimeoutMs: number,
+  waits: { lockTimeoutMs: number; outboxDrainMs: number },
   onCatchUp: () => void,
 ) =>
   db.transaction().execute(async (tx) => {
-    await sql.raw(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`).execute(tx);
+    await sql.raw(`SET LOCAL lock_timeout = ${Math.round(waits.lockTimeoutMs)}`).execute(tx);
     await holdProjectors(tx, Math.max(layout.before, layout.after));
     await sql`LOCK TABLE ${sql.table(LIVE_TABLES.items)}, ${sql.table(LIVE_TABLES.groups)}
               IN ACCESS EXCLUSIVE MODE`.execute(tx);
     onCatchUp();
     // Outbox rows are the partitions' own: a new layout starts once the old one's are published.
-    if (layout.after !== layout.before) await outboxDrained(tx);
+    if (layout.after !== layout.before) await outboxDrained(tx, waits.outboxDrainMs);
     const replaced = await liveCheckpoints(tx, layout.before);
     const live = positionsOf(layout.before, replaced);
     replay.projectedUpTo(live);
@@ -169,7 +169,10 @@ export const rebuildReadModel = async (options: RebuildOptions): Promise<Rebuild
             replay,
             table,
             { before, after },
-            options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+            {
+              lockTimeoutMs: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+              outboxDrainMs: options.outboxDrainMs ?? 30_000,
+            },
             () => {
               lockedIn = true;
             },
