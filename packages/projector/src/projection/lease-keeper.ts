@@ -1,5 +1,6 @@
 import type { Logger } from '@im/domain';
 import type { StorageHealth } from '@im/eventstore';
+import { sql } from 'kysely';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import { projectorLease } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
@@ -14,8 +15,6 @@ export interface PartitionLeaseOptions {
   holder: string;
   ttlMs: number;
   logger: Logger;
-  /** How many partitions this process should hold now (default: all of them). */
-  share?: () => number;
   /** Called when the partitions held changed. */
   onChange(held: readonly number[]): void;
 }
@@ -32,16 +31,28 @@ export interface PartitionLeases {
   stop(): Promise<void>;
 }
 
+/** A live process's own lease: processes count each other by them. */
+const instanceLease = (holder: string) => `instance:${holder}`;
+
+/** Live processes: those whose instance lease has not expired, this one included. */
+const liveProcesses = async (db: Db, holder: string, ttlMs: number): Promise<number> => {
+  await acquireLeases(db, { names: [instanceLease(holder)], holder, ttlMs });
+  const result = await sql<{ live: number }>`
+    SELECT count(*)::int AS live FROM leases
+    WHERE name LIKE 'instance:%' AND expires_at > now()`.execute(db);
+  return Math.max(1, result.rows[0]?.live ?? 1);
+};
+
 /**
  * Renews every third of the TTL, so a holder keeps its leases through two missed renewals; an
- * expired lease goes to whichever process asks next. Each process asks for free leases up to its
- * share, starting at a place of its own (a hash of its name) so that processes starting together
- * do not all ask for the same ones first; past its share it gives leases back.
+ * expired lease goes to whichever process asks next. Live processes share the partitions evenly:
+ * each holds at most ceil(partitions / live processes), asks for free leases up to that share,
+ * starting at a place of its own (a hash of its name) so that processes starting together do not
+ * all ask for the same ones first, and gives back what is past it, for a newcomer to take.
  */
 export const createPartitionLeases = (options: PartitionLeaseOptions): PartitionLeases => {
   const { db, holder, ttlMs, logger } = options;
   const count = options.partitions;
-  const share = options.share ?? (() => count);
   const names = new Map(Array.from({ length: count }, (_, p) => [projectorLease(p), p]));
   let held: number[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -75,7 +86,7 @@ export const createPartitionLeases = (options: PartitionLeaseOptions): Partition
 
   const renewOnce = async () => {
     try {
-      const wanted = Math.max(0, Math.min(count, share()));
+      const wanted = Math.ceil(count / (await liveProcesses(db, holder, ttlMs)));
       const kept = (
         await acquireLeases(db, { names: held.map(projectorLease), holder, ttlMs })
       ).map((name) => names.get(name) as number);
@@ -112,8 +123,8 @@ export const createPartitionLeases = (options: PartitionLeaseOptions): Partition
     async stop() {
       clearInterval(timer);
       await renewing;
-      if (held.length > 0)
-        await releaseLeases(db, { names: held.map(projectorLease), holder }).catch(() => {});
+      const names = [...held.map(projectorLease), instanceLease(holder)];
+      await releaseLeases(db, { names, holder }).catch(() => {});
       set([]);
     },
   };

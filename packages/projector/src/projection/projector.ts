@@ -89,8 +89,6 @@ export interface ProjectorOptions {
   logger: Logger;
   /** The database's number of partitions (its projection layout). */
   partitions: number;
-  /** How many partitions this process should hold now (default: all of them). */
-  share?: () => number;
   /** Events per batch when the projector keeps up (default 1000). */
   batchSize?: number;
   /** Batches grow up to this while a backlog lasts: fewer round trips per event drained. */
@@ -219,7 +217,6 @@ export const createProjector = (options: ProjectorOptions) => {
     holder,
     ttlMs: leaseTtlMs,
     logger,
-    share: options.share,
     onChange(held) {
       options.onPartitionsChanged?.(held);
       signal.notify();

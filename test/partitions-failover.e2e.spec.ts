@@ -1,0 +1,240 @@
+import { type Config, migrateToLatest } from '@im/api';
+import { groupConversationID } from '@im/domain';
+import { openDatabase } from '@im/eventstore';
+import { type EngineDatabase, type EngineSchema, leaseHolders } from '@im/projector';
+import { AckPolicy, type JsMsg } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CliProcess,
+  configEnv,
+  runCli,
+  startEngineProcess,
+  stopProcess,
+} from './support/cli-process.ts';
+import { connectClient, message, type TestClient, testConfig } from './support/harness.ts';
+
+const PARTITIONS = 12;
+const USERS = Array.from({ length: 40 }, (_, i) => `fu${i}`);
+const GROUP = 'failover';
+
+/** Which partitions each live process holds. */
+const holdings = async (database: EngineDatabase) => {
+  const now = Date.now();
+  const byHolder = new Map<string, number[]>();
+  for (const lease of await leaseHolders(database.db, 'projector:')) {
+    if (lease.holder === '' || lease.expiresAt.getTime() <= now) continue;
+    byHolder.set(lease.holder, [
+      ...(byHolder.get(lease.holder) ?? []),
+      Number(lease.name.slice('projector:'.length)),
+    ]);
+  }
+  return byHolder;
+};
+
+interface Callback {
+  userID: string;
+  name: string;
+  version: number;
+  msgID: string;
+  data: any;
+}
+
+describe('three engine processes on twelve partitions, one killed under load', () => {
+  let config: Config;
+  let database: EngineDatabase;
+  let client: TestClient;
+  const engines = new Map<string, CliProcess>();
+
+  beforeAll(async () => {
+    config = await testConfig({ PROJECTOR_PARTITIONS: String(PARTITIONS) });
+    database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 4 });
+    await migrateToLatest(database);
+    for (const name of ['a', 'b', 'c']) {
+      const holder = `${config.INSTANCE_ID}-${name}`;
+      engines.set(holder, await startEngineProcess(configEnv(config, { INSTANCE_ID: holder })));
+    }
+    client = await connectClient(config);
+  }, 120_000);
+  afterAll(async () => {
+    for (const engine of engines.values()) await stopProcess(engine, 'SIGKILL');
+    const jsm = await client.nc.jetstreamManager();
+    await jsm.streams.delete(config.STREAM_NAME).catch(() => false);
+    await client.close();
+    await database.close();
+  });
+
+  it('share the partitions, take over a killed one’s within 10 s, lose no command and no callback', async () => {
+    await expect
+      .poll(async () => [...(await holdings(database)).values()].map((p) => p.length).sort(), {
+        message: 'four partitions each',
+        timeout: 30_000,
+      })
+      .toEqual([4, 4, 4]);
+
+    // A durable consumer of every callback, as a gateway deployment keeps one.
+    const jsm = await client.nc.jetstreamManager();
+    await jsm.consumers.add(config.STREAM_NAME, {
+      durable_name: 'failover-gateway',
+      ack_policy: AckPolicy.Explicit,
+    });
+    const callbacks: Callback[] = [];
+    const consumed = await (
+      await client.nc.jetstream().consumers.get(config.STREAM_NAME, 'failover-gateway')
+    ).consume();
+    void (async () => {
+      for await (const msg of consumed as AsyncIterable<JsMsg>) {
+        const body = msg.json<{ userID: string; version: number; data: unknown }>();
+        callbacks.push({
+          userID: body.userID,
+          name: msg.subject.split('.').at(-1) ?? '',
+          version: body.version,
+          msgID: msg.headers?.get('Nats-Msg-Id') ?? '',
+          data: body.data,
+        });
+        msg.ack();
+      }
+    })();
+
+    expect((await client.raw('joinGroup', { groupID: GROUP, userIDs: USERS })).code).toBe(
+      undefined,
+    );
+
+    // The load: messages in chats and in the group, reads and pins, 16 at a time.
+    let running = true;
+    let sent = 0;
+    const delivered: Array<{ conversationID: string; seq: number }> = [];
+    const lastPins = new Map<string, boolean>();
+    const worker = async (lane: number) => {
+      for (let i = 0; running; i++) {
+        const n = sent++;
+        const from = USERS[(lane * 7 + i) % USERS.length] as string;
+        const to = USERS[(lane * 11 + i * 3 + 1) % USERS.length] as string;
+        if (n % 5 === 4) {
+          // One lane per owner pins, so the last successful pin is the owner's last word.
+          const owner = USERS[lane] as string;
+          const conversationID = groupConversationID(GROUP);
+          const isPinned = i % 2 === 0;
+          const reply = await client
+            .raw('pinConversation', { userID: owner, conversationID, isPinned })
+            .catch(() => undefined);
+          if (reply?.code === undefined && reply) lastPins.set(owner, isPinned);
+          else lastPins.delete(owner);
+          continue;
+        }
+        const body =
+          n % 5 === 3
+            ? message({ clientMsgID: `g${n}`, sendID: from, groupID: GROUP })
+            : n % 5 === 2
+              ? undefined
+              : message({
+                  clientMsgID: `m${n}`,
+                  sendID: from,
+                  recvID: from === to ? `${to}x` : to,
+                });
+        if (!body) {
+          await client.raw('markSingleMessageHasRead', { userID: to, uid: from }).catch(() => {});
+          continue;
+        }
+        const reply = await client.raw('recordMessage', body).catch(() => undefined);
+        if (reply && reply.code === undefined) delivered.push(reply.body);
+      }
+    };
+    const load = Promise.all(Array.from({ length: 16 }, (_, lane) => worker(lane)));
+
+    await new Promise((done) => setTimeout(done, 2000));
+    const [victim] = [...engines.keys()];
+    const killedAt = Date.now();
+    await stopProcess(engines.get(victim as string) as CliProcess, 'SIGKILL');
+    engines.delete(victim as string);
+    await expect
+      .poll(async () => [...(await holdings(database)).values()].map((p) => p.length).sort(), {
+        message: 'the survivors holding all twelve partitions',
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toEqual([6, 6]);
+    const tookOverMs = Date.now() - killedAt;
+    await new Promise((done) => setTimeout(done, 2000));
+    running = false;
+    await load;
+    console.log(
+      `failover: ${sent} requests, ${delivered.length} messages recorded, partitions taken over ${tookOverMs} ms after the kill`,
+    );
+    expect(delivered.length).toBeGreaterThan(100);
+
+    // Every message that got a success reply is in its conversation, for both sides.
+    const maxSeqs = new Map<string, number>();
+    for (const { conversationID, seq } of delivered)
+      maxSeqs.set(conversationID, Math.max(maxSeqs.get(conversationID) ?? 0, seq));
+    for (const [conversationID, seq] of maxSeqs) {
+      const owners = conversationID.startsWith('sg_')
+        ? USERS
+        : conversationID
+            .slice(3)
+            .split('_')
+            .filter((id) => USERS.includes(id));
+      for (const owner of owners) {
+        const reply = await client.raw('getMultipleConversation', {
+          userID: owner,
+          conversationIDs: [conversationID],
+        });
+        expect(
+          reply.body.conversations[0]?.maxSeq,
+          `${owner} ${conversationID}`,
+        ).toBeGreaterThanOrEqual(seq);
+      }
+    }
+    for (const [owner, isPinned] of lastPins) {
+      const reply = await client.raw('getMultipleConversation', {
+        userID: owner,
+        conversationIDs: [groupConversationID(GROUP)],
+      });
+      expect(reply.body.conversations[0]?.isPinned, owner).toBe(isPinned);
+    }
+
+    const verify = await runCli(['verify'], configEnv(config));
+    expect(verify.stdout).toMatch(/^equal: /);
+    expect(verify.code).toBe(0);
+
+    // Each owner's callbacks came in version order, once each, and the last of each conversation
+    // and of the total shows it as it is now.
+    const lists = new Map<string, any[]>();
+    for (const owner of USERS)
+      lists.set(
+        owner,
+        (await client.raw('getAllConversationList', { userID: owner })).body.conversations,
+      );
+    const totals = new Map<string, number>();
+    for (const owner of USERS)
+      totals.set(owner, (await client.raw('getTotalUnreadMsgCount', { userID: owner })).body.total);
+    const caughtUp = () =>
+      USERS.every((owner) =>
+        (lists.get(owner) ?? []).every((item) =>
+          callbacks.some(
+            (c) =>
+              c.userID === owner &&
+              c.name !== 'OnTotalUnreadMessageCountChanged' &&
+              c.data[0]?.conversationID === item.conversationID &&
+              c.data[0]?.version === item.version,
+          ),
+        ),
+      );
+    await expect
+      .poll(caughtUp, { message: 'every conversation’s last change called back', timeout: 60_000 })
+      .toBe(true);
+    expect(new Set(callbacks.map((c) => c.msgID)).size).toBe(callbacks.length);
+    for (const owner of USERS) {
+      const mine = callbacks.filter((c) => c.userID === owner);
+      const versions = mine.map((c) => c.version);
+      expect(versions, owner).toEqual([...versions].sort((a, b) => a - b));
+      const lastTotal = mine.filter((c) => c.name === 'OnTotalUnreadMessageCountChanged').at(-1);
+      if (lastTotal) expect(lastTotal.data, owner).toBe(totals.get(owner));
+      const last = new Map<string, number>();
+      for (const c of mine)
+        if (c.name !== 'OnTotalUnreadMessageCountChanged')
+          last.set(c.data[0].conversationID, c.data[0].version);
+      for (const item of lists.get(owner) ?? [])
+        expect(last.get(item.conversationID)).toBe(item.version);
+    }
+  }, 240_000);
+});
