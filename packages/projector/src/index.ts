@@ -7,6 +7,7 @@ export * from './projection/layout.ts';
 export * from './projection/lease.ts';
 export * from './projection/project-batch.ts';
 export * from './projection/projector.ts';
+export * from './projection/runner.ts';
 export * from './projection/status.ts';
 export * from './projection/watcher.ts';
 export type { ConversationKey, DecisionRead } from './read-model/decision-states.ts';
