@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 
 const optional = z.string().min(1).optional();
@@ -29,6 +29,7 @@ const ConfigSchema = z.object({
   STREAM_MAX_MSGS_PER_SUBJECT: integer(100),
   PROJECTOR_BATCH_SIZE: integer(1000),
   PROJECTOR_PARTITIONS: z.coerce.number().int().min(1).max(64).default(16),
+  PROJECTOR_THREADS: z.coerce.number().int().min(0).max(64).default(availableParallelism()),
   READ_YOUR_WRITES_TIMEOUT_MS: integer(10_000),
   LIST_CACHE_MB: z.coerce.number().int().nonnegative().default(16),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -48,3 +49,6 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
   }
   return parsed.data;
 };
+
+/** Where callbacks go: `<prefix>.events.<userID>.<callback>` (SPEC §5). */
+export const callbackPrefix = (config: Config) => `${config.SUBJECT_PREFIX}.events`;

@@ -6,16 +6,13 @@ import {
   StorageUnavailable,
 } from '@im/eventstore';
 import {
-  createCallbackPublisher,
   createListCache,
   createProjectionWatcher,
-  createProjector,
   type EngineDatabase,
   type EngineSchema,
   ensureCallbackStream,
   ensureLayout,
   type ProjectionWatcher,
-  type Projector,
 } from '@im/projector';
 import type { NatsConnection, Service } from 'nats';
 import { createKnownVersions } from './commands/known-versions.ts';
@@ -25,12 +22,13 @@ import {
   createStateLoader,
   createVersionLoader,
 } from './commands/turn-loaders.ts';
-import type { Config } from './config.ts';
+import { type Config, callbackPrefix } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
 import { migrateToLatest } from './migrate.ts';
 import { connectNats } from './nats-connection.ts';
 import { createOutageLog } from './outage-log.ts';
+import { createProjectionHost, type ProjectionHost } from './projection/projection-host.ts';
 import { startService } from './service.ts';
 import { createSyncHandler } from './sync.ts';
 import { untilAvailable, withoutPassword } from './until-available.ts';
@@ -42,8 +40,6 @@ export interface Engine {
   stats(): Record<string, unknown>;
   stop(): Promise<void>;
 }
-
-export const callbackPrefix = (config: Config) => `${config.SUBJECT_PREFIX}.events`;
 
 /**
  * Opens the database and migrates it, and connects NATS and makes sure of the callback stream;
@@ -81,12 +77,12 @@ const createContext = (
     database: EngineDatabase;
     nc: NatsConnection;
     watcher: ProjectionWatcher;
-    projector: Projector;
+    projection: ProjectionHost;
     logger: Logger;
     partitions: number;
   },
 ): EngineContext => {
-  const { database, nc, projector, partitions } = parts;
+  const { database, nc, projection, partitions } = parts;
   const announceAppend = createAppendNotice(database.db);
   return {
     database,
@@ -105,8 +101,8 @@ const createContext = (
     outage: createOutageLog(database.health, parts.logger),
     wakeProjector: () => {
       // Projectors of other processes hear of this process's appends by notice.
-      const held = projector.stats().held.length;
-      if (held > 0) projector.wake();
+      const held = projection.held().length;
+      if (held > 0) projection.wake();
       if (held < partitions) announceAppend();
     },
     now: Date.now,
@@ -115,7 +111,10 @@ const createContext = (
   };
 };
 
-/** Opens storage, migrates, connects NATS, and runs the projector, the publisher and the service. */
+/**
+ * Opens storage, migrates, connects NATS, and runs the projection (projector and publisher, on
+ * worker threads or here) and the service.
+ */
 export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
   const { database, nc } = await connectDependencies(config, logger);
   const { partitions } = await ensureLayout(database.db, config.PROJECTOR_PARTITIONS);
@@ -126,17 +125,17 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       change: `PROJECTOR_PARTITIONS=${config.PROJECTOR_PARTITIONS} pnpm cli rebuild`,
     });
   const watcher = await createProjectionWatcher(database, { partitions });
-  const projector = createProjector({
+  const threads = database.kind === 'postgres' ? config.PROJECTOR_THREADS : 0;
+  const projection = createProjectionHost({
+    config,
     database,
-    holder: config.INSTANCE_ID,
-    logger: logger.child({ component: 'projector' }),
+    nc,
+    logger,
     partitions,
-    batchSize: config.PROJECTOR_BATCH_SIZE,
-    onProjected: (batch) => {
-      for (const [partition, checkpoint] of batch.checkpoints)
+    threads,
+    onProjected(checkpoints) {
+      for (const [partition, checkpoint] of checkpoints)
         watcher.advance([partition], checkpoint.position);
-      if (batch.outbox) publisher.handOver(batch.outbox);
-      else publisher.wake();
     },
     onLayoutChanged(now) {
       // Every handler counts on the layout it started with: the process starts anew with it.
@@ -147,28 +146,16 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       process.kill(process.pid, 'SIGTERM');
     },
   });
-  const publisher = createCallbackPublisher({
-    database,
-    nc,
-    subjectPrefix: callbackPrefix(config),
-    logger: logger.child({ component: 'publisher' }),
-    partitions: () => projector.stats().held,
-  });
   const context = createContext(config, {
     database,
     nc,
     watcher,
-    projector,
+    projection,
     logger,
     partitions,
   });
-  const stats = () => ({
-    projector: projector.stats(),
-    publisher: publisher.stats(),
-    database: database.kind,
-  });
-  await projector.start();
-  publisher.start();
+  const stats = () => ({ ...projection.stats(), threads, database: database.kind });
+  await projection.start();
   const service = await startService({
     nc,
     context,
@@ -190,8 +177,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     stats,
     async stop() {
       await service.stop();
-      await publisher.stop();
-      await projector.stop();
+      await projection.stop();
       await watcher.close();
       await nc.drain();
       await database.close();
