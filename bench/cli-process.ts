@@ -44,5 +44,5 @@ export const spawnCli = (args: string[], env: EngineEnv, extraEnv: Record<string
   spawnKeepingTail(TSX, [CLI, ...args], env, extraEnv);
 
 /** Runs `pnpm start`, as a deployment does (README, Dockerfile), keeping the last lines it printed. */
-export const spawnStart = (env: EngineEnv) =>
-  spawnKeepingTail('pnpm', ['--silent', 'start'], env, {});
+export const spawnStart = (env: EngineEnv, extraEnv: Record<string, string> = {}) =>
+  spawnKeepingTail('pnpm', ['--silent', 'start'], env, extraEnv);

@@ -7,6 +7,8 @@ export interface BenchContext {
   plan: Plan;
   api: ApiClient;
   database: BenchDatabase;
+  /** The PostgreSQL server's admin URL, for databases of a measurement's own. */
+  adminUrl: string;
   natsUrl: string;
   subjectPrefix: string;
   /** A line printed under the table: sizes, loading rates, what a figure stands on. */

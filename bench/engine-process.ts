@@ -25,8 +25,9 @@ const kill = (target: ChildProcess | number, signal: NodeJS.Signals) => {
 export const startEngineProcess = async (
   env: EngineEnv,
   api: ApiClient,
+  extraEnv: Record<string, string> = {},
 ): Promise<EngineProcess> => {
-  const { child, tail, exited } = spawnStart(env);
+  const { child, tail, exited } = spawnStart(env, extraEnv);
   let gone = false;
   void exited.then(() => {
     gone = true;

@@ -1,4 +1,4 @@
-/** The figures of issues 6 and 12, in the order the table shows them, with their units and goals. */
+/** The figures of issues 6, 12 and 13, in the order the table shows them, with their units and goals. */
 export const FIGURES = {
   raw_insert_tps: { unit: 'tx/s' },
   nats_echo_p99_ms: { unit: 'ms' },
@@ -16,6 +16,9 @@ export const FIGURES = {
   rebuild_events_per_s: { unit: 'events/s', goal: { atLeast: 50_000 } },
   peak_rss_mb: { unit: 'MB', goal: { atMost: 300 } },
   command_p99_grown_vs_fresh: { unit: 'ratio', goal: { atMost: 1.5 } },
+  projection_per_s_1: { unit: 'events/s' },
+  projection_per_s_n: { unit: 'events/s' },
+  projection_scaling: { unit: 'ratio', goal: { atLeast: 1.5 } },
 } satisfies Record<string, { unit: string; goal?: Goal }>;
 
 export type Goal = { atLeast: number } | { atMost: number };

@@ -22,6 +22,8 @@ export interface Plan {
   rebuildEvents: number;
   /** The paced mixed load, on a fresh database and on the one grown by the rebuild's events. */
   mixedPerSecond: number;
+  /** The backlog projected with one projection thread and with one per core. */
+  projectionEvents: number;
   mixedWarmupMs: number;
   mixedWindowMs: number;
 }
@@ -44,6 +46,7 @@ export const planFor = (quick: boolean): Plan =>
         groupMessages: 9,
         rebuildEvents: 100_000,
         mixedPerSecond: 300,
+        projectionEvents: 50_000,
         mixedWarmupMs: 2000,
         mixedWindowMs: 8000,
       }
@@ -63,6 +66,7 @@ export const planFor = (quick: boolean): Plan =>
         groupMessages: 29,
         rebuildEvents: 1_000_000,
         mixedPerSecond: 300,
+        projectionEvents: 200_000,
         mixedWarmupMs: 5000,
         mixedWindowMs: 30_000,
       };

@@ -11,6 +11,7 @@ import { measureFirstPage, measureFullList } from './figures/lists.ts';
 import { measureMessages, type SingleChats } from './figures/messages.ts';
 import { createGrownVsFresh } from './figures/mixed-load.ts';
 import { measureNatsEcho } from './figures/nats-echo.ts';
+import { measureProjection } from './figures/projection.ts';
 import { measureRawInsert } from './figures/raw-insert.ts';
 import { measureRebuild } from './figures/rebuild.ts';
 import type { Figures } from './figures.ts';
@@ -139,6 +140,7 @@ const main = async (): Promise<number> => {
     plan,
     api,
     database,
+    adminUrl,
     natsUrl,
     subjectPrefix: env.SUBJECT_PREFIX,
     note: (line) => notes.push(line),
@@ -168,6 +170,11 @@ const main = async (): Promise<number> => {
     progress('starting the engine on the grown database');
     engine = await startEngineProcess(env, api);
     await step('paced mixed load, grown database', grownVsFresh.grown);
+    await engine.stop();
+    engine = undefined;
+    await step(`projection of ${plan.projectionEvents} events, 1 thread and one per core`, () =>
+      measureProjection(context, env),
+    );
   } finally {
     await cleanUp();
   }

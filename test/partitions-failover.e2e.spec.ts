@@ -19,10 +19,9 @@ const GROUP = 'failover';
 
 /** Which partitions each live process holds. */
 const holdings = async (database: EngineDatabase) => {
-  const now = Date.now();
   const byHolder = new Map<string, number[]>();
   for (const lease of await leaseHolders(database.db, 'projector:')) {
-    if (lease.holder === '' || lease.expiresAt.getTime() <= now) continue;
+    if (lease.holder === '' || !lease.live) continue;
     byHolder.set(lease.holder, [
       ...(byHolder.get(lease.holder) ?? []),
       Number(lease.name.slice('projector:'.length)),

@@ -6,5 +6,5 @@ export const holderOf = async (database: EngineDatabase, owner: string) => {
   const partitions = (await readLayout(database.db))?.partitions ?? 1;
   const name = projectorLease(partitionOf(owner, partitions));
   const lease = (await leaseHolders(database.db, 'projector:')).find((l) => l.name === name);
-  return lease && lease.expiresAt.getTime() > Date.now() ? lease.holder : undefined;
+  return lease?.live ? lease.holder : undefined;
 };

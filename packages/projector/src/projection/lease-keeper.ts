@@ -75,7 +75,7 @@ export const createPartitionLeases = (options: PartitionLeaseOptions): Partition
   const takeFree = async (kept: readonly number[], wanted: number): Promise<number[]> => {
     const busy = new Set(
       (await leaseHolders(db, 'projector:'))
-        .filter((lease) => lease.expiresAt.getTime() > Date.now() && lease.holder !== holder)
+        .filter((lease) => lease.live && lease.holder !== holder)
         .map((lease) => names.get(lease.name)),
     );
     const free = order.filter((p) => !kept.includes(p) && !busy.has(p)).slice(0, wanted);

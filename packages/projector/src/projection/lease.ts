@@ -43,15 +43,20 @@ export interface LeaseRow {
   name: string;
   holder: string;
   expiresAt: Date;
+  /** Unexpired by the database's clock. */
+  live: boolean;
 }
 
 /** The leases whose names start with `prefix`, with who holds them. */
 export const leaseHolders = async (db: Db, prefix: string): Promise<LeaseRow[]> => {
-  const rows = await db
-    .selectFrom('leases')
-    .select(['name', 'holder', 'expires_at'])
-    .where('name', 'like', `${prefix}%`)
-    .orderBy('name')
-    .execute();
-  return rows.map((row) => ({ name: row.name, holder: row.holder, expiresAt: row.expires_at }));
+  // A rebuild's placeholder rows expire at -infinity, which no Date holds.
+  const result = await sql<{ name: string; holder: string; expires_at: Date; live: boolean }>`
+    SELECT name, holder, greatest(expires_at, 'epoch') AS expires_at, expires_at > now() AS live
+    FROM leases WHERE starts_with(name, ${prefix}) ORDER BY name`.execute(db);
+  return result.rows.map((row) => ({
+    name: row.name,
+    holder: row.holder,
+    expiresAt: row.expires_at,
+    live: row.live,
+  }));
 };

@@ -49,14 +49,14 @@ export const projectionStatus = async (db: Db): Promise<ProjectionStatus> => {
   const behind = ids.reduce((worst, id) =>
     comparePositions(checkpointOf(id).position, checkpointOf(worst).position) < 0 ? id : worst,
   );
-  const facts = await sql<{ events: number; updated_at: Date | null; now: Date }>`
+  const facts = await sql<{ events: number; updated_at: Date | null }>`
     SELECT (SELECT count(*)::int FROM events) AS events,
-           (SELECT updated_at FROM checkpoints WHERE name = ${projectorCheckpoint(behind)}) AS updated_at,
-           now() AS now`.execute(db);
+           (SELECT updated_at FROM checkpoints WHERE name = ${projectorCheckpoint(behind)}) AS updated_at`.execute(
+    db,
+  );
   const row = facts.rows[0];
-  const now = (row?.now ?? new Date()).getTime();
   const live = (await leaseHolders(db, 'projector:')).filter(
-    (lease) => lease.holder !== '' && lease.expiresAt.getTime() > now,
+    (lease) => lease.holder !== '' && lease.live,
   );
   const holderOf = new Map(live.map((lease) => [lease.name, lease.holder]));
   const holders = new Map<string, { holder: string; partitions: number[]; expiresAt: Date }>();
