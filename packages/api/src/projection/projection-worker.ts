@@ -1,13 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '@im/eventstore';
-import { createCallbackPublisher, createProjectionRunner, type EngineSchema } from '@im/projector';
-import { callbackPrefix } from '../config.ts';
+import type { EngineSchema } from '@im/projector';
 import { createLogger } from '../logger.ts';
 import { connectNats } from '../nats-connection.ts';
+import { createLocalLane } from './local-lane.ts';
 import type { FromWorker, ToWorker, WorkerData } from './worker-protocol.ts';
 
-// A projection thread: it projects the partitions its process gives it, and publishes their
-// callbacks, on a database pool and a NATS connection of its own.
+// A projection thread: the lane its process gives it, on a database pool and a NATS connection of
+// its own.
 
 /** How often the thread tells its process its figures, for `$SRV.STATS`. */
 const STATS_EVERY_MS = 250;
@@ -25,56 +25,36 @@ const database = await openDatabase<EngineSchema>({
   poolSize: 4,
 });
 const nc = await connectNats(config, `${config.INSTANCE_ID} projection ${index}`, logger);
-let partitions: number[] = [];
-
-const publisher = createCallbackPublisher({
+const lane = createLocalLane({
+  config,
   database,
   nc,
-  subjectPrefix: callbackPrefix(config),
-  logger: logger.child({ component: 'publisher' }),
-  partitions: () => partitions,
-});
-const runner = createProjectionRunner({
-  database,
+  logger,
   holder,
-  logger: logger.child({ component: 'projector' }),
   partitionCount,
-  partitions: () => partitions,
+  onProjected: (checkpoints) => post({ type: 'projected', checkpoints: [...checkpoints] }),
   onLeasesLost: () => post({ type: 'leases-lost' }),
-  batchSize: config.PROJECTOR_BATCH_SIZE,
-  onProjected(batch) {
-    post({ type: 'projected', checkpoints: [...batch.checkpoints] });
-    if (batch.outbox) publisher.handOver(batch.outbox);
-    else publisher.wake();
-  },
   onLayoutChanged: (now) => post({ type: 'layout-changed', partitions: now }),
 });
-const stats = setInterval(
-  () => post({ type: 'stats', runner: runner.counts(), publisher: publisher.stats() }),
-  STATS_EVERY_MS,
-);
+const report = () =>
+  post({ type: 'stats', runner: lane.counts(), publisher: lane.publisher() as never });
+const stats = setInterval(report, STATS_EVERY_MS);
 
 port.on('message', async (message: ToWorker) => {
   switch (message.type) {
     case 'assign':
-      partitions = message.partitions;
-      runner.wake();
-      publisher.wake();
-      return;
+      return lane.assign(message.partitions);
     case 'wake':
-      runner.wake();
-      return;
+      return lane.wake();
     case 'stop':
       clearInterval(stats);
-      await runner.stop();
-      await publisher.stop();
+      await lane.stop();
       await nc.drain().catch(() => {});
       await database.close();
-      post({ type: 'stats', runner: runner.counts(), publisher: publisher.stats() });
+      report();
       post({ type: 'stopped' });
       port.close();
   }
 });
-await runner.start();
-publisher.start();
+await lane.start();
 post({ type: 'ready' });

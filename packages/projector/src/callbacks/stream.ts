@@ -16,6 +16,8 @@ export interface CallbackStreamOptions {
   maxBytes: number;
   /** Callbacks kept per subject (one user's one callback name): the newest go on, the oldest go. */
   maxMsgsPerSubject: number;
+  /** Copies of the stream in a JetStream cluster (1 on a single server; 3 survives one node lost). */
+  replicas?: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export const ensureCallbackStream = async (
     // (it looks for each subject's next one): the per-subject limit keeps the busy users' subjects
     // short, where dropping is cheap.
     max_msgs_per_subject: options.maxMsgsPerSubject,
+    num_replicas: options.replicas ?? 1,
   };
   const existing = await jsm.streams.info(options.name).catch((error) => {
     if ((error as { code?: string }).code === '404') return undefined;

@@ -28,6 +28,13 @@ export const refreshStatistics = async (db: Db): Promise<string[]> => {
 };
 
 /**
+ * A refresh waits this many times as long as the one before took: a table that grows fast (a
+ * backlog caught up) is analysed often enough to be planned as it is, yet ANALYZE, whose sample
+ * costs the same however large the table, takes a twentieth of one core at most.
+ */
+const PAUSE_PER_REFRESH_TIME = 20;
+
+/**
  * Refreshes the statistics every `everyMs` while `active()` (the process that writes keeps the
  * statistics of what it reads and writes fresh), never two refreshes at once.
  */
@@ -39,12 +46,18 @@ export const keepStatisticsFresh = (options: {
 }) => {
   const { database, logger } = options;
   let refreshing = false;
+  let notBefore = 0;
   const refresh = async () => {
-    if (refreshing || !options.active() || database.kind !== 'postgres') return;
+    const now = performance.now();
+    if (refreshing || now < notBefore || !options.active() || database.kind !== 'postgres') return;
     refreshing = true;
     try {
       const analysed = await refreshStatistics(database.db);
-      if (analysed.length > 0) logger.debug('statistics refreshed', { tables: analysed });
+      const ms = performance.now() - now;
+      if (analysed.length > 0) {
+        notBefore = now + ms * (PAUSE_PER_REFRESH_TIME + 1);
+        logger.debug('statistics refreshed', { tables: analysed, ms: Math.round(ms) });
+      }
     } catch (error) {
       quietWhileAway(logger, 'warn', 'statistics could not be refreshed', error);
     } finally {

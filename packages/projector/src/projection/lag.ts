@@ -1,4 +1,4 @@
-import { type LogPosition, oldestAppender, readHorizon } from '@im/eventstore';
+import { comparePositions, type LogPosition, oldestAppender, readHorizon } from '@im/eventstore';
 import { sql } from 'kysely';
 import type { Db } from '../read-model/schema.ts';
 
@@ -45,6 +45,56 @@ export const projectionLag = async (db: Db, position: LogPosition): Promise<Proj
     seconds: Math.max(0, row.seconds ?? 0),
     withheld: row.withheld,
     heldBackBy: row.withheld > 0 ? await oldestTransaction(db) : undefined,
+  };
+};
+
+/** Events a lag report counts at most: beyond, a partition is that far behind at least. */
+export const LAG_COUNT_CAP = 100_000;
+
+/**
+ * How far each of `positions` is behind the log, counted over one read of the log's tail after
+ * the earliest of them (up to LAG_COUNT_CAP events); and, of that tail, the events no reader may
+ * take yet, and the running append that holds them back. For reports made while a backlog is
+ * projected: cheap however many partitions, and however far behind.
+ */
+export const partitionLags = async (
+  db: Db,
+  positions: readonly LogPosition[],
+): Promise<{
+  lags: Array<{ events: number; seconds: number }>;
+  withheld: number;
+  heldBackBy: OldestTransaction | undefined;
+}> => {
+  if (positions.length === 0) return { lags: [], withheld: 0, heldBackBy: undefined };
+  const earliest = positions.reduce((a, b) => (comparePositions(b, a) < 0 ? b : a));
+  const horizon = await readHorizon(db);
+  const result = await sql<{
+    ordinal: number;
+    events: number;
+    seconds: number | null;
+    withheld: number;
+  }>`
+    WITH tail AS MATERIALIZED (
+      SELECT transaction_id, global_position, created_at FROM events
+      WHERE (transaction_id, global_position) > (${earliest.transactionId}::xid8, ${earliest.globalPosition}::bigint)
+      ORDER BY transaction_id, global_position LIMIT ${LAG_COUNT_CAP}
+    )
+    SELECT c.ordinal, count(t.global_position)::int AS events,
+           extract(epoch FROM now() - min(t.created_at))::float8 AS seconds,
+           (SELECT count(*)::int FROM tail WHERE transaction_id >= ${horizon}::xid8) AS withheld
+    FROM unnest(${positions.map((p) => p.transactionId)}::xid8[],
+                ${positions.map((p) => p.globalPosition)}::bigint[])
+         WITH ORDINALITY AS c(tx, global_position, ordinal)
+    LEFT JOIN tail t ON (t.transaction_id, t.global_position) > (c.tx, c.global_position)
+    GROUP BY c.ordinal ORDER BY c.ordinal`.execute(db);
+  const withheld = result.rows[0]?.withheld ?? 0;
+  return {
+    lags: result.rows.map((row) => ({
+      events: row.events,
+      seconds: Math.max(0, row.seconds ?? 0),
+    })),
+    withheld,
+    heldBackBy: withheld > 0 ? await oldestTransaction(db) : undefined,
   };
 };
 

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import { projectorLease } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
-import { acquireLeases, leaseHolders, releaseLeases } from './lease.ts';
+import { acquireLeases, leaseHolders, releaseLeases, renewLeases } from './lease.ts';
 
 export interface PartitionLeaseOptions {
   db: Db;
@@ -87,9 +87,9 @@ export const createPartitionLeases = (options: PartitionLeaseOptions): Partition
   const renewOnce = async () => {
     try {
       const wanted = Math.ceil(count / (await liveProcesses(db, holder, ttlMs)));
-      const kept = (
-        await acquireLeases(db, { names: held.map(projectorLease), holder, ttlMs })
-      ).map((name) => names.get(name) as number);
+      const kept = (await renewLeases(db, { names: held.map(projectorLease), holder, ttlMs })).map(
+        (name) => names.get(name) as number,
+      );
       const surplus = kept.slice(wanted);
       if (surplus.length > 0) {
         await releaseLeases(db, { names: surplus.map(projectorLease), holder });

@@ -20,6 +20,29 @@ export const acquireLeases = async (
   return granted.rows.map((row) => row.name);
 };
 
+/**
+ * Renews the named leases that are still `holder`'s, passing by those a batch has locked (a batch
+ * renews its own); answers the names still `holder`'s, renewed or in use.
+ */
+export const renewLeases = async (
+  db: Db,
+  options: { names: readonly string[]; holder: string; ttlMs: number },
+): Promise<string[]> => {
+  if (options.names.length === 0) return [];
+  const result = await sql<{ name: string }>`
+    WITH free AS (
+      SELECT name FROM leases
+      WHERE name = ANY(${[...options.names]}::text[]) AND holder = ${options.holder}
+      ORDER BY name FOR UPDATE SKIP LOCKED
+    ), renewed AS (
+      UPDATE leases SET expires_at = now() + make_interval(secs => ${options.ttlMs / 1000})
+      FROM free WHERE leases.name = free.name
+    )
+    SELECT name FROM leases
+    WHERE name = ANY(${[...options.names]}::text[]) AND holder = ${options.holder}`.execute(db);
+  return result.rows.map((row) => row.name);
+};
+
 /** Takes or keeps one named lease; answers whether it is ours. */
 export const acquireLease = async (
   db: Db,

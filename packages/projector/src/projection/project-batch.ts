@@ -30,11 +30,17 @@ export class LayoutChanged extends Error {
 
 /**
  * Opens a batch's transaction in one statement: settings, the leases of the partitions asked for
- * locked and confirmed ours (a process that lost a lease cannot commit over its successor's),
- * their checkpoints, and the log's horizon for the batch's read, which is the next statement.
- * Answers the partitions confirmed, each with its checkpoint.
+ * locked, confirmed ours (a process that lost a lease cannot commit over its successor's) and
+ * renewed (a lease in use is renewed by its batches: the process's renewal passes it by and waits
+ * for none), their checkpoints, and the log's horizon for the batch's read, which is the next
+ * statement. Answers the partitions confirmed, each with its checkpoint.
  */
-const beginBatch = async (tx: Db, holder: string, partitions: readonly number[]) => {
+const beginBatch = async (
+  tx: Db,
+  holder: string,
+  partitions: readonly number[],
+  leaseTtlMs: number,
+) => {
   // The read model is derived from the durable log: a crash that loses this commit only
   // rewinds the checkpoints with it, and the events are projected again. Not waiting for the
   // WAL flush takes an fsync off every command's path. Sorting is discouraged so that the log
@@ -47,19 +53,23 @@ const beginBatch = async (tx: Db, holder: string, partitions: readonly number[])
     handled: number | null;
     horizon: string;
   }>`
-    SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true),
-           held.partition, (SELECT partitions FROM projection_layout) AS layout,
-           c.transaction_id::text AS tx, c.global_position, c.handled,
-           ${horizonColumn} AS horizon
-    FROM (SELECT 1) one
-    LEFT JOIN (
+    WITH locked AS (
       -- Locked in name order, as a rebuild's hold takes them: neither waits for the other in turn.
       SELECT p.partition, l.name FROM leases l
       JOIN unnest(${partitions.map(projectorLease)}::text[], ${[...partitions]}::int[])
         AS p(name, partition) ON p.name = l.name
       WHERE l.holder = ${holder} AND l.expires_at > now()
       ORDER BY l.name FOR UPDATE OF l
-    ) held ON true
+    ), held AS (
+      UPDATE leases SET expires_at = now() + make_interval(secs => ${leaseTtlMs / 1000})
+      FROM locked WHERE leases.name = locked.name RETURNING locked.partition
+    )
+    SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true),
+           held.partition, (SELECT partitions FROM projection_layout) AS layout,
+           c.transaction_id::text AS tx, c.global_position, c.handled,
+           ${horizonColumn} AS horizon
+    FROM (SELECT 1) one
+    LEFT JOIN held ON true
     LEFT JOIN checkpoints c ON c.name = 'projector:' || held.partition`.execute(tx);
   const held = new Map<number, Checkpoint>();
   for (const row of result.rows) {
@@ -102,6 +112,8 @@ export interface BatchOptions {
   partitionCount: number;
   partitions: readonly number[];
   batchSize: number;
+  /** How long a lease lasts unrenewed: each batch renews those of its partitions. */
+  leaseTtlMs?: number;
   /**
    * The last outbox row of this projector's previous batch, when its partitions have not changed
    * since: the publisher takes the handed-over entries as following it.
@@ -130,7 +142,12 @@ export const projectBatch = async (
   options: BatchOptions,
 ): Promise<ProjectedBatch> =>
   database.db.transaction().execute(async (tx) => {
-    const { held, layout, horizon } = await beginBatch(tx, options.holder, options.partitions);
+    const { held, layout, horizon } = await beginBatch(
+      tx,
+      options.holder,
+      options.partitions,
+      options.leaseTtlMs ?? 5000,
+    );
     if (layout !== undefined && layout !== options.partitionCount) throw new LayoutChanged(layout);
     if (held.size === 0) throw new LeaseLost();
     const scope = createScope(

@@ -3,7 +3,7 @@ import { type Checkpoint, readCheckpoints } from '@im/eventstore';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import { projectorCheckpoint } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
-import { projectionLag } from './lag.ts';
+import { partitionLags } from './lag.ts';
 
 /** A projector's figures between reports, for `$SRV.STATS` and the logs. */
 export interface ReportFigures {
@@ -60,24 +60,21 @@ export const createProjectionReport = (options: ProjectionReportOptions) => {
     try {
       const partitions = options.partitions();
       const checkpoints = await readCheckpoints(db, partitions.map(projectorCheckpoint));
-      const lags = await Promise.all(
-        partitions.map(async (id) => {
-          const checkpoint = checkpoints.get(projectorCheckpoint(id)) as Checkpoint;
-          return { id, checkpoint, lag: await projectionLag(db, checkpoint.position) };
-        }),
+      const at = partitions.map((id) => checkpoints.get(projectorCheckpoint(id)) as Checkpoint);
+      const { lags, withheld, heldBackBy } = await partitionLags(
+        db,
+        at.map((checkpoint) => checkpoint.position),
       );
-      figures.partitions = lags.map(({ id, lag }) => ({
+      figures.partitions = partitions.map((id, i) => ({
         id,
-        lagEvents: lag.events,
-        lagSeconds: Math.round(lag.seconds * 10) / 10,
+        lagEvents: lags[i]?.events ?? 0,
+        lagSeconds: Math.round((lags[i]?.seconds ?? 0) * 10) / 10,
       }));
       // The partition furthest behind speaks for the process.
-      const behind = lags.reduce<(typeof lags)[number] | undefined>(
-        (worst, next) => (!worst || next.lag.events > worst.lag.events ? next : worst),
-        undefined,
-      );
-      if (!behind) return;
-      const { checkpoint, lag } = behind;
+      const worst = lags.reduce((w, lag, i) => (lag.events > (lags[w]?.events ?? -1) ? i : w), 0);
+      const checkpoint = at[worst];
+      if (!checkpoint) return;
+      const lag = { ...(lags[worst] ?? { events: 0, seconds: 0 }), withheld, heldBackBy };
       const now = performance.now();
       const projected = options.projected() - reported.events;
       figures.eventsPerSecond = Math.round((projected * 1000) / Math.max(1, now - reported.at));

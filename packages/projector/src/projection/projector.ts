@@ -126,6 +126,7 @@ export const createProjector = (options: ProjectorOptions) => {
     maxBatchSize: options.maxBatchSize,
     idlePollMs: options.idlePollMs,
     withoutPartitionsMs: (options.leaseTtlMs ?? 5000) / 3,
+    leaseTtlMs: options.leaseTtlMs,
     onProjected: options.onProjected,
     onLayoutChanged: options.onLayoutChanged,
   });

@@ -26,6 +26,8 @@ export interface RunnerOptions {
   idlePollMs?: number;
   /** How long a runner with no partitions waits before it looks again (default 1000 ms). */
   withoutPartitionsMs?: number;
+  /** How long a lease lasts unrenewed (default 5000 ms): each batch renews its partitions'. */
+  leaseTtlMs?: number;
   /** Told of each batch that projected events: where it got, and the callbacks it handed over. */
   onProjected?: (batch: ProjectedBatch) => void;
   /** Told when a rebuild changed the number of partitions: the runner has stopped. */
@@ -119,6 +121,7 @@ export const createProjectionRunner = (options: RunnerOptions) => {
       partitionCount: options.partitionCount,
       partitions,
       batchSize: size.current(),
+      leaseTtlMs: options.leaseTtlMs,
       outboxAfter: outbox.after(partitions),
     });
     const ms = Math.round((performance.now() - started) * 10) / 10;

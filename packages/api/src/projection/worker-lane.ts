@@ -1,0 +1,139 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '@im/domain';
+import type { PublisherStats, RunnerCounts } from '@im/projector';
+import type { Config } from '../config.ts';
+import type { LaneEvents, ProjectionLane } from './lane.ts';
+import type { FromWorker, ToWorker, WorkerData } from './worker-protocol.ts';
+
+/**
+ * Starts the thread's module: TypeScript through tsx's loader (the engine runs from source),
+ * JavaScript as it is. Plain JavaScript itself, as `eval` code needs no loader.
+ */
+const LAUNCH = `
+const { workerData } = require('node:worker_threads');
+const { entry, tsx } = workerData.launch;
+(entry.endsWith('.ts') ? import(tsx).then((api) => api.tsImport(entry, entry)) : import(entry))
+  .catch((error) => { console.error(error); process.exit(1); });
+`;
+
+const ENTRY = new URL('./projection-worker.ts', import.meta.url).href;
+
+/** tsx's ESM API, where the engine runs from source; none in a build without tsx. */
+const tsxApi = () => {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return '';
+  }
+};
+
+const RESPAWN_MS = 1000;
+const STOP_WAIT_MS = 10_000;
+
+const noCounts = (): RunnerCounts => ({
+  eventsProjected: 0,
+  batches: 0,
+  polls: 0,
+  lastBatchAt: undefined,
+  lastBatch: undefined,
+});
+
+/**
+ * A lane on a worker thread of its own (projection-worker.ts), so that a process uses more than
+ * one core. A thread that dies is started again with the same partitions, whose leases stay this
+ * process's meanwhile.
+ */
+export const createWorkerLane = (
+  options: {
+    config: Config;
+    logger: Logger;
+    holder: string;
+    partitionCount: number;
+    index: number;
+  } & LaneEvents,
+): ProjectionLane => {
+  const { logger, index } = options;
+  let partitions: readonly number[] = [];
+  let counts = noCounts();
+  let publisher: PublisherStats | undefined;
+  let stopping = false;
+  let worker: Worker;
+  let ready: Promise<void> = Promise.resolve();
+  let stopped = () => {};
+  const send = (message: ToWorker) => worker.postMessage(message);
+
+  const onMessage = (message: FromWorker) => {
+    switch (message.type) {
+      case 'projected':
+        return options.onProjected(message.checkpoints);
+      case 'leases-lost':
+        return options.onLeasesLost();
+      case 'layout-changed':
+        return options.onLayoutChanged(message.partitions);
+      case 'stats':
+        counts = message.runner;
+        publisher = message.publisher;
+        return;
+      case 'stopped':
+        return stopped();
+    }
+  };
+
+  const spawn = () => {
+    const data: WorkerData & { launch: { entry: string; tsx: string } } = {
+      config: options.config,
+      partitionCount: options.partitionCount,
+      holder: options.holder,
+      index,
+      launch: { entry: ENTRY, tsx: tsxApi() },
+    };
+    worker = new Worker(LAUNCH, { eval: true, workerData: data, name: `projection ${index}` });
+    let started = () => {};
+    ready = new Promise((resolve) => {
+      started = resolve;
+    });
+    worker.on('message', (message: FromWorker) => {
+      if (message.type !== 'ready') return onMessage(message);
+      started();
+      if (partitions.length > 0) send({ type: 'assign', partitions: [...partitions] });
+    });
+    worker.on('error', (error) =>
+      logger.error('projection thread failed', { thread: index, error }),
+    );
+    worker.on('exit', (code) => {
+      if (stopping) return;
+      logger.error('projection thread exited; starting it again', { thread: index, code });
+      setTimeout(() => {
+        if (!stopping) spawn();
+      }, RESPAWN_MS);
+    });
+  };
+
+  return {
+    assign(next) {
+      partitions = next;
+      send({ type: 'assign', partitions: [...next] });
+    },
+    wake: () => send({ type: 'wake' }),
+    counts: () => counts,
+    publisher: () => publisher,
+    async start() {
+      spawn();
+      await ready;
+    },
+    async stop() {
+      stopping = true;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          void worker.terminate();
+          resolve();
+        }, STOP_WAIT_MS);
+        stopped = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        send({ type: 'stop' });
+      });
+    },
+  };
+};
