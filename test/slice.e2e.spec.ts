@@ -24,6 +24,28 @@ describe('the first slice over NATS and PostgreSQL', () => {
     });
   });
 
+  it('says in $SRV.STATS which partitions it holds and how far behind each is', async () => {
+    const stats = async () => {
+      const reply = await t.nc.request(
+        `$SRV.STATS.conversation-engine.${t.engine.service.info().id}`,
+        new Uint8Array(),
+        { timeout: 5000 },
+      );
+      return reply.json<{ endpoints: Array<{ data: any }> }>().endpoints[0]?.data;
+    };
+    await expect
+      .poll(async () => (await stats())?.partitions?.length, { timeout: 15_000 })
+      .toBe(t.config.PROJECTOR_PARTITIONS);
+    const data = await stats();
+    expect(data.instance).toBe(t.config.INSTANCE_ID);
+    for (const [i, partition] of data.partitions.entries())
+      expect(partition).toEqual({
+        id: i,
+        lagEvents: expect.any(Number),
+        lagSeconds: expect.any(Number),
+      });
+  });
+
   it('puts a single-chat message into both lists with the right unread counts and callbacks', async () => {
     const recorded = await t.request(
       'recordMessage',

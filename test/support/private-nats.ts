@@ -22,7 +22,9 @@ const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
  * A nats-server of the test's own on a loopback port (a free one unless `port` is given), with
  * JetStream keeping its files across restarts, so a test can kill and restart it.
  */
-export const privateNats = async (options: { port?: number } = {}): Promise<PrivateNats> => {
+export const privateNats = async (
+  options: { port?: number; extraArgs?: string[] } = {},
+): Promise<PrivateNats> => {
   const port = options.port ?? (await freePort());
   const storeDir = await mkdtemp(join(tmpdir(), 'private-nats-'));
   let child: ChildProcess | undefined;
@@ -32,7 +34,16 @@ export const privateNats = async (options: { port?: number } = {}): Promise<Priv
     async start() {
       const started = spawn(
         NATS_SERVER,
-        ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+        [
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-js',
+          '-sd',
+          storeDir,
+          ...(options.extraArgs ?? []),
+        ],
         {
           stdio: ['ignore', 'ignore', 'pipe'],
         },
@@ -71,4 +82,54 @@ export const startPrivateNats = async (options: { port?: number } = {}): Promise
   const server = await privateNats(options);
   await server.start();
   return server;
+};
+
+export interface PrivateNatsCluster {
+  nodes: PrivateNats[];
+  /** The node whose server name is `name` (as stream info names its leader). */
+  named(name: string): PrivateNats | undefined;
+  /** Every node's client URL, comma separated, as NATS_URL takes them. */
+  urls: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * A JetStream cluster of the test's own: `size` nats-servers on loopback ports, each routed to
+ * all the others, keeping their files across restarts so a killed node can come back.
+ */
+export const startPrivateNatsCluster = async (size = 3): Promise<PrivateNatsCluster> => {
+  const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`).join(',');
+  const name = `private-${process.pid}-${routePorts[0]}`;
+  const nodes = await Promise.all(
+    routePorts.map((routePort, i) =>
+      privateNats({
+        extraArgs: [
+          '--server_name',
+          `${name}-n${i}`,
+          '--cluster_name',
+          name,
+          '--cluster',
+          `nats://127.0.0.1:${routePort}`,
+          '--routes',
+          routes,
+        ],
+      }),
+    ),
+  );
+  const cluster: PrivateNatsCluster = {
+    nodes,
+    named: (serverName) => nodes[Number(serverName.slice(`${name}-n`.length))],
+    urls: nodes.map((node) => node.url).join(','),
+    async remove() {
+      await Promise.all(nodes.map((node) => node.remove()));
+    },
+  };
+  try {
+    await Promise.all(nodes.map((node) => node.start()));
+  } catch (error) {
+    await cluster.remove();
+    throw error;
+  }
+  return cluster;
 };

@@ -6,6 +6,9 @@ const integer = (fallback: number) => z.coerce.number().int().positive().default
 
 const ConfigSchema = z.object({
   DATABASE_URL: optional,
+  /** Hot standbys of DATABASE_URL, comma separated: queries read there. */
+  DATABASE_READ_URL: optional,
+  READ_REPLICA_WAIT_MS: z.coerce.number().int().nonnegative().default(100),
   DATA_DIR: z.string().default('./.data'),
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
   NATS_USER: optional,
@@ -27,9 +30,10 @@ const ConfigSchema = z.object({
   STREAM_MAX_AGE_MS: integer(7 * 24 * 3600 * 1000),
   STREAM_MAX_BYTES: integer(1024 ** 3),
   STREAM_MAX_MSGS_PER_SUBJECT: integer(100),
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   PROJECTOR_BATCH_SIZE: integer(1000),
   PROJECTOR_PARTITIONS: z.coerce.number().int().min(1).max(64).default(16),
-  PROJECTOR_THREADS: z.coerce.number().int().min(0).max(64).default(availableParallelism()),
+  PROJECTOR_THREADS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   READ_YOUR_WRITES_TIMEOUT_MS: integer(10_000),
   LIST_CACHE_MB: z.coerce.number().int().nonnegative().default(16),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -49,6 +53,13 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
   }
   return parsed.data;
 };
+
+/** The read replicas' URLs, none when DATABASE_READ_URL is unset. */
+export const readReplicaUrls = (config: Config): string[] =>
+  (config.DATABASE_READ_URL ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0);
 
 /** Where callbacks go: `<prefix>.events.<userID>.<callback>` (SPEC §5). */
 export const callbackPrefix = (config: Config) => `${config.SUBJECT_PREFIX}.events`;

@@ -5,6 +5,7 @@ import type { KnownVersions } from './commands/known-versions.ts';
 import type { OneAtATime } from './commands/one-at-a-time.ts';
 import type { DecisionStateLoader, StateLoader, VersionLoader } from './commands/turn-loaders.ts';
 import type { OutageLog } from './outage-log.ts';
+import type { ReadRoute } from './read-replicas.ts';
 
 /** What command and query handlers need from the running engine; made once per engine. */
 export interface EngineContext {
@@ -24,6 +25,8 @@ export interface EngineContext {
   /** Appends of concurrent commands, written together. */
   appends: AppendQueue;
   watcher: ProjectionWatcher;
+  /** Where queries read: the primary, or a replica that has the owner's writes. */
+  reads: ReadRoute;
   /** Whole lists, answered again while the owner's rows are unchanged. */
   listCache: ListCache;
   logger: Logger;

@@ -22,13 +22,14 @@ import {
   createStateLoader,
   createVersionLoader,
 } from './commands/turn-loaders.ts';
-import { type Config, callbackPrefix } from './config.ts';
+import { type Config, callbackPrefix, readReplicaUrls } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
 import { migrateToLatest } from './migrate.ts';
 import { connectNats } from './nats-connection.ts';
 import { createOutageLog } from './outage-log.ts';
 import { createProjectionHost, type ProjectionHost } from './projection/projection-host.ts';
+import { createReadRoute, type ReadRoute } from './read-replicas.ts';
 import { startService } from './service.ts';
 import { createSyncHandler } from './sync.ts';
 import { untilAvailable, withoutPassword } from './until-available.ts';
@@ -66,8 +67,43 @@ const connectDependencies = async (config: Config, logger: Logger) => {
     maxAgeMs: config.STREAM_MAX_AGE_MS,
     maxBytes: config.STREAM_MAX_BYTES,
     maxMsgsPerSubject: config.STREAM_MAX_MSGS_PER_SUBJECT,
+    replicas: config.STREAM_REPLICAS,
   });
   return { database, nc };
+};
+
+/**
+ * Queries on the read replicas, if any; the engines tell each other whose writes they answered
+ * (`<prefix>.internal.wrote`), so a query that follows a command on any of them waits for it.
+ */
+const openReadRoute = async (
+  config: Config,
+  database: EngineDatabase,
+  nc: NatsConnection,
+  logger: Logger,
+): Promise<ReadRoute> => {
+  const replicaUrls = readReplicaUrls(config);
+  if (replicaUrls.length > 0 && database.kind !== 'postgres')
+    logger.warn('DATABASE_READ_URL needs DATABASE_URL: every query reads the embedded database');
+  const subject = `${config.SUBJECT_PREFIX}.internal.wrote`;
+  const reads = await createReadRoute({
+    primary: database,
+    replicaUrls: database.kind === 'postgres' ? replicaUrls : [],
+    waitMs: config.READ_REPLICA_WAIT_MS,
+    poolSize: 10,
+    logger: logger.child({ component: 'read-replicas' }),
+    announce: (owners, lsn) =>
+      nc.publish(subject, JSON.stringify({ from: config.INSTANCE_ID, owners, lsn })),
+  });
+  if (reads.stats())
+    nc.subscribe(subject, {
+      callback: (error, msg) => {
+        if (error) return;
+        const notice = msg.json<{ from: string; owners: string[]; lsn: number }>();
+        if (notice.from !== config.INSTANCE_ID) reads.heard(notice.owners, notice.lsn);
+      },
+    });
+  return reads;
 };
 
 /** The state every handler shares, made once per engine. */
@@ -80,6 +116,7 @@ const createContext = (
     projection: ProjectionHost;
     logger: Logger;
     partitions: number;
+    reads: ReadRoute;
   },
 ): EngineContext => {
   const { database, nc, projection, partitions } = parts;
@@ -96,6 +133,7 @@ const createContext = (
     states: createStateLoader(database),
     versions: createVersionLoader(database),
     watcher: parts.watcher,
+    reads: parts.reads,
     listCache: createListCache({ maxBytes: config.LIST_CACHE_MB * 1024 * 1024 }),
     logger: parts.logger,
     outage: createOutageLog(database.health, parts.logger),
@@ -125,7 +163,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       change: `PROJECTOR_PARTITIONS=${config.PROJECTOR_PARTITIONS} pnpm cli rebuild`,
     });
   const watcher = await createProjectionWatcher(database, { partitions });
-  const threads = database.kind === 'postgres' ? config.PROJECTOR_THREADS : 0;
+  const threads = database.kind === 'postgres' ? config.PROJECTOR_THREADS : 1;
   const projection = createProjectionHost({
     config,
     database,
@@ -146,6 +184,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       process.kill(process.pid, 'SIGTERM');
     },
   });
+  const reads = await openReadRoute(config, database, nc, logger);
   const context = createContext(config, {
     database,
     nc,
@@ -153,8 +192,19 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     projection,
     logger,
     partitions,
+    reads,
   });
-  const stats = () => ({ ...projection.stats(), threads, database: database.kind });
+  const stats = () => {
+    const figures = projection.stats();
+    return {
+      instance: config.INSTANCE_ID,
+      partitions: figures.projector.partitions,
+      ...figures,
+      threads,
+      database: database.kind,
+      ...reads.stats(),
+    };
+  };
   await projection.start();
   const service = await startService({
     nc,
@@ -180,6 +230,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       await projection.stop();
       await watcher.close();
       await nc.drain();
+      await reads.close();
       await database.close();
     },
   };

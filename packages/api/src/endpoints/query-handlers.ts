@@ -7,9 +7,9 @@ import {
   listPosition,
   ok,
   toItem,
+  unknownConversation,
 } from '@im/domain';
 import { readModel } from '@im/projector';
-import { currentItem } from '../commands/owner-commands.ts';
 import { conversationsReply } from '../serialized-reply.ts';
 import type { HandlerTable } from './handler.ts';
 
@@ -38,15 +38,22 @@ type QueryMethod =
   | 'getTotalUnreadMsgCount'
   | 'getConversationIDBySessionType';
 
-/** The queries: answered from the read model as it is, waiting for nothing. */
+/**
+ * The queries: answered from the read model as it is, waiting for nothing but, on a read
+ * replica, the owner's own last write (read-replicas.ts).
+ */
 export const queryHandlers: HandlerTable<QueryMethod> = {
   async getAllConversationList(context, { userID }) {
-    return ok(conversationsReply(await context.listCache.wholeList(context.database.db, userID)));
+    return ok(
+      conversationsReply(
+        await context.listCache.wholeList(await context.reads.forOwner(userID), userID),
+      ),
+    );
   },
   async getConversationListSplit(context, { userID, offset, count }) {
     return ok(
       conversationsReply(
-        await readModel.listConversationsJSON(context.database.db, userID, {
+        await readModel.listConversationsJSON(await context.reads.forOwner(userID), userID, {
           offset,
           limit: count,
         }),
@@ -56,7 +63,7 @@ export const queryHandlers: HandlerTable<QueryMethod> = {
   async getConversationListPage(context, { userID, cursor, limit }) {
     const after = cursor ? decodeCursor(cursor) : undefined;
     if (cursor && !after) return fail(400, 'cursor: not a cursor this API returned');
-    const page = await readModel.listConversations(context.database.db, userID, {
+    const page = await readModel.listConversations(await context.reads.forOwner(userID), userID, {
       after,
       limit: limit + 1,
     });
@@ -69,23 +76,26 @@ export const queryHandlers: HandlerTable<QueryMethod> = {
     });
   },
   async getOneConversation(context, { userID, sessionType, sourceID }) {
-    const item = await currentItem(
-      context,
+    const conversationID = conversationIDFor(userID, sessionType, sourceID);
+    const [state] = await readModel.getConversationStates(
+      await context.reads.forOwner(userID),
       userID,
-      conversationIDFor(userID, sessionType, sourceID),
+      [conversationID],
     );
-    return item.ok ? ok({ conversation: item.value }) : item;
+    return state
+      ? ok({ conversation: toItem(state) })
+      : unknownConversation(userID, conversationID);
   },
   async getMultipleConversation(context, { userID, conversationIDs }) {
     const states = await readModel.getConversationStates(
-      context.database.db,
+      await context.reads.forOwner(userID),
       userID,
       conversationIDs,
     );
     return ok({ conversations: states.map(toItem) });
   },
   async getTotalUnreadMsgCount(context, { userID }) {
-    return ok({ total: await readModel.totalUnread(context.database.db, userID) });
+    return ok({ total: await readModel.totalUnread(await context.reads.forOwner(userID), userID) });
   },
   async getConversationIDBySessionType(_context, { userID, sessionType, sourceID }) {
     return ok({ conversationID: conversationIDFor(userID, sessionType, sourceID) });

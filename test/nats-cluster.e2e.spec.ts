@@ -1,0 +1,103 @@
+import { startEngine } from '@im/api';
+import { silentLogger } from '@im/domain';
+import type { PublisherStats } from '@im/projector';
+import { sql } from 'kysely';
+import { connect } from 'nats';
+import { describe, expect, it } from 'vitest';
+import {
+  changesDue,
+  crowd,
+  dedupe,
+  durableConsumer,
+  expectedMsgIDs,
+  expectLastStates,
+  expectVersionOrder,
+  markerDone,
+  patientClient,
+  readStream,
+  runCommands,
+} from './support/delivery.ts';
+import { testConfig, useCleanup } from './support/harness.ts';
+import { startPrivateNatsCluster } from './support/private-nats.ts';
+
+describe('callbacks on a three-node NATS cluster', () => {
+  const cleanup = useCleanup();
+
+  it('loses none and keeps each owner’s order when the stream’s leader node is killed and comes back', async () => {
+    const cluster = await startPrivateNatsCluster(3);
+    cleanup(() => cluster.remove());
+    const config = await testConfig({ NATS_URL: cluster.urls, STREAM_REPLICAS: '3' });
+    const engine = await startEngine(config, silentLogger);
+    cleanup(() => engine.stop());
+    const publisher = () => engine.stats().publisher as PublisherStats;
+    const client = await patientClient(config);
+    cleanup(() => client.close());
+    const gateway = await connect({
+      servers: cluster.urls.split(','),
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    cleanup(() => gateway.close());
+    const jsm = await gateway.jetstreamManager();
+    const info = await jsm.streams.info(config.STREAM_NAME);
+    expect(info.config.num_replicas).toBe(3);
+    expect(info.cluster?.replicas).toHaveLength(2);
+
+    const members = crowd(300, 'q');
+    await client.request('joinGroup', { groupID: 'hall', userIDs: members });
+    const consumer = await durableConsumer(gateway, config, 'cluster-gateway');
+    cleanup(async () => consumer.stop());
+
+    const leader = async () => (await jsm.streams.info(config.STREAM_NAME)).cluster?.leader;
+    let killed: { name: string; failuresBefore: number } | undefined;
+    await runCommands(
+      client,
+      { tag: 'c', count: 90, groupID: 'hall', sender: members[0] as string },
+      async (done) => {
+        if (done === 30) {
+          const name = (await leader()) as string;
+          killed = { name, failuresBefore: publisher().failures };
+          await cluster.named(name)?.kill();
+          await expect
+            .poll(async () => (await leader().catch(() => undefined)) ?? name, {
+              message: 'a new stream leader',
+              timeout: 30_000,
+            })
+            .not.toBe(name);
+        }
+        if (done === 60) await cluster.named(killed?.name as string)?.start();
+      },
+    );
+    // The node that came back catches up with the others.
+    await expect
+      .poll(
+        async () =>
+          (await jsm.streams.info(config.STREAM_NAME)).cluster?.replicas?.every(
+            (replica) => replica.current && !replica.offline,
+          ),
+        { message: 'every replica current again', timeout: 60_000 },
+      )
+      .toBe(true);
+    await markerDone(client, () => consumer.received, 'c');
+    await expect
+      .poll(
+        async () =>
+          Number((await sql<{ n: number }>`${changesDue}`.execute(engine.database.db)).rows[0]?.n),
+        { message: 'the outbox drained', timeout: 60_000 },
+      )
+      .toBe(0);
+
+    const expected = [...(await expectedMsgIDs(engine.database.db))].sort();
+    // None lost: the stream holds each callback once, in each owner's version order, and the
+    // gateway's durable consumer got each of them.
+    const stored = await readStream(gateway, config);
+    expect(stored.map((c) => c.msgID).sort()).toEqual(expected);
+    expectVersionOrder(stored);
+    const delivered = dedupe(consumer.received);
+    expect(delivered.map((c) => c.msgID).sort()).toEqual(expected);
+    await expectLastStates(client, delivered, ['cr0', 'cs1', ...members.slice(0, 3)]);
+    console.info(
+      `stream leader ${killed?.name} killed after 30 of 90 commands and restarted after 60: ${expected.length} callbacks, ${consumer.received.length} deliveries to the durable consumer, ${publisher().failures - (killed?.failuresBefore ?? 0)} failed publish attempts`,
+    );
+  }, 300_000);
+});
