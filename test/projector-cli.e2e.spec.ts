@@ -37,12 +37,13 @@ describe('the CLI', () => {
     });
     expect(helps[2]?.stdout).toContain('--dry-run');
 
-    const [top, none, unknown, badOption, badValue] = await Promise.all([
+    const [top, none, unknown, badOption, badValue, badPartition] = await Promise.all([
       runCli(['--help'], env),
       runCli([], env),
       runCli(['rebiuld'], env),
       runCli(['verify', '--fast'], env),
       runCli(['rebuild', '--batch-size', '0'], env),
+      runCli(['verify', '--partition', 'one'], env),
     ]);
     expect(top.code).toBe(0);
     for (const command of commands) expect(top.stdout).toContain(`  ${command} `);
@@ -53,6 +54,10 @@ describe('the CLI', () => {
     expect(badOption.stderr).toContain("Unknown option '--fast'");
     expect(badValue.code).toBe(2);
     expect(badValue.stderr).toContain('--batch-size: expected a positive integer, got 0');
+    expect(badPartition.code).toBe(2);
+    expect(badPartition.stderr).toContain(
+      '--partition: expected a partition number from 0, got one',
+    );
   }, 120_000);
 
   it('fails with exit 1 when the database is unreachable', async () => {

@@ -15,6 +15,7 @@ import {
   commandHelp,
   EXIT,
   type Options,
+  partitionNumber,
   positiveInteger,
   UsageError,
   usage,
@@ -106,9 +107,17 @@ const run = async (name: Command, options: Options, config: Config): Promise<num
     }
     case 'verify': {
       const replay = replayOptions(options, config, logger, 'verify');
+      const only = partitionNumber(options);
       return withDatabase(config, async (database) => {
         await migrateToLatest(database);
-        const result = await verifyReadModel({ database, ...replay });
+        const result = await verifyReadModel({
+          database,
+          ...replay,
+          ...(only === undefined ? {} : { only }),
+        }).catch((error) => {
+          if (error instanceof RangeError) throw new UsageError(`--${error.message}`);
+          throw error;
+        });
         logger.info(result.equal ? 'verify: equal' : 'verify: different', {
           events: result.events,
           seconds: result.seconds,

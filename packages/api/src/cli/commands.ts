@@ -48,12 +48,15 @@ exit codes: 0 switched (--dry-run: equal), 1 failed (--dry-run: differs), 2 usag
 compares every stored column of every row, both ways, at that checkpoint.
 
 options:
+  --partition <k>          verify partition k alone (0 to partitions - 1): its owners' rows,
+                           group rows and checkpoint (default: every partition)
 ${REPLAY_OPTIONS}
   --progress-every <s>     seconds between progress log lines off a terminal (default 5)
   --json                   print the result as JSON
 
 exit codes: 0 equal, 1 different (a short summary says how) or failed, 2 usage`,
     options: {
+      partition: { type: 'string' },
       'batch-size': { type: 'string' },
       'cache-rows': { type: 'string' },
       'progress-every': { type: 'string' },
@@ -87,6 +90,16 @@ Configuration comes from the environment (DATABASE_URL, NATS_URL, LOG_LEVEL, ...
 
 export const commandHelp = (name: Command) =>
   `usage: pnpm cli ${name} [options]\n\n${COMMANDS[name].summary}\n\n${COMMANDS[name].help}\n`;
+
+/** `--partition k`: a partition's number, from 0. */
+export const partitionNumber = (options: Options): number | undefined => {
+  const value = options.partition;
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new UsageError(`--partition: expected a partition number from 0, got ${String(value)}`);
+  return parsed;
+};
 
 export const positiveInteger = (options: Options, name: string): number | undefined => {
   const value = options[name];

@@ -38,16 +38,26 @@ const rowOf = async (db: Db, table: string, owner: string, id: string) => {
 };
 
 /** Group rows that differ between two group tables, both ways. */
-const differingGroups = async (db: Db, live: string, rebuilt: string): Promise<number> => {
+const differingGroups = async (
+  db: Db,
+  live: string,
+  rebuilt: string,
+  inScope: ReturnType<typeof partitionFilter>,
+): Promise<number> => {
   const columns = sql.raw(`partition, ${GROUP_COLUMNS.map(([, column]) => column).join(', ')}`);
   const result = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM (
-      (SELECT ${columns} FROM ${sql.table(live)} EXCEPT SELECT ${columns} FROM ${sql.table(rebuilt)})
+      (SELECT ${columns} FROM ${sql.table(live)} WHERE ${inScope}
+       EXCEPT SELECT ${columns} FROM ${sql.table(rebuilt)})
       UNION ALL
-      (SELECT ${columns} FROM ${sql.table(rebuilt)} EXCEPT SELECT ${columns} FROM ${sql.table(live)})
+      (SELECT ${columns} FROM ${sql.table(rebuilt)} EXCEPT SELECT ${columns} FROM ${sql.table(live)} WHERE ${inScope})
     ) differing`.execute(db);
   return result.rows[0]?.n ?? 0;
 };
+
+/** The live rows a comparison covers: every one, or one partition's. */
+const partitionFilter = (only: number | undefined) =>
+  only === undefined ? sql`true` : sql`partition = ${only}`;
 
 /**
  * Compares two read models, in `db`'s snapshot: the conversation tables on every stored column,
@@ -58,8 +68,9 @@ export const compareTables = async (
   db: Db,
   liveTables: ReadModelTables,
   rebuiltTables: ReadModelTables,
-  options: { sample?: number } = {},
+  options: { sample?: number; only?: number } = {},
 ): Promise<Comparison> => {
+  const inScope = partitionFilter(options.only);
   const live = liveTables.items;
   const rebuilt = rebuiltTables.items;
   const result = await sql<{
@@ -70,18 +81,18 @@ export const compareTables = async (
     sample: Array<{ owner: string; conversation_id: string; live: boolean; rebuilt: boolean }>;
   }>`
     WITH only_live AS (
-      SELECT ${selectColumns}, partition FROM ${sql.table(live)}
+      SELECT ${selectColumns}, partition FROM ${sql.table(live)} WHERE ${inScope}
       EXCEPT SELECT ${selectColumns}, partition FROM ${sql.table(rebuilt)}
     ), only_rebuilt AS (
       SELECT ${selectColumns}, partition FROM ${sql.table(rebuilt)}
-      EXCEPT SELECT ${selectColumns}, partition FROM ${sql.table(live)}
+      EXCEPT SELECT ${selectColumns}, partition FROM ${sql.table(live)} WHERE ${inScope}
     ), keys AS (
       SELECT owner, conversation_id, bool_or(side = 'live') AS live, bool_or(side = 'rebuilt') AS rebuilt
       FROM (SELECT owner, conversation_id, 'live' AS side FROM only_live
             UNION ALL SELECT owner, conversation_id, 'rebuilt' FROM only_rebuilt) sides
       GROUP BY owner, conversation_id ORDER BY owner, conversation_id LIMIT ${options.sample ?? 5}
     )
-    SELECT (SELECT count(*)::int FROM ${sql.table(live)}) AS live_rows,
+    SELECT (SELECT count(*)::int FROM ${sql.table(live)} WHERE ${inScope}) AS live_rows,
            (SELECT count(*)::int FROM ${sql.table(rebuilt)}) AS rebuilt_rows,
            (SELECT count(*)::int FROM only_live) AS only_live,
            (SELECT count(*)::int FROM only_rebuilt) AS only_rebuilt,
@@ -100,7 +111,7 @@ export const compareTables = async (
     sample.push({ owner: key.owner, conversationID: key.conversation_id, kind, fields });
   }
   const drifted = await driftedTotals(db);
-  const groups = await differingGroups(db, liveTables.groups, rebuiltTables.groups);
+  const groups = await differingGroups(db, liveTables.groups, rebuiltTables.groups, inScope);
   return {
     equal: figures.only_live === 0 && figures.only_rebuilt === 0 && drifted === 0 && groups === 0,
     differingGroups: groups,

@@ -120,6 +120,17 @@ describe('partitions projected apart', () => {
     const drifted = await verifyReadModel({ database: apart, logger });
     expect(drifted.equal).toBe(false);
     expect(drifted.differingCheckpoints).toEqual([1]);
+    // One partition verified alone: its rows and its checkpoint, none of the others'.
+    const one = await verifyReadModel({ database: apart, logger, only: 1 });
+    expect(one.equal).toBe(false);
+    expect(one.differingCheckpoints).toEqual([1]);
+    const other = await verifyReadModel({ database: apart, logger, only: 2 });
+    expect(other.equal).toBe(true);
+    const inTwo = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM conversation_item WHERE partition = 2`.execute(apart.db);
+    expect(other.comparison.liveRows).toBe(inTwo.rows[0]?.n);
+    expect(other.comparison.rebuiltRows).toBe(inTwo.rows[0]?.n);
+    expect(other.comparison.liveRows).toBeGreaterThan(0);
     await sql`UPDATE checkpoints SET handled = handled - 1 WHERE name = 'projector:1'`.execute(
       apart.db,
     );

@@ -16,6 +16,8 @@ export interface ReplayRunOptions {
   logger: Logger;
   /** The number of partitions to build the read model for (default: the database's layout). */
   partitions?: number;
+  /** Replay this one partition's owners only (verify --partition). */
+  only?: number;
   progress?: ProgressReporter;
   /** Events per batch; large batches make a replay fast. */
   batchSize?: number;
@@ -86,6 +88,7 @@ export const withReplay = async <T>(
     db,
     table,
     partitions: options.partitions ?? (await readLayout(db))?.partitions ?? 1,
+    ...(options.only === undefined ? {} : { only: options.only }),
     batchSize: options.batchSize ?? DEFAULTS.batchSize,
     cacheRows: options.cacheRows ?? DEFAULTS.cacheRows,
     indexes: purpose === 'rebuild',

@@ -41,9 +41,15 @@ const compareAtCheckpoints = async (
   replay: Replay,
   table: ScratchTable,
   partitions: number,
+  only: number | undefined,
   onCheckpoints: (checkpoints: Map<number, Checkpoint>) => void,
 ): Promise<Compared> => {
   const db = database.db;
+  /** The checkpoints compared: every partition's, or the one's. */
+  const checkpointsOf = async (source: Db) => {
+    const all = await liveCheckpoints(source, partitions);
+    return only === undefined ? all : new Map([[only, all.get(only) as Checkpoint]]);
+  };
   const catchUp = async (source: Db, checkpoints: Map<number, Checkpoint>) => {
     onCheckpoints(checkpoints);
     const until = new Map([...checkpoints].map(([p, c]) => [p, c.position]));
@@ -51,7 +57,7 @@ const compareAtCheckpoints = async (
   };
   const compare = async (tx: Db, checkpoints: Map<number, Checkpoint>) => ({
     checkpoints,
-    comparison: await compareTables(tx, LIVE_TABLES, table.tables),
+    comparison: await compareTables(tx, LIVE_TABLES, table.tables, { only }),
   });
   if (database.kind === 'pglite') {
     // One connection, nothing running beside: one snapshot does it all.
@@ -59,7 +65,7 @@ const compareAtCheckpoints = async (
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute(async (tx) => {
-        const checkpoints = await liveCheckpoints(tx, partitions);
+        const checkpoints = await checkpointsOf(tx);
         await catchUp(tx, checkpoints);
         return compare(tx, checkpoints);
       });
@@ -72,7 +78,7 @@ const compareAtCheckpoints = async (
   const held = new Promise<Map<number, Checkpoint>>((resolve, reject) => {
     holding = db.transaction().execute(async (tx) => {
       await holdProjectors(tx, partitions);
-      const checkpoints = await liveCheckpoints(tx, partitions);
+      const checkpoints = await checkpointsOf(tx);
       await catchUp(db, checkpoints);
       resolve(checkpoints);
       await snapshotTaken;
@@ -86,7 +92,7 @@ const compareAtCheckpoints = async (
       .setIsolationLevel('repeatable read')
       .execute(async (tx) => {
         // The first statement takes the snapshot; the projectors may go on after it.
-        const seen = await liveCheckpoints(tx, partitions);
+        const seen = await checkpointsOf(tx);
         release();
         for (const [p, checkpoint] of checkpoints)
           if (comparePositions((seen.get(p) as Checkpoint).position, checkpoint.position) !== 0)
@@ -103,23 +109,32 @@ const compareAtCheckpoints = async (
  * Rebuilds the read model into scratch tables up to the live projectors' checkpoints and compares
  * it with the live tables, row by row on every stored column, in one snapshot so that both stand
  * at the same positions. Each partition's checkpoint must also count the events up to it as the
- * rebuild does. The scratch tables are dropped afterwards.
+ * rebuild does. With `only`, the replay and the comparison cover that partition's owners alone.
+ * The scratch tables are dropped afterwards.
  */
 export const verifyReadModel = async (options: ReplayRunOptions): Promise<VerifyResult> => {
   const db = options.database.db;
   const started = performance.now();
   const partitions = (await readLayout(db))?.partitions ?? 1;
-  const live = await liveCheckpoints(db, partitions);
+  const { only } = options;
+  if (only !== undefined && !(only >= 0 && only < partitions))
+    throw new RangeError(`partition: ${only} is not one of the database's 0–${partitions - 1}`);
+  const everyCheckpoint = await liveCheckpoints(db, partitions);
+  const live =
+    only === undefined
+      ? everyCheckpoint
+      : new Map([[only, everyCheckpoint.get(only) as Checkpoint]]);
   const from = earliestOf(live);
   options.progress?.setTotal(await eventsUpTo(db, LOG_START, from.position));
   return withReplay({ ...options, partitions }, 'verify', async (replay, table, counted) => {
-    replay.projectedUpTo(positionsOf(partitions, live));
+    replay.projectedUpTo(positionsOf(partitions, everyCheckpoint));
     await replay.build(from.position);
     const compared = await compareAtCheckpoints(
       options.database,
       replay,
       table,
       partitions,
+      only,
       (checkpoints) =>
         options.progress?.setTotal(counted() + latestOf(checkpoints).handled - replay.handled()),
     );
