@@ -6,6 +6,7 @@ import {
   type EngineDatabase,
   type EngineSchema,
   projectionStatus,
+  rebuildPartition,
   rebuildReadModel,
   verifyReadModel,
 } from '@im/projector';
@@ -25,6 +26,12 @@ import { type Config, loadConfig } from './config.ts';
 import { startEngine } from './engine.ts';
 import { createLogger } from './logger.ts';
 import { migrateToLatest } from './migrate.ts';
+
+/** A partition number the database does not have is the caller's mistake (exit 2). */
+const asUsageError = (error: unknown): never => {
+  if (error instanceof RangeError) throw new UsageError(`--${error.message}`);
+  throw error;
+};
 
 const withDatabase = async <T>(config: Config, work: (database: EngineDatabase) => Promise<T>) => {
   const database = await openDatabase<EngineSchema>({
@@ -88,10 +95,16 @@ const run = async (name: Command, options: Options, config: Config): Promise<num
         logger,
         dryRun ? 'rebuild (dry run)' : 'rebuild',
       );
+      const only = partitionNumber(options);
+      if (only !== undefined && options.partitions !== undefined)
+        throw new UsageError('--partition and --partitions: choose one');
+      const onePartition = only === undefined ? {} : { only };
       return withDatabase(config, async (database) => {
         await migrateToLatest(database);
         if (dryRun) {
-          const result = await verifyReadModel({ database, ...replay });
+          const result = await verifyReadModel({ database, ...replay, ...onePartition }).catch(
+            asUsageError,
+          );
           logger.info('rebuild dry run done', { ...result, comparison: undefined });
           process.stdout.write(describeVerify(result));
           return result.equal ? EXIT.ok : EXIT.failed;
@@ -99,7 +112,10 @@ const run = async (name: Command, options: Options, config: Config): Promise<num
         const partitions = positiveInteger(options, 'partitions');
         if (partitions !== undefined && partitions > MAX_PARTITIONS)
           throw new UsageError(`--partitions: at most ${MAX_PARTITIONS}`);
-        const result = await rebuildReadModel({ database, ...replay, partitions });
+        const result =
+          only === undefined
+            ? await rebuildReadModel({ database, ...replay, partitions })
+            : await rebuildPartition({ database, ...replay, only }).catch(asUsageError);
         logger.info('rebuild done: switched to the rebuilt read model', { ...result });
         process.stdout.write(describeRebuild(result));
         return EXIT.ok;
@@ -114,10 +130,7 @@ const run = async (name: Command, options: Options, config: Config): Promise<num
           database,
           ...replay,
           ...(only === undefined ? {} : { only }),
-        }).catch((error) => {
-          if (error instanceof RangeError) throw new UsageError(`--${error.message}`);
-          throw error;
-        });
+        }).catch(asUsageError);
         logger.info(result.equal ? 'verify: equal' : 'verify: different', {
           events: result.events,
           seconds: result.seconds,

@@ -19,5 +19,6 @@ export type * from './read-model/schema.ts';
 export type { Comparison, DifferingRow } from './rebuild/compare.ts';
 export * from './rebuild/progress.ts';
 export * from './rebuild/rebuild.ts';
+export * from './rebuild/rebuild-partition.ts';
 export type { ReplayRunOptions } from './rebuild/replay-run.ts';
 export * from './rebuild/verify.ts';

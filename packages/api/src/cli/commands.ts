@@ -30,6 +30,8 @@ options:
   --dry-run                build and verify against the live read model; do not switch
   --partitions <n>         build for n partitions (1–64) and make it the database's number:
                            running engines stop and must be restarted (default: keep it)
+  --partition <k>          rebuild partition k alone (0 to partitions - 1), in place, while the
+                           other partitions' projectors go on
 ${REPLAY_OPTIONS}
   --progress-every <s>     seconds between progress log lines off a terminal (default 5)
 
@@ -37,6 +39,7 @@ exit codes: 0 switched (--dry-run: equal), 1 failed (--dry-run: differs), 2 usag
     options: {
       'dry-run': { type: 'boolean' },
       partitions: { type: 'string' },
+      partition: { type: 'string' },
       'batch-size': { type: 'string' },
       'cache-rows': { type: 'string' },
       'progress-every': { type: 'string' },

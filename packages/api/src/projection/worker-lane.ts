@@ -87,7 +87,15 @@ export const createWorkerLane = (
       index,
       launch: { entry: ENTRY, tsx: tsxApi() },
     };
-    worker = new Worker(LAUNCH, { eval: true, workerData: data, name: `projection ${index}` });
+    worker = new Worker(LAUNCH, {
+      eval: true,
+      workerData: data,
+      name: `projection ${index}`,
+      // Not the process's own flags: `--import tsx` would load tsx twice (LAUNCH loads it).
+      execArgv: [],
+      // The young generation `pnpm start` gives the main thread (--max-semi-space-size=4).
+      resourceLimits: { maxYoungGenerationSizeMb: 12 },
+    });
     let started = () => {};
     ready = new Promise((resolve) => {
       started = resolve;

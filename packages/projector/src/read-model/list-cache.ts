@@ -13,12 +13,14 @@ const encoder = new TextEncoder();
 
 /**
  * What identifies an owner's list as it is: the owner's version (every change to a conversation,
- * a group message's included, gives it the newest version) and the read-model tables themselves
- * (a rebuild switches in new ones, whose rows may differ at equal versions).
+ * a group message's included, gives it the newest version), the read-model tables themselves
+ * (a rebuild switches in new ones, whose rows may differ at equal versions), and the version of the
+ * layout row, which a rebuild of one partition writes when it replaces rows in place.
  */
 const listStamp = async (db: Db, owner: string): Promise<string> => {
   const result = await sql<{ stamp: string }>`
     SELECT 'conversation_item'::regclass::oid || ':' || 'group_state'::regclass::oid || ':' ||
+           coalesce((SELECT xmin::text FROM projection_layout), '') || ':' ||
            ${ownerVersionOf(sql`${owner}`)} AS stamp`.execute(db);
   return result.rows[0]?.stamp ?? '';
 };

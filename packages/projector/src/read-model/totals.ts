@@ -32,12 +32,19 @@ export const recountTotals = async (db: Db): Promise<void> => {
   await sql`INSERT INTO owner_unread (owner, total) ${summedTotals}`.execute(db);
 };
 
-/** Owners whose stored total is not the sum over their rows (an absent total counts as 0). */
-export const driftedTotals = async (db: Db): Promise<number> => {
+/**
+ * Owners whose stored total is not the sum over their rows (an absent total counts as 0); with
+ * `partition`, of the owners with rows in that partition.
+ */
+export const driftedTotals = async (db: Db, partition?: number): Promise<number> => {
+  const inScope =
+    partition === undefined
+      ? sql`true`
+      : sql`owner IN (SELECT owner FROM conversation_item WHERE partition = ${partition})`;
   const result = await sql<{ drifted: number }>`
     SELECT count(*)::int AS drifted
     FROM owner_unread stored FULL JOIN (${summedTotals}) summed USING (owner)
-    WHERE coalesce(stored.total, 0) <> coalesce(summed.total, 0)`.execute(db);
+    WHERE coalesce(stored.total, 0) <> coalesce(summed.total, 0) AND ${inScope}`.execute(db);
   return result.rows[0]?.drifted ?? 0;
 };
 

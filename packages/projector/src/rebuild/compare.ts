@@ -110,7 +110,7 @@ export const compareTables = async (
     }
     sample.push({ owner: key.owner, conversationID: key.conversation_id, kind, fields });
   }
-  const drifted = await driftedTotals(db);
+  const drifted = await driftedTotals(db, options.only);
   const groups = await differingGroups(db, liveTables.groups, rebuiltTables.groups, inScope);
   return {
     equal: figures.only_live === 0 && figures.only_rebuilt === 0 && drifted === 0 && groups === 0,

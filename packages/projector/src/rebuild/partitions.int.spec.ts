@@ -19,6 +19,7 @@ import { projectorLease } from '../read-model/names.ts';
 import { getConversationStates } from '../read-model/queries.ts';
 import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
 import { rebuildReadModel } from './rebuild.ts';
+import { rebuildPartition } from './rebuild-partition.ts';
 import { verifyReadModel } from './verify.ts';
 
 const logger = silentLogger;
@@ -133,6 +134,44 @@ describe('partitions projected apart', () => {
     expect(other.comparison.liveRows).toBeGreaterThan(0);
     await sql`UPDATE checkpoints SET handled = handled - 1 WHERE name = 'projector:1'`.execute(
       apart.db,
+    );
+  });
+
+  it('a rebuild of one partition mends its rows and totals in place and leaves the others as they are', async () => {
+    const pickRow = async (partition: number) =>
+      (
+        await sql<{ owner: string; conversation_id: string }>`
+          SELECT owner, conversation_id FROM conversation_item WHERE partition = ${partition}
+          ORDER BY owner, conversation_id LIMIT 1`.execute(apart.db)
+      ).rows[0] as { owner: string; conversation_id: string };
+    const spoil = async (partition: number) => {
+      const row = await pickRow(partition);
+      await sql`UPDATE conversation_item SET is_pinned = NOT is_pinned
+                WHERE owner = ${row.owner} AND conversation_id = ${row.conversation_id}`.execute(
+        apart.db,
+      );
+      await sql`INSERT INTO owner_unread (owner, total) VALUES (${row.owner}, 12345)
+                ON CONFLICT (owner) DO UPDATE SET total = 12345`.execute(apart.db);
+      return row;
+    };
+    const inTwo = await rows(apart, sql`partition = 2`);
+    await spoil(2);
+    await spoil(3);
+    expect((await verifyReadModel({ database: apart, logger, only: 2 })).equal).toBe(false);
+    const otherRows = await rows(apart, sql`partition <> 2`);
+
+    const rebuilt = await rebuildPartition({ database: apart, logger, only: 2 });
+    expect(rebuilt.rows).toBe(inTwo.length);
+    expect(await rows(apart, sql`partition = 2`)).toEqual(inTwo);
+    expect(await rows(apart, sql`partition <> 2`)).toEqual(otherRows);
+    expect((await verifyReadModel({ database: apart, logger, only: 2 })).equal).toBe(true);
+    // Partition 2 stands at the log's head now; partition 3 is still spoilt, until its turn.
+    expect((await liveCheckpoints(apart.db, COUNT)).get(2)).toEqual(rebuilt.checkpoint);
+    expect((await verifyReadModel({ database: apart, logger, only: 3 })).equal).toBe(false);
+    await rebuildPartition({ database: apart, logger, only: 3 });
+    expect((await verifyReadModel({ database: apart, logger })).equal).toBe(true);
+    await expect(rebuildPartition({ database: apart, logger, only: COUNT })).rejects.toThrow(
+      RangeError,
     );
   });
 
