@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'nats';
 import { freePort } from './free-port.ts';
 
 export interface PrivateNats {
@@ -127,6 +128,24 @@ export const startPrivateNatsCluster = async (size = 3): Promise<PrivateNatsClus
   };
   try {
     await Promise.all(nodes.map((node) => node.start()));
+    // Ready servers may still be electing JetStream's meta leader: wait until it answers.
+    const nc = await connect({ servers: cluster.urls.split(',') });
+    try {
+      const deadline = Date.now() + 30_000;
+      const answers = () =>
+        nc
+          .jetstreamManager({ timeout: 1000 })
+          .then((jsm) => jsm.getAccountInfo())
+          .then(() => true)
+          .catch(() => false);
+      while (!(await answers())) {
+        if (Date.now() > deadline)
+          throw new Error('the JetStream cluster elected no leader in 30 s');
+        await new Promise((done) => setTimeout(done, 200));
+      }
+    } finally {
+      await nc.close();
+    }
   } catch (error) {
     await cluster.remove();
     throw error;

@@ -60,15 +60,27 @@ const connectDependencies = async (config: Config, logger: Logger) => {
     ),
     connectNats(config, `${config.INSTANCE_ID} conversation-engine`, logger),
   ]);
-  await ensureCallbackStream(await nc.jetstreamManager(), {
-    name: config.STREAM_NAME,
-    subjectPrefix: callbackPrefix(config),
-    duplicateWindowMs: config.STREAM_DUPLICATE_WINDOW_MS,
-    maxAgeMs: config.STREAM_MAX_AGE_MS,
-    maxBytes: config.STREAM_MAX_BYTES,
-    maxMsgsPerSubject: config.STREAM_MAX_MSGS_PER_SUBJECT,
-    replicas: config.STREAM_REPLICAS,
-  });
+  const jsm = await nc.jetstreamManager();
+  // A JetStream cluster that is still electing its leader answers with a timeout or 503.
+  await untilAvailable(
+    {
+      name: 'JetStream',
+      url: config.NATS_URL,
+      hint: 'nats-server runs with -js (a cluster: of enough nodes for STREAM_REPLICAS)',
+    },
+    () =>
+      ensureCallbackStream(jsm, {
+        name: config.STREAM_NAME,
+        subjectPrefix: callbackPrefix(config),
+        duplicateWindowMs: config.STREAM_DUPLICATE_WINDOW_MS,
+        maxAgeMs: config.STREAM_MAX_AGE_MS,
+        maxBytes: config.STREAM_MAX_BYTES,
+        maxMsgsPerSubject: config.STREAM_MAX_MSGS_PER_SUBJECT,
+        replicas: config.STREAM_REPLICAS,
+      }),
+    logger,
+    { retry: (error) => ['TIMEOUT', '503'].includes(String((error as { code?: string }).code)) },
+  );
   return { database, nc };
 };
 

@@ -55,15 +55,18 @@ const beginBatch = async (
   }>`
     WITH locked AS (
       -- Locked in name order, as a rebuild's hold takes them: neither waits for the other in turn.
-      SELECT p.partition, l.name FROM leases l
+      SELECT p.partition, l.name, l.expires_at FROM leases l
       JOIN unnest(${partitions.map(projectorLease)}::text[], ${[...partitions]}::int[])
         AS p(name, partition) ON p.name = l.name
       WHERE l.holder = ${holder} AND l.expires_at > now()
       ORDER BY l.name FOR UPDATE OF l
-    ), held AS (
+    ), renewed AS (
+      -- Only leases past half their time: most batches write no lease row (PostgreSQL runs a
+      -- data-modifying WITH whether or not the query reads it).
       UPDATE leases SET expires_at = now() + make_interval(secs => ${leaseTtlMs / 1000})
-      FROM locked WHERE leases.name = locked.name RETURNING locked.partition
-    )
+      FROM locked WHERE leases.name = locked.name
+        AND locked.expires_at < now() + make_interval(secs => ${leaseTtlMs / 2000})
+    ), held AS (SELECT partition FROM locked)
     SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true),
            held.partition, (SELECT partitions FROM projection_layout) AS layout,
            c.transaction_id::text AS tx, c.global_position, c.handled,
