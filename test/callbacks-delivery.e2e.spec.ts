@@ -30,7 +30,8 @@ describe('delivery while the engine is killed', () => {
   const cleanup = useCleanup();
 
   it('gives a durable consumer every callback exactly once after dedupe, in version order', async () => {
-    const config = await testConfig();
+    // A projection worker thread publishes half the partitions' callbacks when the process dies.
+    const config = await testConfig({ PROJECTOR_THREADS: '2' });
     /** The engine in a process of its own, to SIGSTOP and SIGKILL. */
     const spawnEngine = () => spawnCli(['start'], configEnv(config));
     let engine = spawnEngine();
@@ -94,7 +95,7 @@ describe('delivery across a NATS outage', () => {
   it('publishes every callback due, in version order per owner, once NATS returns', async () => {
     const nats = await startPrivateNats();
     cleanup(() => nats.remove());
-    const config = await testConfig({ NATS_URL: nats.url });
+    const config = await testConfig({ NATS_URL: nats.url, PROJECTOR_THREADS: '2' });
     const engine = await startEngine(config, silentLogger);
     cleanup(() => engine.stop());
     const publisher = () => engine.stats().publisher as PublisherStats;

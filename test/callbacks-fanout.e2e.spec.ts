@@ -30,7 +30,7 @@ const byOwner = (all: readonly ReceivedCallback[], name: string, version: number
 describe('fan-out of one group message to 10,000 members', () => {
   let t: TestEngine;
   beforeAll(async () => {
-    t = await startTestEngine();
+    t = await startTestEngine({ PROJECTOR_THREADS: '2' });
     const joined = await t.request('joinGroup', { groupID: 'big', userIDs: members });
     expect(joined.code).toBeUndefined();
   }, 120_000);

@@ -45,7 +45,11 @@ describe('three engine processes on twelve partitions, one killed under load', (
   const engines = new Map<string, CliProcess>();
 
   beforeAll(async () => {
-    config = await testConfig({ PROJECTOR_PARTITIONS: String(PARTITIONS) });
+    config = await testConfig({
+      PROJECTOR_PARTITIONS: String(PARTITIONS),
+      // A worker thread in each engine: partitions projected off the main thread fail over too.
+      PROJECTOR_THREADS: '2',
+    });
     database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 4 });
     await migrateToLatest(database);
     for (const name of ['a', 'b', 'c']) {

@@ -21,7 +21,12 @@ describe('PostgreSQL stopped and started under load', () => {
 
   beforeAll(async () => {
     postgres = await startPrivatePostgres();
-    config = await testConfig({ DATABASE_URL: postgres.url, READ_YOUR_WRITES_TIMEOUT_MS: '3000' });
+    config = await testConfig({
+      DATABASE_URL: postgres.url,
+      READ_YOUR_WRITES_TIMEOUT_MS: '3000',
+      // The worker thread's connections live through the outage too.
+      PROJECTOR_THREADS: '2',
+    });
     engine = await startEngineProcess(configEnv(config));
     client = await connectClient(config);
   }, 120_000);

@@ -23,7 +23,7 @@ describe('the projector killed with SIGKILL during a large catch-up', () => {
   const total = appends.reduce((sum, append) => sum + append.events.length, 0);
 
   beforeAll(async () => {
-    config = await testConfig({ PROJECTOR_BATCH_SIZE: '500' });
+    config = await testConfig({ PROJECTOR_BATCH_SIZE: '500', PROJECTOR_THREADS: '2' });
     database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 8 });
     await migrateToLatest(database);
     // Appended straight to the log: the engine finds a backlog it has to catch up with.

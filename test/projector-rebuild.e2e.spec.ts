@@ -143,15 +143,7 @@ describe('rebuild while the engine serves', () => {
   }, 300_000);
 
   it('reports projection lag and throughput in the NATS service stats', async () => {
-    const projectorStats = async () => {
-      // Addressed to this engine's instance: other engines may serve the same name on this server.
-      const reply = await t.nc.request(
-        `$SRV.STATS.conversation-engine.${t.engine.service.info().id}`,
-        new Uint8Array(),
-        { timeout: 5000 },
-      );
-      return reply.json<{ endpoints: Array<{ data: any }> }>().endpoints[0]?.data?.projector;
-    };
+    const projectorStats = async () => (await t.serviceStats())?.projector;
     let stats: any;
     await expect
       .poll(

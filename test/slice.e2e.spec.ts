@@ -25,14 +25,7 @@ describe('the first slice over NATS and PostgreSQL', () => {
   });
 
   it('says in $SRV.STATS which partitions it holds and how far behind each is', async () => {
-    const stats = async () => {
-      const reply = await t.nc.request(
-        `$SRV.STATS.conversation-engine.${t.engine.service.info().id}`,
-        new Uint8Array(),
-        { timeout: 5000 },
-      );
-      return reply.json<{ endpoints: Array<{ data: any }> }>().endpoints[0]?.data;
-    };
+    const stats = () => t.serviceStats();
     await expect
       .poll(async () => (await stats())?.partitions?.length, { timeout: 15_000 })
       .toBe(t.config.PROJECTOR_PARTITIONS);

@@ -168,6 +168,8 @@ export interface TestEngine extends TestClient {
   total(userID: string): Promise<number>;
   /** How many events the log holds: a failed or no-op request must leave it unchanged. */
   countEvents(): Promise<number>;
+  /** This engine's `$SRV.STATS` figures (addressed to its instance: others may share the server). */
+  serviceStats(): Promise<any>;
   /** Every callback published before now (see callbacksUntilNow). */
   callbacksUntilNow(): Promise<ReceivedCallback[]>;
   /** Waits until the owner has a callback `name` whose data satisfies `matches`, and returns it. */
@@ -196,6 +198,14 @@ export const startTestEngine = async (
     total: async (userID) => (await client.api.getTotalUnreadMsgCount({ userID })).total,
     countEvents: () => countEvents(engine.database),
     callbacksUntilNow: () => callbacksUntilNow(t),
+    async serviceStats() {
+      const reply = await client.nc.request(
+        `$SRV.STATS.conversation-engine.${engine.service.info().id}`,
+        new Uint8Array(),
+        { timeout: 5000 },
+      );
+      return reply.json<{ endpoints: Array<{ data: unknown }> }>().endpoints[0]?.data;
+    },
     awaitCallback: (userID, name, matches = () => true) => awaitCallback(t, userID, name, matches),
     async stop() {
       await callbacks.stop();

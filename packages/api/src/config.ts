@@ -33,7 +33,7 @@ const ConfigSchema = z.object({
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   PROJECTOR_BATCH_SIZE: integer(1000),
   PROJECTOR_PARTITIONS: z.coerce.number().int().min(1).max(64).default(16),
-  PROJECTOR_THREADS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  PROJECTOR_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   READ_YOUR_WRITES_TIMEOUT_MS: integer(10_000),
   LIST_CACHE_MB: z.coerce.number().int().nonnegative().default(16),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -52,6 +52,30 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     throw new Error(`bad configuration: ${problems.join('; ')}`);
   }
   return parsed.data;
+};
+
+/**
+ * Threads that project: PROJECTOR_THREADS, else the cores this process has, but one when
+ * PostgreSQL runs on this machine (a loopback or socket URL, or the embedded one): there it
+ * shares the cores, and a second projection thread measured slower and larger (docs/scaling.md).
+ */
+export const projectorThreads = (config: Config): number => {
+  if (config.PROJECTOR_THREADS !== undefined) return config.PROJECTOR_THREADS;
+  if (!config.DATABASE_URL) return 1;
+  let host = '';
+  try {
+    host = decodeURIComponent(new URL(config.DATABASE_URL).hostname);
+  } catch {
+    return availableParallelism();
+  }
+  const local =
+    host === '' ||
+    host === 'localhost' ||
+    host.startsWith('/') ||
+    host.startsWith('127.') ||
+    host === '[::1]' ||
+    host === '::1';
+  return local ? 1 : availableParallelism();
 };
 
 /** The read replicas' URLs, none when DATABASE_READ_URL is unset. */

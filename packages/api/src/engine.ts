@@ -22,7 +22,7 @@ import {
   createStateLoader,
   createVersionLoader,
 } from './commands/turn-loaders.ts';
-import { type Config, callbackPrefix, readReplicaUrls } from './config.ts';
+import { type Config, callbackPrefix, projectorThreads, readReplicaUrls } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -175,7 +175,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       change: `PROJECTOR_PARTITIONS=${config.PROJECTOR_PARTITIONS} pnpm cli rebuild`,
     });
   const watcher = await createProjectionWatcher(database, { partitions });
-  const threads = database.kind === 'postgres' ? config.PROJECTOR_THREADS : 1;
+  const threads = database.kind === 'postgres' ? projectorThreads(config) : 1;
   const projection = createProjectionHost({
     config,
     database,

@@ -87,6 +87,32 @@ interface Replica {
   refresh(): Promise<number>;
 }
 
+/** A replica's pool, and how far it has replayed as its last look found. */
+const openReplica = async (url: string, poolSize: number, logger: Logger): Promise<Replica> => {
+  const database = await openDatabase<EngineSchema>({ url, poolSize });
+  const replica: Replica = {
+    url: new URL(url).host,
+    database,
+    replayed: 0,
+    downUntil: 0,
+    queries: 0,
+    refresh: coalesced(async () => {
+      try {
+        replica.replayed = await lsnOf(database.db, 'replayed');
+      } catch (error) {
+        if (replica.downUntil < Date.now())
+          logger.warn('read replica unavailable; reading elsewhere', {
+            replica: replica.url,
+            error,
+          });
+        replica.downUntil = Date.now() + DOWN_FOR_MS;
+      }
+      return replica.replayed;
+    }),
+  };
+  return replica;
+};
+
 /** Every query on the primary. */
 const primaryOnly = (primary: EngineDatabase): ReadRoute => ({
   forOwner: async () => primary.db,
@@ -106,31 +132,8 @@ export const createReadRoute = async (options: ReadRouteOptions): Promise<ReadRo
   if (options.replicaUrls.length === 0) return primaryOnly(options.primary);
   const written = new Map<string, number>();
   const primaryLsn = coalesced(() => lsnOf(options.primary.db, 'primary'));
-  const replicas: Replica[] = await Promise.all(
-    options.replicaUrls.map(async (url) => {
-      const database = await openDatabase<EngineSchema>({ url, poolSize: options.poolSize });
-      const replica: Replica = {
-        url: new URL(url).host,
-        database,
-        replayed: 0,
-        downUntil: 0,
-        queries: 0,
-        refresh: coalesced(async () => {
-          try {
-            replica.replayed = await lsnOf(database.db, 'replayed');
-          } catch (error) {
-            if (replica.downUntil < Date.now())
-              options.logger.warn('read replica unavailable; reading elsewhere', {
-                replica: replica.url,
-                error,
-              });
-            replica.downUntil = Date.now() + DOWN_FOR_MS;
-          }
-          return replica.replayed;
-        }),
-      };
-      return replica;
-    }),
+  const replicas = await Promise.all(
+    options.replicaUrls.map((url) => openReplica(url, options.poolSize, options.logger)),
   );
   let turn = 0;
   let latestWrite = 0;

@@ -1,7 +1,7 @@
 import { type ConversationState, groupConversationID, partitionOf, streams } from '@im/domain';
 import { LOG_START, type LogPosition } from '@im/eventstore';
 import { type RawBuilder, sql } from 'kysely';
-import { derivedStateColumns, fromRow, groupJoin } from './columns.ts';
+import { derivedStateColumns, fromRow, groupJoin, groupJoinEach } from './columns.ts';
 import type { Db } from './schema.ts';
 
 /**
@@ -82,7 +82,7 @@ export const decisionStatesAt = async (
                 ${keys.map((k) => partitionOf(k.owner, partitions))}::int[])
          WITH ORDINALITY AS w(o, c, owner_stream, messages_stream, group_stream, partition, ordinal)
     LEFT JOIN streams s ON s.stream_id = w.owner_stream
-    LEFT JOIN (SELECT ${derivedStateColumns} FROM conversation_item m ${groupJoin()}) item
+    LEFT JOIN (SELECT ${derivedStateColumns} FROM conversation_item m ${groupJoinEach()}) item
       ON item."owner" = w.o AND item."conversationID" = w.c
     ORDER BY w.ordinal`.execute(db);
   return result.rows.map(({ owner_stream_version, checkpoint, latest, ...state }) => ({

@@ -8,6 +8,7 @@ import {
   derivedStateColumns,
   derivedVersion,
   groupJoin,
+  groupJoinEach,
   ITEM_FIELDS,
   STATE_FIELDS,
 } from './columns.ts';
@@ -95,6 +96,6 @@ export const changedStates = (owner: string, sinceVersion: number) =>
 /** The conversations at the keys, as states: each owner's own, derived. */
 export const statesAt = (owners: readonly string[], conversationIDs: readonly string[]) =>
   sql<Record<string, unknown>>`
-    SELECT ${derivedStateColumns} FROM conversation_item m ${groupJoin()}
+    SELECT ${derivedStateColumns} FROM conversation_item m ${groupJoinEach()}
     JOIN unnest(${owners}::text[], ${conversationIDs}::text[]) AS wanted(o, c)
       ON m.owner = wanted.o AND m.conversation_id = wanted.c`;
