@@ -1,17 +1,10 @@
-import { type Config, migrateToLatest } from '@im/api';
 import { groupConversationID } from '@im/domain';
-import { openDatabase } from '@im/eventstore';
-import { type EngineDatabase, type EngineSchema, leaseHolders } from '@im/projector';
+import { type EngineDatabase, leaseHolders } from '@im/projector';
 import { AckPolicy, type JsMsg } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CliProcess,
-  configEnv,
-  runCli,
-  startEngineProcess,
-  stopProcess,
-} from './support/cli-process.ts';
-import { connectClient, message, type TestClient, testConfig } from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { type CliProcess, configEnv, runCli, stopProcess } from './support/cli-process.ts';
+import { useEngineProcesses } from './support/engine-processes.ts';
+import { message } from './support/harness.ts';
 
 const PARTITIONS = 12;
 const USERS = Array.from({ length: 40 }, (_, i) => `fu${i}`);
@@ -39,50 +32,29 @@ interface Callback {
 }
 
 describe('three engine processes on twelve partitions, one killed under load', () => {
-  let config: Config;
-  let database: EngineDatabase;
-  let client: TestClient;
-  const engines = new Map<string, CliProcess>();
-
-  beforeAll(async () => {
-    config = await testConfig({
-      PROJECTOR_PARTITIONS: String(PARTITIONS),
-      // A worker thread in each engine: partitions projected off the main thread fail over too.
-      PROJECTOR_THREADS: '2',
-    });
-    database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 4 });
-    await migrateToLatest(database);
-    for (const name of ['a', 'b', 'c']) {
-      const holder = `${config.INSTANCE_ID}-${name}`;
-      engines.set(holder, await startEngineProcess(configEnv(config, { INSTANCE_ID: holder })));
-    }
-    client = await connectClient(config);
-  }, 120_000);
-  afterAll(async () => {
-    for (const engine of engines.values()) await stopProcess(engine, 'SIGKILL');
-    const jsm = await client.nc.jetstreamManager();
-    await jsm.streams.delete(config.STREAM_NAME).catch(() => false);
-    await client.close();
-    await database.close();
+  const t = useEngineProcesses(['a', 'b', 'c'], {
+    PROJECTOR_PARTITIONS: String(PARTITIONS),
+    // A worker thread in each engine: partitions projected off the main thread fail over too.
+    PROJECTOR_THREADS: '2',
   });
 
   it('share the partitions, take over a killed one’s within 10 s, lose no command and no callback', async () => {
     await expect
-      .poll(async () => [...(await holdings(database)).values()].map((p) => p.length).sort(), {
+      .poll(async () => [...(await holdings(t.database)).values()].map((p) => p.length).sort(), {
         message: 'four partitions each',
         timeout: 30_000,
       })
       .toEqual([4, 4, 4]);
 
     // A durable consumer of every callback, as a gateway deployment keeps one.
-    const jsm = await client.nc.jetstreamManager();
-    await jsm.consumers.add(config.STREAM_NAME, {
+    const jsm = await t.client.nc.jetstreamManager();
+    await jsm.consumers.add(t.config.STREAM_NAME, {
       durable_name: 'failover-gateway',
       ack_policy: AckPolicy.Explicit,
     });
     const callbacks: Callback[] = [];
     const consumed = await (
-      await client.nc.jetstream().consumers.get(config.STREAM_NAME, 'failover-gateway')
+      await t.client.nc.jetstream().consumers.get(t.config.STREAM_NAME, 'failover-gateway')
     ).consume();
     void (async () => {
       for await (const msg of consumed as AsyncIterable<JsMsg>) {
@@ -98,7 +70,7 @@ describe('three engine processes on twelve partitions, one killed under load', (
       }
     })();
 
-    expect((await client.raw('joinGroup', { groupID: GROUP, userIDs: USERS })).code).toBe(
+    expect((await t.client.raw('joinGroup', { groupID: GROUP, userIDs: USERS })).code).toBe(
       undefined,
     );
 
@@ -117,7 +89,7 @@ describe('three engine processes on twelve partitions, one killed under load', (
           const owner = USERS[lane] as string;
           const conversationID = groupConversationID(GROUP);
           const isPinned = i % 2 === 0;
-          const reply = await client
+          const reply = await t.client
             .raw('pinConversation', { userID: owner, conversationID, isPinned })
             .catch(() => undefined);
           if (reply?.code === undefined && reply) lastPins.set(owner, isPinned);
@@ -135,22 +107,22 @@ describe('three engine processes on twelve partitions, one killed under load', (
                   recvID: from === to ? `${to}x` : to,
                 });
         if (!body) {
-          await client.raw('markSingleMessageHasRead', { userID: to, uid: from }).catch(() => {});
+          await t.client.raw('markSingleMessageHasRead', { userID: to, uid: from }).catch(() => {});
           continue;
         }
-        const reply = await client.raw('recordMessage', body).catch(() => undefined);
+        const reply = await t.client.raw('recordMessage', body).catch(() => undefined);
         if (reply && reply.code === undefined) delivered.push(reply.body);
       }
     };
     const load = Promise.all(Array.from({ length: 16 }, (_, lane) => worker(lane)));
 
     await new Promise((done) => setTimeout(done, 2000));
-    const [victim] = [...engines.keys()];
+    const [victim] = [...t.engines.keys()];
     const killedAt = Date.now();
-    await stopProcess(engines.get(victim as string) as CliProcess, 'SIGKILL');
-    engines.delete(victim as string);
+    await stopProcess(t.engines.get(victim as string) as CliProcess, 'SIGKILL');
+    t.engines.delete(victim as string);
     await expect
-      .poll(async () => [...(await holdings(database)).values()].map((p) => p.length).sort(), {
+      .poll(async () => [...(await holdings(t.database)).values()].map((p) => p.length).sort(), {
         message: 'the survivors holding all twelve partitions',
         timeout: 10_000,
         interval: 100,
@@ -177,7 +149,7 @@ describe('three engine processes on twelve partitions, one killed under load', (
             .split('_')
             .filter((id) => USERS.includes(id));
       for (const owner of owners) {
-        const reply = await client.raw('getMultipleConversation', {
+        const reply = await t.client.raw('getMultipleConversation', {
           userID: owner,
           conversationIDs: [conversationID],
         });
@@ -188,14 +160,14 @@ describe('three engine processes on twelve partitions, one killed under load', (
       }
     }
     for (const [owner, isPinned] of lastPins) {
-      const reply = await client.raw('getMultipleConversation', {
+      const reply = await t.client.raw('getMultipleConversation', {
         userID: owner,
         conversationIDs: [groupConversationID(GROUP)],
       });
       expect(reply.body.conversations[0]?.isPinned, owner).toBe(isPinned);
     }
 
-    const verify = await runCli(['verify'], configEnv(config));
+    const verify = await runCli(['verify'], configEnv(t.config));
     expect(verify.stdout).toMatch(/^equal: /);
     expect(verify.code).toBe(0);
 
@@ -205,11 +177,14 @@ describe('three engine processes on twelve partitions, one killed under load', (
     for (const owner of USERS)
       lists.set(
         owner,
-        (await client.raw('getAllConversationList', { userID: owner })).body.conversations,
+        (await t.client.raw('getAllConversationList', { userID: owner })).body.conversations,
       );
     const totals = new Map<string, number>();
     for (const owner of USERS)
-      totals.set(owner, (await client.raw('getTotalUnreadMsgCount', { userID: owner })).body.total);
+      totals.set(
+        owner,
+        (await t.client.raw('getTotalUnreadMsgCount', { userID: owner })).body.total,
+      );
     const caughtUp = () =>
       USERS.every((owner) =>
         (lists.get(owner) ?? []).every((item) =>

@@ -1,53 +1,17 @@
-import { type Config, migrateToLatest } from '@im/api';
-import { openDatabase } from '@im/eventstore';
-import type { EngineDatabase, EngineSchema } from '@im/projector';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CliProcess,
-  configEnv,
-  runCli,
-  startEngineProcess,
-  stopProcess,
-} from './support/cli-process.ts';
-import {
-  collectCallbacks,
-  connectClient,
-  message,
-  type Reply,
-  type TestClient,
-  testConfig,
-} from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { type CliProcess, configEnv, runCli, stopProcess } from './support/cli-process.ts';
+import { useEngineProcesses } from './support/engine-processes.ts';
+import { collectCallbacks, message, type Reply } from './support/harness.ts';
 import { holderOf } from './support/partitions.ts';
 
 describe('two engine processes on one database', () => {
-  let config: Config;
-  let database: EngineDatabase;
-  let client: TestClient;
-  const engines = new Map<string, CliProcess>();
+  const t = useEngineProcesses(['a', 'b']);
 
-  beforeAll(async () => {
-    config = await testConfig();
-    database = await openDatabase<EngineSchema>({ url: config.DATABASE_URL, poolSize: 4 });
-    await migrateToLatest(database);
-    for (const name of ['a', 'b']) {
-      const holder = `${config.INSTANCE_ID}-${name}`;
-      engines.set(holder, await startEngineProcess(configEnv(config, { INSTANCE_ID: holder })));
-    }
-    client = await connectClient(config);
-  }, 120_000);
-  afterAll(async () => {
-    for (const engine of engines.values()) await stopProcess(engine, 'SIGKILL');
-    const jsm = await client.nc.jetstreamManager();
-    await jsm.streams.delete(config.STREAM_NAME).catch(() => false);
-    await client.close();
-    await database.close();
-  });
-
-  /** A client as a gateway would be: on a timeout it sends the same request again. */
+  /** A t.client as a gateway would be: on a timeout it sends the same request again. */
   const send = async (method: string, body: unknown): Promise<Reply> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await client.raw(method, body);
+        return await t.client.raw(method, body);
       } catch (error) {
         if (attempt >= 3) throw error;
       }
@@ -55,7 +19,7 @@ describe('two engine processes on one database', () => {
   };
 
   it('when the projector process is killed, the other takes over and nothing is lost', async () => {
-    const callbacks = await collectCallbacks(client.nc, config);
+    const callbacks = await collectCallbacks(t.client.nc, t.config);
     const sendMessages = (from: number, to: number) =>
       Promise.all(
         Array.from({ length: to - from }, (_, i) =>
@@ -69,18 +33,18 @@ describe('two engine processes on one database', () => {
     expect(before.map((reply) => reply.code)).toEqual(Array(20).fill(undefined));
     expect((await send('getTotalUnreadMsgCount', { userID: 'bob' })).body).toEqual({ total: 20 });
 
-    const active = (await holderOf(database, 'bob')) ?? '';
-    const victim = engines.get(active);
+    const active = (await holderOf(t.database, 'bob')) ?? '';
+    const victim = t.engines.get(active);
     expect(victim).toBeDefined();
     expect((await stopProcess(victim as CliProcess, 'SIGKILL')).signal).toBe('SIGKILL');
-    engines.delete(active);
-    const [survivor] = engines.keys();
+    t.engines.delete(active);
+    const [survivor] = t.engines.keys();
 
     // Sent right after the kill: the survivor answers them once it has taken the lease over.
     const after = await sendMessages(20, 40);
     expect(after.map((reply) => reply.code)).toEqual(Array(20).fill(undefined));
     await expect
-      .poll(async () => (await holderOf(database, 'bob')) === survivor, {
+      .poll(async () => (await holderOf(t.database, 'bob')) === survivor, {
         message: 'the survivor holding bob’s partition',
         timeout: 60_000,
       })
@@ -108,7 +72,7 @@ describe('two engine processes on one database', () => {
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
     await callbacks.stop();
 
-    const verify = await runCli(['verify'], configEnv(config));
+    const verify = await runCli(['verify'], configEnv(t.config));
     expect(verify.stdout).toMatch(/^equal: /);
     expect(verify.code).toBe(0);
   }, 180_000);

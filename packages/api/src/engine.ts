@@ -161,12 +161,8 @@ const createContext = (
   };
 };
 
-/**
- * Opens storage, migrates, connects NATS, and runs the projection (projector and publisher, on
- * worker threads or here) and the service.
- */
-export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
-  const { database, nc } = await connectDependencies(config, logger);
+/** The database's number of partitions (a new one's is PROJECTOR_PARTITIONS). */
+const databasePartitions = async (config: Config, database: EngineDatabase, logger: Logger) => {
   const { partitions } = await ensureLayout(database.db, config.PROJECTOR_PARTITIONS);
   if (partitions !== config.PROJECTOR_PARTITIONS)
     logger.warn('the database keeps its number of partitions; a rebuild changes it', {
@@ -174,6 +170,16 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       PROJECTOR_PARTITIONS: config.PROJECTOR_PARTITIONS,
       change: `PROJECTOR_PARTITIONS=${config.PROJECTOR_PARTITIONS} pnpm cli rebuild`,
     });
+  return partitions;
+};
+
+/**
+ * Opens storage, migrates, connects NATS, and runs the projection (projector and publisher, on
+ * worker threads or here) and the service.
+ */
+export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
+  const { database, nc } = await connectDependencies(config, logger);
+  const partitions = await databasePartitions(config, database, logger);
   const watcher = await createProjectionWatcher(database, { partitions });
   const threads = database.kind === 'postgres' ? projectorThreads(config) : 1;
   const projection = createProjectionHost({
