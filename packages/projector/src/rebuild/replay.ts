@@ -54,6 +54,49 @@ async function* prefetching(
   }
 }
 
+/** One batch applied: in memory while the rows fit there (written out if `write`), else through the table. */
+const applyEvents = async (
+  options: ReplayOptions,
+  batch: {
+    source: Db;
+    states: StateSet | undefined;
+    events: readonly LoggedEvent[];
+    handled: number;
+    write: boolean;
+  },
+  scope: ReturnType<typeof wholeLog>,
+  wanted: ReturnType<ReturnType<typeof createUnprojectedChanges>['wanted']>,
+): Promise<{ handled: number; changes: ConversationChange[]; fanouts: GroupFanout[] }> => {
+  const { source, states, events, handled } = batch;
+  if (!states)
+    return applyBatch(source, options.table.tables, events, handled, { scope, changes: wanted });
+  // Joins' seeds are read from the log: the scratch tables have no rows to miss.
+  const { seeds } = await loadJoinSeeds(source, events, scope, states);
+  const evolved = evolveBatch(states, events, handled, { scope, seeds, changes: wanted });
+  if (batch.write)
+    await writeStates(
+      source,
+      options.table.tables,
+      { rows: evolved.changed, groups: evolved.changedGroups },
+      options.partitions,
+    );
+  return evolved;
+};
+
+/** Notes, for each partition whose stop the batch passes, the count of events there. */
+const noteStops = (
+  stopped: Map<number, Checkpoint>,
+  events: readonly LoggedEvent[],
+  before: number,
+  until: ReadonlyMap<number, LogPosition>,
+) => {
+  events.forEach((event, i) => {
+    for (const [p, end] of until)
+      if (comparePositions(event.position, end) === 0)
+        stopped.set(p, { position: end, handled: before + i + 1 });
+  });
+};
+
 /**
  * Replays the event log into a scratch table. Up to a first target it folds the log in memory and
  * writes each row once; after that, each batch is written as it is applied. It records no
@@ -81,40 +124,17 @@ export const createReplay = (options: ReplayOptions) => {
   ) => {
     const wanted = unprojected.wanted(events);
     const scope = wholeLog(partitions, { only: options.only, until });
-    let next: { handled: number; changes: ConversationChange[]; fanouts: GroupFanout[] };
-    if (states) {
-      // Joins' seeds are read from the log: the scratch tables have no rows to miss.
-      const { seeds } = await loadJoinSeeds(source, events, scope, states);
-      const evolved = evolveBatch(states, events, handled, { scope, seeds, changes: wanted });
-      if (write)
-        await writeStates(
-          source,
-          table.tables,
-          { rows: evolved.changed, groups: evolved.changedGroups },
-          partitions,
-        );
-      next = evolved;
-    } else {
-      next = await applyBatch(source, table.tables, events, handled, { scope, changes: wanted });
-    }
+    const next = await applyEvents(
+      options,
+      { source, states, events, handled, write },
+      scope,
+      wanted,
+    );
     if (wanted) unprojected.remember(events, next, handled);
-    if (until) noteStops(events, handled, until);
+    if (until) noteStops(stopped, events, handled, until);
     position = (events.at(-1) as LoggedEvent).position;
     handled = next.handled;
     options.onEvents?.(events.length);
-  };
-
-  /** Notes the count at each partition's stop that the batch passes. */
-  const noteStops = (
-    events: readonly LoggedEvent[],
-    before: number,
-    until: ReadonlyMap<number, LogPosition>,
-  ) => {
-    events.forEach((event, i) => {
-      for (const [p, end] of until)
-        if (comparePositions(event.position, end) === 0)
-          stopped.set(p, { position: end, handled: before + i + 1 });
-    });
   };
 
   /** Writes the rows out and builds the indexes: from here on the table is a read model. */
