@@ -38,6 +38,26 @@ const noCounts = (): RunnerCounts => ({
   lastBatch: undefined,
 });
 
+/** Starts the projection worker thread (projection-worker.ts), from source through tsx or as JavaScript. */
+const launchWorker = (options: WorkerData) => {
+  const data: WorkerData & { launch: { entry: string; tsx: string } } = {
+    config: options.config,
+    partitionCount: options.partitionCount,
+    holder: options.holder,
+    index: options.index,
+    launch: { entry: ENTRY, tsx: tsxApi() },
+  };
+  return new Worker(LAUNCH, {
+    eval: true,
+    workerData: data,
+    name: `projection ${options.index}`,
+    // Not the process's own flags: `--import tsx` would load tsx twice (LAUNCH loads it).
+    execArgv: [],
+    // The young generation `pnpm start` gives the main thread (--max-semi-space-size=4).
+    resourceLimits: { maxYoungGenerationSizeMb: 12 },
+  });
+};
+
 /**
  * A lane on a worker thread of its own (projection-worker.ts), so that a process uses more than
  * one core. A thread that dies is started again with the same partitions, whose leases stay this
@@ -80,22 +100,7 @@ export const createWorkerLane = (
   };
 
   const spawn = () => {
-    const data: WorkerData & { launch: { entry: string; tsx: string } } = {
-      config: options.config,
-      partitionCount: options.partitionCount,
-      holder: options.holder,
-      index,
-      launch: { entry: ENTRY, tsx: tsxApi() },
-    };
-    worker = new Worker(LAUNCH, {
-      eval: true,
-      workerData: data,
-      name: `projection ${index}`,
-      // Not the process's own flags: `--import tsx` would load tsx twice (LAUNCH loads it).
-      execArgv: [],
-      // The young generation `pnpm start` gives the main thread (--max-semi-space-size=4).
-      resourceLimits: { maxYoungGenerationSizeMb: 12 },
-    });
+    worker = launchWorker(options);
     let started = () => {};
     ready = new Promise((resolve) => {
       started = resolve;

@@ -96,6 +96,34 @@ const createOutboxChain = () => {
   };
 };
 
+/** After a failed batch: what to do before the next; 'stop' when this runner must stop. */
+const recoverFrom = async (
+  error: unknown,
+  options: RunnerOptions,
+  signal: ReturnType<typeof createSignal>,
+): Promise<'stop' | 'go on'> => {
+  const { logger } = options;
+  if (error instanceof LayoutChanged) {
+    logger.error('projection layout changed: this process stops projecting; restart it', {
+      partitions: error.partitions,
+    });
+    options.onLayoutChanged?.(error.partitions);
+    return 'stop';
+  }
+  if (error instanceof LeaseLost) {
+    logger.warn('projector leases lost before commit; batch rolled back');
+    // Free again after an outage that outlasted them, or another's now: ask at once.
+    await options.onLeasesLost();
+  } else if (error instanceof StorageUnavailable) {
+    // The outage log says it once; commands wait for this loop, so look again soon.
+    await signal.wait(RETRY_WHILE_AWAY_MS);
+  } else {
+    logger.error('projection batch failed; retrying', { error });
+    await signal.wait(1000);
+  }
+  return 'go on';
+};
+
 /**
  * Projects the partitions it is given, batch after batch: woken by append notifications, catching
  * up until the log is drained, and waiting (or looking now and then) when it is. It holds no
@@ -135,27 +163,6 @@ export const createProjectionRunner = (options: RunnerOptions) => {
     return size.after(batch.events);
   };
 
-  /** After a failed batch: what to do before the next. */
-  const recover = async (error: unknown) => {
-    if (error instanceof LayoutChanged) {
-      logger.error('projection layout changed: this process stops projecting; restart it', {
-        partitions: error.partitions,
-      });
-      running = false;
-      options.onLayoutChanged?.(error.partitions);
-    } else if (error instanceof LeaseLost) {
-      logger.warn('projector leases lost before commit; batch rolled back');
-      // Free again after an outage that outlasted them, or another's now: ask at once.
-      await options.onLeasesLost();
-    } else if (error instanceof StorageUnavailable) {
-      // The outage log says it once; commands wait for this loop, so look again soon.
-      await signal.wait(RETRY_WHILE_AWAY_MS);
-    } else {
-      logger.error('projection batch failed; retrying', { error });
-      await signal.wait(1000);
-    }
-  };
-
   const run = async () => {
     while (running) {
       const partitions = options.partitions();
@@ -169,7 +176,7 @@ export const createProjectionRunner = (options: RunnerOptions) => {
       try {
         if (!(await step(partitions))) await signal.wait(idlePollMs);
       } catch (error) {
-        await recover(error);
+        if ((await recoverFrom(error, options, signal)) === 'stop') running = false;
       }
     }
   };

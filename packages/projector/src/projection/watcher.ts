@@ -10,6 +10,28 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** Whether every partition the waiter waits for is at or past its position. */
+const hasReached = (latest: ReadonlyMap<number, LogPosition>, waiter: Waiter) =>
+  waiter.partitions.every((p) => {
+    const at = latest.get(p);
+    return at !== undefined && comparePositions(at, waiter.position) >= 0;
+  });
+
+/** Hands a projector's notice (`{partitions, position}`) to `advance`. */
+const projectedNotice =
+  (advance: (partitions: readonly number[], position: LogPosition) => void) =>
+  (payload: string) => {
+    try {
+      const { partitions, position } = JSON.parse(payload) as {
+        partitions: number[];
+        position: LogPosition;
+      };
+      advance(partitions, position);
+    } catch {
+      // a malformed payload is ignored: polling still advances
+    }
+  };
+
 /**
  * Tells when the partitions' projectors have passed a position, in any process: it hears their
  * notifications and, while somebody waits, also polls their checkpoints in case one was missed.
@@ -25,11 +47,7 @@ export const createProjectionWatcher = async (
   const waiters = new Set<Waiter>();
   let poller: NodeJS.Timeout | undefined;
 
-  const reached = (waiter: Waiter) =>
-    waiter.partitions.every((p) => {
-      const at = latest.get(p);
-      return at !== undefined && comparePositions(at, waiter.position) >= 0;
-    });
+  const reached = (waiter: Waiter) => hasReached(latest, waiter);
   const advance = (partitions: readonly number[], position: LogPosition) => {
     for (const p of partitions) {
       const at = latest.get(p);
@@ -59,17 +77,7 @@ export const createProjectionWatcher = async (
     }
   };
   await read();
-  const unlisten = await database.listen(PROJECTED_CHANNEL, (payload) => {
-    try {
-      const { partitions, position } = JSON.parse(payload) as {
-        partitions: number[];
-        position: LogPosition;
-      };
-      advance(partitions, position);
-    } catch {
-      // a malformed payload is ignored: polling still advances
-    }
-  });
+  const unlisten = await database.listen(PROJECTED_CHANNEL, projectedNotice(advance));
 
   return {
     advance,
