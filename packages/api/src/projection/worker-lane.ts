@@ -58,6 +58,29 @@ const launchWorker = (options: WorkerData) => {
   });
 };
 
+/** Hands a worker's message to the lane's events, or to the lane itself (its stats, its stop). */
+const dispatch = (
+  message: FromWorker,
+  events: LaneEvents,
+  lane: {
+    stats(runner: RunnerCounts, publisher: PublisherStats | undefined): void;
+    stopped(): void;
+  },
+) => {
+  switch (message.type) {
+    case 'projected':
+      return events.onProjected(message.checkpoints);
+    case 'leases-lost':
+      return events.onLeasesLost();
+    case 'layout-changed':
+      return events.onLayoutChanged(message.partitions);
+    case 'stats':
+      return lane.stats(message.runner, message.publisher);
+    case 'stopped':
+      return lane.stopped();
+  }
+};
+
 /**
  * A lane on a worker thread of its own (projection-worker.ts), so that a process uses more than
  * one core. A thread that dies is started again with the same partitions, whose leases stay this
@@ -82,22 +105,14 @@ export const createWorkerLane = (
   let stopped = () => {};
   const send = (message: ToWorker) => worker.postMessage(message);
 
-  const onMessage = (message: FromWorker) => {
-    switch (message.type) {
-      case 'projected':
-        return options.onProjected(message.checkpoints);
-      case 'leases-lost':
-        return options.onLeasesLost();
-      case 'layout-changed':
-        return options.onLayoutChanged(message.partitions);
-      case 'stats':
-        counts = message.runner;
-        publisher = message.publisher;
-        return;
-      case 'stopped':
-        return stopped();
-    }
-  };
+  const onMessage = (message: FromWorker) =>
+    dispatch(message, options, {
+      stats(runner, stats) {
+        counts = runner;
+        publisher = stats;
+      },
+      stopped: () => stopped(),
+    });
 
   const spawn = () => {
     worker = launchWorker(options);

@@ -180,6 +180,40 @@ const publishNext = async (parts: PublishingParts): Promise<boolean> => {
   return next.more;
 };
 
+/** What publishing a batch works with, for no partitions yet. */
+const publishingParts = (
+  options: PublisherOptions,
+  pipeline: PipelinedPublisher,
+  stats: PublisherStats,
+): PublishingParts => {
+  const parts: PublishingParts = {
+    db: options.database.db,
+    handover: createHandover(),
+    reader: createOutboxReader(options.database.db, {
+      batchSize: options.batchSize ?? 5000,
+      partitions: () => parts.partitions,
+    }),
+    pipeline,
+    vacuum: createOutboxVacuum(options.database.db, options.logger),
+    stats,
+    subjectPrefix: options.subjectPrefix,
+    logger: options.logger,
+    partitions: [],
+    published: undefined,
+  };
+  return parts;
+};
+
+/** Takes the partitions held now; a change starts over from the outbox. */
+const followPartitions = (parts: PublishingParts, held: readonly number[]) => {
+  if (held.length === parts.partitions.length && held.every((p, i) => p === parts.partitions[i]))
+    return;
+  parts.partitions = [...held];
+  parts.handover.clear();
+  parts.reader.drop();
+  parts.published = undefined;
+};
+
 /**
  * Publishes each change's callbacks in outbox order: those the projector hands over as it
  * commits, and those of the outbox it did not (after a crash, a failover or an outage), read
@@ -187,7 +221,7 @@ const publishNext = async (parts: PublishingParts): Promise<boolean> => {
  * re-publishes (deduplicated by Nats-Msg-Id), never loses, and never reorders an owner's callbacks.
  */
 export const createCallbackPublisher = (options: PublisherOptions) => {
-  const { database, logger } = options;
+  const { logger } = options;
   const signal = createSignal();
   const health = createPublisherStats();
   const pipeline = createPipelinedPublisher(options.nc, {
@@ -199,30 +233,8 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
       signal.notify();
     },
   });
-  const parts: PublishingParts = {
-    db: database.db,
-    handover: createHandover(),
-    reader: createOutboxReader(database.db, {
-      batchSize: options.batchSize ?? 5000,
-      partitions: () => parts.partitions,
-    }),
-    pipeline,
-    vacuum: createOutboxVacuum(database.db, logger),
-    stats: health.stats,
-    subjectPrefix: options.subjectPrefix,
-    logger,
-    partitions: [],
-    published: undefined,
-  };
-  /** Takes the partitions held now; a change starts over from the outbox. */
-  const follow = (held: readonly number[]) => {
-    if (held.length === parts.partitions.length && held.every((p, i) => p === parts.partitions[i]))
-      return;
-    parts.partitions = [...held];
-    parts.handover.clear();
-    parts.reader.drop();
-    parts.published = undefined;
-  };
+  const parts = publishingParts(options, pipeline, health.stats);
+  const follow = (held: readonly number[]) => followPartitions(parts, held);
   let running = false;
   let loop: Promise<void> | undefined;
 
