@@ -98,44 +98,19 @@ const noteStops = (
 };
 
 /**
- * Replays the event log into a scratch table. Up to a first target it folds the log in memory and
- * writes each row once; after that, each batch is written as it is applied. It records no
- * callbacks, but remembers the changes of events after `projected` — the live projector's
- * position — in case it takes the projector's place before the projector got to them.
+ * The replay's fold: where it stands, the rows while they fit in memory, and the table once they
+ * do not (see createReplay).
  */
-export const createReplay = (options: ReplayOptions) => {
-  const { db, table, batchSize, cacheRows, partitions } = options;
+const createFold = (options: ReplayOptions) => {
+  const { db, table, partitions } = options;
   let position: LogPosition = LOG_START;
   let handled = 0;
   /** Every row the replay made, while they fit: then a row not in it does not exist. */
   let states: StateSet | undefined = createStateSet();
   let loaded = false;
   const unprojected = createUnprojectedChanges();
-
   /** Where each partition stopped (see catchUp's `until`): its position and count there. */
   const stopped = new Map<number, Checkpoint>();
-
-  /** Applies one batch, from memory while the rows fit in it, else through the table. */
-  const apply = async (
-    source: Db,
-    events: readonly LoggedEvent[],
-    write: boolean,
-    until?: ReadonlyMap<number, LogPosition>,
-  ) => {
-    const wanted = unprojected.wanted(events);
-    const scope = wholeLog(partitions, { only: options.only, until });
-    const next = await applyEvents(
-      options,
-      { source, states, events, handled, write },
-      scope,
-      wanted,
-    );
-    if (wanted) unprojected.remember(events, next, handled);
-    if (until) noteStops(stopped, events, handled, until);
-    position = (events.at(-1) as LoggedEvent).position;
-    handled = next.handled;
-    options.onEvents?.(events.length);
-  };
 
   /** Writes the rows out and builds the indexes: from here on the table is a read model. */
   const load = async (indexes = options.indexes) => {
@@ -148,12 +123,55 @@ export const createReplay = (options: ReplayOptions) => {
   return {
     position: () => position,
     handled: () => handled,
+    stopped,
+    unprojected,
+    load,
+
+    /** Applies one batch, from memory while the rows fit in it, else through the table. */
+    async apply(
+      source: Db,
+      events: readonly LoggedEvent[],
+      write: boolean,
+      until?: ReadonlyMap<number, LogPosition>,
+    ) {
+      const wanted = unprojected.wanted(events);
+      const scope = wholeLog(partitions, { only: options.only, until });
+      const batch = { source, states, events, handled, write };
+      const next = await applyEvents(options, batch, scope, wanted);
+      if (wanted) unprojected.remember(events, next, handled);
+      if (until) noteStops(stopped, events, handled, until);
+      position = (events.at(-1) as LoggedEvent).position;
+      handled = next.handled;
+      options.onEvents?.(events.length);
+    },
+
+    /** Past `cacheRows` rows in memory, the table takes over, with the indexes its reads need. */
+    async spillWhenFull() {
+      if (!states || states.size <= options.cacheRows) return;
+      await load(true);
+      states = undefined;
+    },
+  };
+};
+
+/**
+ * Replays the event log into a scratch table. Up to a first target it folds the log in memory and
+ * writes each row once; after that, each batch is written as it is applied. It records no
+ * callbacks, but remembers the changes of events after `projected` — the live projector's
+ * position — in case it takes the projector's place before the projector got to them.
+ */
+export const createReplay = (options: ReplayOptions) => {
+  const { db, batchSize } = options;
+  const fold = createFold(options);
+  return {
+    position: fold.position,
+    handled: fold.handled,
 
     /** Where the live projector is: the changes of events up to there need no callbacks. */
-    projectedUpTo: unprojected.projectedUpTo,
+    projectedUpTo: fold.unprojected.projectedUpTo,
 
     /** The changes of the events after `live` that the replay applied, for the outbox. */
-    changesAfter: unprojected.since,
+    changesAfter: fold.unprojected.since,
 
     /**
      * Folds the log up to `upTo` in memory, reading the next batch while evolving this one,
@@ -163,15 +181,12 @@ export const createReplay = (options: ReplayOptions) => {
       const readBatch =
         options.readBatch ??
         ((after: LogPosition, o: LogBatchOptions) => readLogBatch(db, after, o));
-      for await (const events of prefetching(readBatch, position, { limit: batchSize, upTo })) {
-        await apply(db, events, false);
-        if (states && states.size > cacheRows) {
-          // Spill: the table takes over, with the indexes its reads need.
-          await load(true);
-          states = undefined;
-        }
+      const batches = prefetching(readBatch, fold.position(), { limit: batchSize, upTo });
+      for await (const events of batches) {
+        await fold.apply(db, events, false);
+        await fold.spillWhenFull();
       }
-      await load();
+      await fold.load();
     },
 
     /**
@@ -183,18 +198,19 @@ export const createReplay = (options: ReplayOptions) => {
       upTo: LogPosition,
       until?: ReadonlyMap<number, LogPosition>,
     ): Promise<void> {
-      await load();
+      await fold.load();
+      const at = { position: fold.position(), handled: fold.handled() };
       for (const [p, end] of until ?? [])
-        if (comparePositions(end, position) === 0) stopped.set(p, { position, handled });
+        if (comparePositions(end, at.position) === 0) fold.stopped.set(p, at);
       for (;;) {
-        const events = await readLogBatch(source, position, { limit: batchSize, upTo });
+        const events = await readLogBatch(source, fold.position(), { limit: batchSize, upTo });
         if (events.length === 0) return;
-        await apply(source, events, true, until);
+        await fold.apply(source, events, true, until);
       }
     },
 
     /** Where a partition stopped in catchUp's `until`, with the count of events there. */
-    stoppedAt: (partition: number) => stopped.get(partition),
+    stoppedAt: (partition: number) => fold.stopped.get(partition),
   };
 };
 
