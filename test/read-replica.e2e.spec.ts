@@ -36,6 +36,11 @@ describe('queries on a streaming read replica', () => {
     });
     const client = await patientClient(base);
     cleanup(() => client.close());
+    cleanup(async () => {
+      await (await client.nc.jetstreamManager()).streams
+        .delete(base.STREAM_NAME)
+        .catch(() => false);
+    });
 
     /** 30 flips of one pin, each read back by the owner at once; counts the flips the replica lacked. */
     const flips = async (engine: Engine, owner: string) => {
