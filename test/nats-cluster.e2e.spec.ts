@@ -20,6 +20,20 @@ import {
 import { testConfig, useCleanup } from './support/harness.ts';
 import { startPrivateNatsCluster } from './support/private-nats.ts';
 
+/** JetStream's API answers nothing for moments while the cluster elects a meta leader: ask again. */
+const patiently = async <T>(ask: () => Promise<T>): Promise<T> => {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await ask();
+    } catch (error) {
+      const code = String((error as { code?: string }).code);
+      if (!['TIMEOUT', '503'].includes(code) || Date.now() > deadline) throw error;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  }
+};
+
 describe('callbacks on a three-node NATS cluster', () => {
   const cleanup = useCleanup();
 
@@ -52,7 +66,7 @@ describe('callbacks on a three-node NATS cluster', () => {
     // (Killing the stream's leader lost a run of acknowledged callbacks once in some eight runs on
     // NATS 2.9.10: an open finding, see docs/scaling.md, "Open finding".)
     const victim = async () => {
-      const { cluster: placement } = await jsm.streams.info(config.STREAM_NAME);
+      const { cluster: placement } = await patiently(() => jsm.streams.info(config.STREAM_NAME));
       const through = engine.nc.info?.server_name;
       return through && through !== placement?.leader
         ? through
@@ -75,9 +89,10 @@ describe('callbacks on a three-node NATS cluster', () => {
     await expect
       .poll(
         async () =>
-          (await jsm.streams.info(config.STREAM_NAME)).cluster?.replicas?.every(
-            (replica) => replica.current && !replica.offline,
-          ),
+          // JetStream's API answers nothing while the cluster elects a new meta leader.
+          (
+            await jsm.streams.info(config.STREAM_NAME).catch(() => undefined)
+          )?.cluster?.replicas?.every((replica) => replica.current && !replica.offline),
         { message: 'every replica current again', timeout: 60_000 },
       )
       .toBe(true);
@@ -93,8 +108,14 @@ describe('callbacks on a three-node NATS cluster', () => {
     const expected = [...(await expectedMsgIDs(engine.database.db))].sort();
     // None lost: the stream holds each callback once, in each owner's version order, and the
     // gateway's durable consumer got each of them.
-    const stored = await readStream(gateway, config);
-    expect(stored.map((c) => c.msgID).sort()).toEqual(expected);
+    const stored = await patiently(() => readStream(gateway, config));
+    const inStream = new Set(stored.map((c) => c.msgID));
+    const gotByConsumer = new Set(consumer.received.map((c) => c.msgID));
+    const missing = expected.filter((id) => !inStream.has(id));
+    expect(
+      stored.map((c) => c.msgID).sort(),
+      `${missing.length} callbacks missing from the stream (the durable consumer got ${missing.filter((id) => gotByConsumer.has(id)).length} of them), first ${missing.slice(0, 3).join(', ')}`,
+    ).toEqual(expected);
     expectVersionOrder(stored);
     const delivered = dedupe(consumer.received);
     expect(delivered.map((c) => c.msgID).sort()).toEqual(expected);
