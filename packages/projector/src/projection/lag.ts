@@ -26,28 +26,6 @@ export interface ProjectionLag {
   heldBackBy: OldestTransaction | undefined;
 }
 
-/** How far `position` is behind the log, and whether a running append is the reason. */
-export const projectionLag = async (db: Db, position: LogPosition): Promise<ProjectionLag> => {
-  const horizon = await readHorizon(db);
-  const result = await sql<{ events: number; withheld: number; seconds: number | null }>`
-    SELECT count(*)::int AS events,
-           count(*) FILTER (WHERE transaction_id >= ${horizon}::xid8)::int AS withheld,
-           (SELECT extract(epoch FROM now() - created_at)::float8 FROM events
-            WHERE (transaction_id, global_position) > (${position.transactionId}::xid8, ${position.globalPosition}::bigint)
-            ORDER BY transaction_id, global_position LIMIT 1) AS seconds
-    FROM events
-    WHERE (transaction_id, global_position) > (${position.transactionId}::xid8, ${position.globalPosition}::bigint)`.execute(
-    db,
-  );
-  const row = result.rows[0] ?? { events: 0, withheld: 0, seconds: null };
-  return {
-    events: row.events,
-    seconds: Math.max(0, row.seconds ?? 0),
-    withheld: row.withheld,
-    heldBackBy: row.withheld > 0 ? await oldestTransaction(db) : undefined,
-  };
-};
-
 /** Events a lag report counts at most: beyond, a partition is that far behind at least. */
 export const LAG_COUNT_CAP = 100_000;
 
@@ -60,6 +38,8 @@ export const LAG_COUNT_CAP = 100_000;
 export const partitionLags = async (
   db: Db,
   positions: readonly LogPosition[],
+  /** null: count every event, however many (what `status` shows). */
+  options: { cap?: number | null } = {},
 ): Promise<{
   lags: Array<{ events: number; seconds: number }>;
   withheld: number;
@@ -77,7 +57,7 @@ export const partitionLags = async (
     WITH tail AS MATERIALIZED (
       SELECT transaction_id, global_position, created_at FROM events
       WHERE (transaction_id, global_position) > (${earliest.transactionId}::xid8, ${earliest.globalPosition}::bigint)
-      ORDER BY transaction_id, global_position LIMIT ${LAG_COUNT_CAP}
+      ORDER BY transaction_id, global_position LIMIT ${options.cap === undefined ? LAG_COUNT_CAP : options.cap}
     )
     SELECT c.ordinal, count(t.global_position)::int AS events,
            extract(epoch FROM now() - min(t.created_at))::float8 AS seconds,

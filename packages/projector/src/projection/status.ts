@@ -4,7 +4,7 @@ import { comparePositions, logHead, readCheckpoints } from '@im/eventstore';
 import { sql } from 'kysely';
 import { projectorCheckpoint } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
-import { type ProjectionLag, projectionLag } from './lag.ts';
+import { type ProjectionLag, partitionLags } from './lag.ts';
 import { readLayout } from './layout.ts';
 import { leaseHolders } from './lease.ts';
 
@@ -70,7 +70,12 @@ export const projectionStatus = async (db: Db): Promise<ProjectionStatus> => {
     if (lease.expiresAt < entry.expiresAt) entry.expiresAt = lease.expiresAt;
     holders.set(lease.holder, entry);
   }
-  const lags = await partitionLags(db, ids.map(checkpointOf));
+  const lags = await partitionLags(
+    db,
+    ids.map((id) => checkpointOf(id).position),
+    { cap: null },
+  );
+  const worst = lags.lags[ids.indexOf(behind)] ?? { events: 0, seconds: 0 };
   return {
     head,
     events: row?.events ?? 0,
@@ -80,7 +85,7 @@ export const projectionStatus = async (db: Db): Promise<ProjectionStatus> => {
       ...checkpointOf(behind),
       updatedAt: row?.updated_at ?? undefined,
     },
-    lag: await projectionLag(db, checkpointOf(behind).position),
+    lag: { ...worst, withheld: lags.withheld, heldBackBy: lags.heldBackBy },
     holders: [...holders.values()].map((h) => ({
       ...h,
       partitions: h.partitions.sort((a, b) => a - b),
@@ -90,20 +95,8 @@ export const projectionStatus = async (db: Db): Promise<ProjectionStatus> => {
       id,
       position: checkpointOf(id).position,
       handled: checkpointOf(id).handled,
-      lagEvents: lags[i] ?? 0,
+      lagEvents: lags.lags[i]?.events ?? 0,
       holder: holderOf.get(projectorCheckpoint(id)),
     })),
   };
-};
-
-/** Committed events after each checkpoint, in one statement. */
-const partitionLags = async (db: Db, checkpoints: readonly Checkpoint[]): Promise<number[]> => {
-  const result = await sql<{ lag: number }>`
-    SELECT (SELECT count(*)::int FROM events e
-            WHERE (e.transaction_id, e.global_position) > (c.tx, c.global_position)) AS lag
-    FROM unnest(${checkpoints.map((c) => c.position.transactionId)}::xid8[],
-                ${checkpoints.map((c) => c.position.globalPosition)}::bigint[])
-         WITH ORDINALITY AS c(tx, global_position, ordinal)
-    ORDER BY c.ordinal`.execute(db);
-  return result.rows.map((row) => row.lag);
 };
