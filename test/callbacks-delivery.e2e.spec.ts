@@ -17,6 +17,7 @@ import {
   expectLastStates,
   expectVersionOrder,
   freezeWhileDue,
+  gatewayConnection,
   markerDone,
   nextGroupMessage,
   patientClient,
@@ -101,11 +102,7 @@ describe('delivery across a NATS outage', () => {
     const publisher = () => engine.stats().publisher as PublisherStats;
     const client = await patientClient(config);
     cleanup(() => client.close());
-    const gateway = await connect({
-      servers: nats.url,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 100,
-    });
+    const gateway = await gatewayConnection(nats.url);
     cleanup(() => gateway.close());
     const unpublished = async () =>
       Number((await sql<{ n: number }>`${changesDue}`.execute(engine.database.db)).rows[0]?.n);

@@ -2,7 +2,6 @@ import { startEngine } from '@im/api';
 import { silentLogger } from '@im/domain';
 import type { PublisherStats } from '@im/projector';
 import { sql } from 'kysely';
-import { connect } from 'nats';
 import { describe, expect, it } from 'vitest';
 import {
   changesDue,
@@ -12,6 +11,7 @@ import {
   expectedMsgIDs,
   expectLastStates,
   expectVersionOrder,
+  gatewayConnection,
   markerDone,
   patientClient,
   readStream,
@@ -46,11 +46,7 @@ describe('callbacks on a three-node NATS cluster', () => {
     const publisher = () => engine.stats().publisher as PublisherStats;
     const client = await patientClient(config);
     cleanup(() => client.close());
-    const gateway = await connect({
-      servers: cluster.urls.split(','),
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 100,
-    });
+    const gateway = await gatewayConnection(cluster.urls.split(','));
     cleanup(() => gateway.close());
     const jsm = await gateway.jetstreamManager();
     const info = await jsm.streams.info(config.STREAM_NAME);

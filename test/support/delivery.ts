@@ -215,11 +215,7 @@ export const readStream = async (nc: NatsConnection, config: Config): Promise<De
 
 /** An API client that waits out an engine or a NATS server that is away, as a caller would. */
 export const patientClient = async (config: Config) => {
-  const nc = await connect({
-    servers: config.NATS_URL,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 100,
-  });
+  const nc = await gatewayConnection(config.NATS_URL);
   const encoder = new TextEncoder();
   return {
     nc,
@@ -245,6 +241,10 @@ export const patientClient = async (config: Config) => {
     close: () => nc.close(),
   };
 };
+
+/** A caller's connection (a gateway's, a service's): it redials for ever, soon after a server is back. */
+export const gatewayConnection = (servers: string | string[]) =>
+  connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
 
 /** Whether the engine answers a request from a new client now. */
 export const answers = async (config: Config): Promise<boolean> => {
