@@ -16,7 +16,9 @@ const valid: Record<string, Record<string, unknown>> = {
   getTotalUnreadMsgCount: { userID: OWNER },
   getConversationIDBySessionType: { userID: OWNER, sessionType: 1, sourceID: PEER },
   syncConversations: { userID: OWNER, sinceVersion: 0 },
-  markConversationMessageAsRead: { userID: OWNER, conversationID: SINGLE },
+  markConversationMessageAsRead: { userID: OWNER, conversationID: SINGLE, upToSeq: 1 },
+  markConversationAsUnread: { userID: OWNER, conversationID: SINGLE, fromSeq: 1 },
+  hideAllConversations: { userID: OWNER },
   markSingleMessageHasRead: { userID: OWNER, uid: PEER },
   markGroupMessageHasRead: { userID: OWNER, groupID: GROUP },
   markAllConversationMessageAsRead: { userID: OWNER },
@@ -51,6 +53,8 @@ const methods = Object.keys(valid);
 const OPTIONAL = new Set([
   'getConversationListPage.cursor',
   'syncConversations.sinceVersion',
+  'markConversationMessageAsRead.upToSeq',
+  'markConversationAsUnread.fromSeq',
   'recordMessage.serverMsgID',
   'recordMessage.recvID',
   'recordMessage.groupID',
@@ -222,6 +226,12 @@ const outOfRange: Array<[string, string, string, unknown, number[]?]> = [
   ['recordMessage', 'a sendTime beyond safe integers', 'sendTime', 2 ** 60],
   ['recordMessage', 'a fractional contentType', 'contentType', 1.5],
   ['recordMessage', 'a retired sessionType', 'sessionType', 2],
+  ['markConversationMessageAsRead', 'a negative upToSeq', 'upToSeq', -1],
+  ['markConversationMessageAsRead', 'a fractional upToSeq', 'upToSeq', 1.5],
+  ['markConversationAsUnread', 'fromSeq 0', 'fromSeq', 0],
+  ['markConversationAsUnread', 'a fractional fromSeq', 'fromSeq', 2.5],
+  // Past the conversation's maxSeq: the decider refuses it, before anything is appended.
+  ['markConversationAsUnread', 'a fromSeq past maxSeq', 'fromSeq', 99],
 ];
 for (const [method, what, field, value, codes] of outOfRange) {
   add(method, what, withField(method, field, value), field, codes);
@@ -267,8 +277,8 @@ describe('bad input on every endpoint (SPEC §4, §7)', () => {
   });
   afterAll(() => t.stop());
 
-  it('covers every endpoint of SPEC §4', () => {
-    expect(new Set(cases.map((c) => c.method)).size).toBe(22);
+  it('covers every endpoint of SPEC §4 and §8.1', () => {
+    expect(new Set(cases.map((c) => c.method)).size).toBe(24);
   });
 
   it.each(cases)(

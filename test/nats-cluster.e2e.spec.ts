@@ -7,6 +7,7 @@ import {
   changesDue,
   crowd,
   dedupe,
+  deliveredAll,
   durableConsumer,
   expectedMsgIDs,
   expectLastStates,
@@ -113,6 +114,7 @@ describe('callbacks on a three-node NATS cluster', () => {
       `${missing.length} callbacks missing from the stream (the durable consumer got ${missing.filter((id) => gotByConsumer.has(id)).length} of them), first ${missing.slice(0, 3).join(', ')}`,
     ).toEqual(expected);
     expectVersionOrder(stored);
+    await deliveredAll(consumer.received, expected);
     const delivered = dedupe(consumer.received);
     expect(delivered.map((c) => c.msgID).sort()).toEqual(expected);
     await expectLastStates(client, delivered, ['cr0', 'cs1', ...members.slice(0, 3)]);

@@ -81,16 +81,35 @@ describe('idempotence and unknown conversations (SPEC §3 rules 13 and 15)', () 
         },
       ],
     ],
+    [
+      'markConversationMessageAsRead upToSeq',
+      (o, { single }) => [
+        'markConversationMessageAsRead',
+        { userID: o, conversationID: single, upToSeq: 1 },
+      ],
+    ],
+    [
+      'markConversationAsUnread',
+      (o, { group }) => ['markConversationAsUnread', { userID: o, conversationID: group }],
+    ],
+    [
+      'markConversationAsUnread fromSeq',
+      (o, { single }) => [
+        'markConversationAsUnread',
+        { userID: o, conversationID: single, fromSeq: 1 },
+      ],
+    ],
+    ['hideAllConversations', (o) => ['hideAllConversations', { userID: o }]],
     ['joinGroup', (o) => ['joinGroup', { groupID: `${o}-g`, userIDs: [o, `${o}-p`] }]],
     ['leaveGroup', (o) => ['leaveGroup', { groupID: `${o}-g`, userIDs: [o] }]],
   ];
 
   it.each(commands)(
     'rule 13: %s repeated appends nothing, publishes nothing and answers the same',
-    async (method, make) => {
-      const name = `r13-${method.slice(0, 20)}`;
+    async (title, make) => {
+      const name = `r13-${title.replaceAll(' ', '-').slice(0, 30)}`;
       const ids = await owner(name);
-      const [, body] = make(name, ids);
+      const [method, body] = make(name, ids);
       const first = await t.raw(method, body);
       expect(first.code).toBeUndefined();
       const list = await t.list(name);
@@ -183,6 +202,8 @@ describe('idempotence and unknown conversations (SPEC §3 rules 13 and 15)', () 
       { userID: 'r15-o', conversationIDs: ['si_r15-o_r15-p', 'si_r15-o_r15-x'], opt: 2 },
     ],
     ['setConversation', { userID: 'r15-o', conversationID: 'si_r15-o_r15-x', ex: 'x' }],
+    ['markConversationAsUnread', { userID: 'r15-o', conversationID: 'si_r15-o_r15-x' }],
+    ['markConversationAsUnread', { userID: 'r15-o', conversationID: 'sg_r15-nogroup', fromSeq: 1 }],
     // Somebody else's conversation is unknown to this owner too.
     ['pinConversation', { userID: 'r15-o', conversationID: 'si_r15-p_r15-q', isPinned: true }],
     ['getOneConversation', { userID: 'r15-o', sessionType: 1, sourceID: 'r15-x' }],

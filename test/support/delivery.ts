@@ -9,6 +9,7 @@ import {
   DeliverPolicy,
   type JsMsg,
   type NatsConnection,
+  nanos,
 } from 'nats';
 import { expect } from 'vitest';
 import { message } from './harness.ts';
@@ -187,6 +188,9 @@ export const durableConsumer = async (nc: NatsConnection, config: Config, name: 
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     filter_subject: `${config.SUBJECT_PREFIX}.events.>`,
+    // A delivery lost on its way (its connection's server killed) is delivered again after this:
+    // shorter than the default 30 s, so a test sees it before its time runs out.
+    ack_wait: nanos(3000),
   });
   const consumer = await nc.jetstream().consumers.get(config.STREAM_NAME, name);
   const messages: ConsumerMessages = await consumer.consume();
@@ -198,6 +202,22 @@ export const durableConsumer = async (nc: NatsConnection, config: Config, name: 
     }
   })();
   return { received, stop: () => messages.close() };
+};
+
+/**
+ * Waits until the consumer got every expected callback at least once: one whose delivery was lost
+ * with a killed server comes again after the consumer's ack wait, behind later ones.
+ */
+export const deliveredAll = async (received: readonly Delivered[], expected: readonly string[]) => {
+  await expect
+    .poll(
+      () => {
+        const got = new Set(received.map((c) => c.msgID));
+        return expected.filter((id) => !got.has(id)).length;
+      },
+      { message: 'callbacks the durable consumer has not got yet', timeout: 60_000 },
+    )
+    .toBe(0);
 };
 
 /** Every callback in the stream, in stream order, read by an ordered consumer from the start. */

@@ -27,10 +27,23 @@ const random = (seed: number) => {
   };
 };
 
+/** Marked unread (SPEC §8.1 rule 18), or read back to `hasReadSeq` when there is one to go to. */
+const markedUnread = (
+  owner: string,
+  conversationID: string,
+  hasReadSeq: number | undefined,
+): ConversationEvent => ({
+  type: 'ConversationMarkedUnread',
+  data:
+    hasReadSeq === undefined || hasReadSeq < 0
+      ? { owner, conversationID }
+      : { owner, conversationID, hasReadSeq },
+});
+
 /**
  * A realistic mix of the log's events, appended in bursts: single-chat messages, groups that
  * people join and leave with their messages and @mentions, and owners reading, pinning, drafting,
- * hiding and deleting. Every event is one the deciders could have made.
+ * hiding, deleting and marking unread. Every event is one the deciders could have made.
  */
 export const workload = (options: {
   events: number;
@@ -167,33 +180,40 @@ export const workload = (options: {
       const kind = next();
       time += 1000;
       const event: ConversationEvent =
-        kind < 0.55
+        kind < 0.45
           ? { type: 'ConversationMarkedRead', data: { owner, conversationID, hasReadSeq: maxSeq } }
-          : kind < 0.7
-            ? {
-                type: 'ConversationSettingsChanged',
-                data: {
-                  owner,
-                  conversationID,
-                  settings: next() < 0.5 ? { isPinned: next() < 0.5 } : { recvMsgOpt: 2 },
-                },
-              }
-            : kind < 0.85
+          : kind < 0.55
+            ? markedUnread(owner, conversationID, next() < 0.5 ? undefined : maxSeq - 2)
+            : kind < 0.7
               ? {
-                  type: 'ConversationDraftSet',
-                  data: { owner, conversationID, draftText: `draft ${count}`, draftTextTime: time },
+                  type: 'ConversationSettingsChanged',
+                  data: {
+                    owner,
+                    conversationID,
+                    settings: next() < 0.5 ? { isPinned: next() < 0.5 } : { recvMsgOpt: 2 },
+                  },
                 }
-              : kind < 0.93
-                ? { type: 'ConversationHidden', data: { owner, conversationID } }
-                : kind < 0.97
-                  ? {
-                      type: 'ConversationCleared',
-                      data: { owner, conversationID, minSeq: maxSeq + 1 },
-                    }
-                  : {
-                      type: 'ConversationDeleted',
-                      data: { owner, conversationID, minSeq: maxSeq + 1 },
-                    };
+              : kind < 0.85
+                ? {
+                    type: 'ConversationDraftSet',
+                    data: {
+                      owner,
+                      conversationID,
+                      draftText: `draft ${count}`,
+                      draftTextTime: time,
+                    },
+                  }
+                : kind < 0.93
+                  ? { type: 'ConversationHidden', data: { owner, conversationID } }
+                  : kind < 0.97
+                    ? {
+                        type: 'ConversationCleared',
+                        data: { owner, conversationID, minSeq: maxSeq + 1 },
+                      }
+                    : {
+                        type: 'ConversationDeleted',
+                        data: { owner, conversationID, minSeq: maxSeq + 1 },
+                      };
       push(streams.owner(owner), [event], 'any');
     }
   }

@@ -79,9 +79,21 @@ const connectDependencies = async (config: Config, logger: Logger) => {
         replicas: config.STREAM_REPLICAS,
       }),
     logger,
-    { retry: (error) => ['TIMEOUT', '503'].includes(String((error as { code?: string }).code)) },
+    { retry: jetStreamForming },
   );
   return { database, nc };
+};
+
+/** JetStream's placement error: fewer JetStream servers known than the stream's replicas. */
+const NO_SUITABLE_PEERS = 10005;
+
+/**
+ * Errors of a JetStream that is not ready yet: a cluster still electing its leader answers with a
+ * timeout or 503, and one whose servers have not all joined has no peers to place replicas on.
+ */
+const jetStreamForming = (error: unknown): boolean => {
+  const { code, api_error } = error as { code?: string; api_error?: { err_code?: number } };
+  return ['TIMEOUT', '503'].includes(String(code)) || api_error?.err_code === NO_SUITABLE_PEERS;
 };
 
 /**

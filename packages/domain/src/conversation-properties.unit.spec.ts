@@ -28,6 +28,8 @@ type CommandSpec =
         | 'ClearConversation';
     }
   | { type: 'SetDraft'; draftText: string }
+  /** Marked unread; with `back`, from the back-th message before the end (fromSeq). */
+  | { type: 'MarkConversationUnread'; back?: number }
   | { type: 'ChangeSettings'; settings: Partial<ConversationSettings> };
 
 type Action =
@@ -53,6 +55,10 @@ const commandSpec: fc.Arbitrary<CommandSpec> = fc.oneof(
     { type: 'ClearConversation' } as const,
   ),
   fc.record({ type: fc.constant('SetDraft' as const), draftText: fc.constantFrom('', 'x', 'yy') }),
+  fc.record(
+    { type: fc.constant('MarkConversationUnread' as const), back: fc.integer({ min: 0, max: 4 }) },
+    { requiredKeys: ['type'] },
+  ),
   fc.record({
     type: fc.constant('ChangeSettings' as const),
     settings: fc.record(
@@ -116,6 +122,8 @@ const conversationOf = (event: ConversationEvent) =>
 interface Expected {
   unread: number;
   listed: boolean;
+  /** Marked unread: counts at least 1 in the total until read. */
+  marked?: boolean;
 }
 
 interface Hooks {
@@ -199,6 +207,7 @@ const createWorld = () => {
       expected.set(key(owner, conversationID), {
         unread: owner === a.from ? 0 : reference.unread + 1,
         listed: true,
+        marked: owner !== a.from && reference.marked,
       });
     }
   };
@@ -220,20 +229,34 @@ const createWorld = () => {
         current.add(owner);
         // A join, first or again, shows only what comes after it (minSeq = maxSeq + 1).
         const reference = expected.get(key(owner, conversationID));
-        expected.set(key(owner, conversationID), { unread: 0, listed: reference?.listed ?? false });
+        expected.set(key(owner, conversationID), {
+          unread: 0,
+          listed: reference?.listed ?? false,
+          marked: reference?.marked,
+        });
       }
     }
   };
 
   const ownerCommand = (a: Extract<Action, { kind: 'command' }>, hooks: Hooks) => {
     const conversationID = conversationFor(a.owner, a.target);
-    const command = { ...a.spec, owner: a.owner, conversationID } as OwnerCommand;
     const before = rows.get(key(a.owner, conversationID));
+    const command = ownerCommandOf(a.spec, a.owner, conversationID, before);
     now += 1_000;
     const decision = decideOwnerCommand(command, before, now);
     if (!before) {
       expect(decision).toMatchObject({ ok: false, error: { code: 404 } });
       return;
+    }
+    const spec = a.spec;
+    if (spec.type === 'MarkConversationUnread' && spec.back !== undefined) {
+      // From a message the owner cannot see: refused, naming fromSeq, and nothing changes.
+      const fromSeq = before.maxSeq - spec.back + 1;
+      if (fromSeq < before.minSeq || fromSeq > before.maxSeq) {
+        expect(decision).toMatchObject({ ok: false, error: { code: 400 } });
+        expect(decision.ok || decision.error.message.startsWith('fromSeq:')).toBe(true);
+        return;
+      }
     }
     if (!decision.ok) throw new Error(decision.error.message);
     for (const event of decision.value) apply(event);
@@ -241,11 +264,18 @@ const createWorld = () => {
 
     const reference = expected.get(key(a.owner, conversationID));
     if (!reference) throw new Error(`no reference for ${a.owner} ${conversationID}`);
-    const spec = a.spec;
     if (spec.type === 'MarkConversationRead' || spec.type === 'ClearConversation') {
       reference.unread = 0;
+      reference.marked = false;
+    } else if (spec.type === 'MarkConversationUnread') {
+      if (spec.back === undefined) reference.marked = true;
+      else {
+        reference.unread = spec.back;
+        reference.marked = false;
+      }
     } else if (spec.type === 'DeleteConversation') {
       reference.unread = 0;
+      reference.marked = false;
       reference.listed = false;
     } else if (spec.type === 'HideConversation') {
       reference.listed = false;
@@ -272,6 +302,25 @@ const createWorld = () => {
     rowsOf: (owner: string) => [...rows.values()].filter((r) => r.owner === owner),
   };
   return world;
+};
+
+/** The command a spec gives, its seqs as a caller reading the item would choose them. */
+const ownerCommandOf = (
+  spec: CommandSpec,
+  owner: string,
+  conversationID: string,
+  state: ConversationState | undefined,
+): OwnerCommand => {
+  if (spec.type !== 'MarkConversationUnread')
+    return { ...spec, owner, conversationID } as OwnerCommand;
+  return spec.back === undefined
+    ? { type: 'MarkConversationUnread', owner, conversationID }
+    : {
+        type: 'MarkConversationUnread',
+        owner,
+        conversationID,
+        fromSeq: (state?.maxSeq ?? 0) - spec.back + 1,
+      };
 };
 
 const latestSeq = (state: ConversationState) =>
@@ -309,16 +358,23 @@ describe('property: unread from seqs', () => {
               const expectedTotal = rows
                 .filter((r) => world.expected.get(key(owner, r.conversationID))?.listed)
                 .filter((r) => r.recvMsgOpt === 0)
-                .reduce(
-                  (sum, r) => sum + (world.expected.get(key(owner, r.conversationID))?.unread ?? 0),
-                  0,
-                );
+                .reduce((sum, r) => {
+                  const reference = world.expected.get(key(owner, r.conversationID));
+                  const unread = reference?.unread ?? 0;
+                  // A conversation marked unread counts as at least 1 (SPEC §8.1 rule 18).
+                  return sum + (reference?.marked ? Math.max(unread, 1) : unread);
+                }, 0);
               expect(totalUnread(rows)).toBe(expectedTotal);
               expect(totalUnread(rows)).toBe(
                 rows
                   .map(toItem)
                   .filter((item) => !item.isHidden && item.recvMsgOpt === 0)
-                  .reduce((sum, item) => sum + item.unreadCount, 0),
+                  .reduce(
+                    (sum, item) =>
+                      sum +
+                      (item.isMarkedUnread ? Math.max(item.unreadCount, 1) : item.unreadCount),
+                    0,
+                  ),
               );
             }
           },

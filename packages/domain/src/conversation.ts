@@ -34,6 +34,8 @@ export interface ConversationItem {
   burnDuration: number;
   isNotInGroup: boolean;
   isHidden: boolean;
+  /** Marked unread by the owner (SPEC §8.1 rule 18): counts as at least 1 until read. */
+  isMarkedUnread: boolean;
   attachedInfo: string;
   ex: string;
   maxSeq: number;
@@ -72,6 +74,7 @@ export const newConversationState = (
   burnDuration: 0,
   isNotInGroup: false,
   isHidden: true,
+  isMarkedUnread: false,
   attachedInfo: '',
   ex: '',
   maxSeq: 0,

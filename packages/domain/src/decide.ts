@@ -12,7 +12,14 @@ import { conversationIDFor } from './ids.ts';
 
 /** Commands an owner gives about one of their conversations. */
 export type OwnerCommand =
-  | { type: 'MarkConversationRead'; owner: string; conversationID: string }
+  | {
+      type: 'MarkConversationRead';
+      owner: string;
+      conversationID: string;
+      /** Read up to this seq only (SPEC §8.1 rule 19); to the end without it. */
+      upToSeq?: number;
+    }
+  | { type: 'MarkConversationUnread'; owner: string; conversationID: string; fromSeq?: number }
   | { type: 'DeleteConversation'; owner: string; conversationID: string }
   | { type: 'HideConversation'; owner: string; conversationID: string }
   | { type: 'ClearConversation'; owner: string; conversationID: string }
@@ -31,10 +38,20 @@ const candidate = (
 ): OwnerConversationEvent => {
   const { owner, conversationID } = command;
   switch (command.type) {
-    case 'MarkConversationRead':
+    case 'MarkConversationRead': {
+      const upTo = command.upToSeq === undefined ? state.maxSeq : command.upToSeq;
       return {
         type: 'ConversationMarkedRead',
-        data: { owner, conversationID, hasReadSeq: state.maxSeq },
+        data: { owner, conversationID, hasReadSeq: Math.min(upTo, state.maxSeq) },
+      };
+    }
+    case 'MarkConversationUnread':
+      return {
+        type: 'ConversationMarkedUnread',
+        data:
+          command.fromSeq === undefined
+            ? { owner, conversationID }
+            : { owner, conversationID, hasReadSeq: command.fromSeq - 1 },
       };
     case 'DeleteConversation':
       return {
@@ -79,6 +96,16 @@ export const decideOwnerCommand = (
   now: number,
 ): Result<OwnerConversationEvent[]> => {
   if (!state) return unknownConversation(command.owner, command.conversationID);
+  if (command.type === 'MarkConversationUnread' && command.fromSeq !== undefined) {
+    const { fromSeq } = command;
+    if (fromSeq < state.minSeq || fromSeq > state.maxSeq)
+      return fail(
+        400,
+        state.minSeq > state.maxSeq
+          ? `fromSeq: ${command.conversationID} has no message ${command.owner} can see to mark unread from`
+          : `fromSeq: must be between the conversation's minSeq ${state.minSeq} and maxSeq ${state.maxSeq}, not ${fromSeq}`,
+      );
+  }
   const event = candidate(command, state, now);
   return ok(differs(state, evolve(state, event, command.owner)) ? [event] : []);
 };

@@ -42,6 +42,14 @@ type OwnerEvent<Type extends string, Data = object> = Event<
 >;
 
 export type ConversationMarkedRead = OwnerEvent<'ConversationMarkedRead', { hasReadSeq: number }>;
+/**
+ * Marked unread (SPEC §8.1 rule 18): with `hasReadSeq`, read back to just before a message (the
+ * one way hasReadSeq moves back); without, flagged unread with the seqs as they are.
+ */
+export type ConversationMarkedUnread = OwnerEvent<
+  'ConversationMarkedUnread',
+  { hasReadSeq?: number }
+>;
 export type ConversationDeleted = OwnerEvent<'ConversationDeleted', { minSeq: number }>;
 export type ConversationHidden = OwnerEvent<'ConversationHidden'>;
 export type ConversationCleared = OwnerEvent<'ConversationCleared', { minSeq: number }>;
@@ -56,6 +64,7 @@ export type ConversationSettingsChanged = OwnerEvent<
 
 export type OwnerConversationEvent =
   | ConversationMarkedRead
+  | ConversationMarkedUnread
   | ConversationDeleted
   | ConversationHidden
   | ConversationCleared

@@ -89,7 +89,11 @@ const evolveMessage = (
     next.latestMsgSeq = message.seq;
     next.latestMsgSendTime = message.sendTime;
   }
-  if (message.sendID === owner) next.hasReadSeq = Math.max(next.hasReadSeq, message.seq);
+  if (message.sendID === owner) {
+    next.hasReadSeq = Math.max(next.hasReadSeq, message.seq);
+    // The owner's own message reads the conversation, and so clears a mark (rule 18).
+    next.isMarkedUnread = false;
+  }
   // Writing reads the conversation (rule 1), so it clears the @ flags as a read does (rule 3).
   next.groupAtType =
     message.sendID === owner && next.hasReadSeq >= next.maxSeq
@@ -143,7 +147,14 @@ export const evolve = (
     case 'ConversationMarkedRead': {
       const hasReadSeq = Math.max(state.hasReadSeq, event.data.hasReadSeq);
       const groupAtType = hasReadSeq >= state.maxSeq ? 0 : state.groupAtType;
-      return { ...state, hasReadSeq, groupAtType };
+      // Any read clears a mark (rule 18), a read up to a position too (rule 19).
+      return { ...state, hasReadSeq, groupAtType, isMarkedUnread: false };
+    }
+    case 'ConversationMarkedUnread': {
+      const { hasReadSeq } = event.data;
+      // Read back from a message: real unread, no mark needed; @ flags do not come back.
+      if (hasReadSeq !== undefined) return { ...state, hasReadSeq, isMarkedUnread: false };
+      return { ...state, isMarkedUnread: true };
     }
     case 'ConversationDeleted':
       return {
@@ -155,6 +166,7 @@ export const evolve = (
         draftTextTime: 0,
         isPinned: false,
         isHidden: true,
+        isMarkedUnread: false,
         groupAtType: 0,
       };
     case 'ConversationHidden':
@@ -166,6 +178,7 @@ export const evolve = (
         minSeq: Math.max(state.minSeq, event.data.minSeq),
         latestMsg: '',
         groupAtType: 0,
+        isMarkedUnread: false,
       };
     case 'ConversationDraftSet': {
       const { draftText, draftTextTime } = event.data;
@@ -194,6 +207,7 @@ const FIELDS_COMPARED = [
   'burnDuration',
   'isNotInGroup',
   'isHidden',
+  'isMarkedUnread',
   'attachedInfo',
   'ex',
   'maxSeq',

@@ -104,6 +104,32 @@ type Step =
   | { kind: 'send'; sender: string; mentions: string[] }
   | { kind: 'command'; owner: string; command: number };
 
+/** Every owner command of SPEC §3 that applies to a group conversation. */
+const commands: Array<(owner: string) => OwnerCommand> = [
+  (owner) => ({ type: 'MarkConversationRead', owner, conversationID: CONVERSATION }),
+  (owner) => ({ type: 'DeleteConversation', owner, conversationID: CONVERSATION }),
+  (owner) => ({ type: 'HideConversation', owner, conversationID: CONVERSATION }),
+  (owner) => ({ type: 'ClearConversation', owner, conversationID: CONVERSATION }),
+  (owner) => ({ type: 'SetDraft', owner, conversationID: CONVERSATION, draftText: 'draft' }),
+  (owner) => ({ type: 'SetDraft', owner, conversationID: CONVERSATION, draftText: '' }),
+  (owner) => ({
+    type: 'ChangeSettings',
+    owner,
+    conversationID: CONVERSATION,
+    settings: { recvMsgOpt: 2, isPinned: true },
+  }),
+  (owner) => ({
+    type: 'ChangeSettings',
+    owner,
+    conversationID: CONVERSATION,
+    settings: { groupAtType: 4 },
+  }),
+  // SPEC §8.1 rules 18 and 19 (a fromSeq out of the owner's range is refused: nothing happens).
+  (owner) => ({ type: 'MarkConversationUnread', owner, conversationID: CONVERSATION }),
+  (owner) => ({ type: 'MarkConversationUnread', owner, conversationID: CONVERSATION, fromSeq: 3 }),
+  (owner) => ({ type: 'MarkConversationRead', owner, conversationID: CONVERSATION, upToSeq: 4 }),
+];
+
 const user = fc.constantFrom(...USERS);
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -133,32 +159,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('command' as const),
       owner: user,
-      command: fc.nat(7),
+      command: fc.nat(commands.length - 1),
     }),
   },
 );
-
-/** Every owner command of SPEC §3 that applies to a group conversation. */
-const commands: Array<(owner: string) => OwnerCommand> = [
-  (owner) => ({ type: 'MarkConversationRead', owner, conversationID: CONVERSATION }),
-  (owner) => ({ type: 'DeleteConversation', owner, conversationID: CONVERSATION }),
-  (owner) => ({ type: 'HideConversation', owner, conversationID: CONVERSATION }),
-  (owner) => ({ type: 'ClearConversation', owner, conversationID: CONVERSATION }),
-  (owner) => ({ type: 'SetDraft', owner, conversationID: CONVERSATION, draftText: 'draft' }),
-  (owner) => ({ type: 'SetDraft', owner, conversationID: CONVERSATION, draftText: '' }),
-  (owner) => ({
-    type: 'ChangeSettings',
-    owner,
-    conversationID: CONVERSATION,
-    settings: { recvMsgOpt: 2, isPinned: true },
-  }),
-  (owner) => ({
-    type: 'ChangeSettings',
-    owner,
-    conversationID: CONVERSATION,
-    settings: { groupAtType: 4 },
-  }),
-];
 
 describe('a group kept in one row with its members’ own rows', () => {
   it('gives every member the same view as evolving every member row on every message', () => {

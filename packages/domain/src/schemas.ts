@@ -100,7 +100,12 @@ export const requestSchemas = {
     sourceID: id('a userID or groupID'),
   }),
   syncConversations: request({ userID, sinceVersion: z.number().int().min(0).optional() }),
-  markConversationMessageAsRead: request(owned),
+  markConversationMessageAsRead: request({
+    ...owned,
+    upToSeq: z.number().int().min(0).optional(),
+  }),
+  markConversationAsUnread: request({ ...owned, fromSeq: z.number().int().min(1).optional() }),
+  hideAllConversations: request({ userID }),
   markSingleMessageHasRead: request({ userID, uid: userID }),
   markGroupMessageHasRead: request({ userID, groupID }),
   markAllConversationMessageAsRead: request({ userID }),

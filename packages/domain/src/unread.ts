@@ -6,10 +6,17 @@ type Seqs = Pick<ConversationState, 'maxSeq' | 'minSeq' | 'hasReadSeq'>;
 export const unreadCount = ({ maxSeq, minSeq, hasReadSeq }: Seqs): number =>
   Math.max(0, maxSeq - Math.max(hasReadSeq, minSeq - 1));
 
-/** What a conversation adds to its owner's total: hidden and muted ones add nothing. */
+/**
+ * What a conversation adds to its owner's total: hidden and muted ones add nothing, one marked
+ * unread at least 1 (SPEC §8.1 rule 18).
+ */
 export const unreadContribution = (
-  state: Seqs & Pick<ConversationState, 'isHidden' | 'recvMsgOpt'>,
-): number => (state.isHidden || state.recvMsgOpt !== 0 ? 0 : unreadCount(state));
+  state: Seqs & Pick<ConversationState, 'isHidden' | 'recvMsgOpt' | 'isMarkedUnread'>,
+): number => {
+  if (state.isHidden || state.recvMsgOpt !== 0) return 0;
+  const unread = unreadCount(state);
+  return state.isMarkedUnread ? Math.max(unread, 1) : unread;
+};
 
 export const totalUnread = (states: Iterable<Parameters<typeof unreadContribution>[0]>): number => {
   let total = 0;

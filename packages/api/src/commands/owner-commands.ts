@@ -97,23 +97,30 @@ export const runOnConversations = async (
   return ok(await readModel.getConversationStates(db, owner, conversationIDs));
 };
 
-/** Marks every conversation of the owner that has anything unread or flagged as read. */
-export const markAllRead = (context: EngineContext, owner: string): Promise<Result<void>> =>
+/** Runs one command on each of the owner's conversations that `read` selects, in one append. */
+const runOnEach = (
+  context: EngineContext,
+  owner: string,
+  read: typeof readModel.decisionStatesListed,
+  type: 'MarkConversationRead' | 'HideConversation',
+): Promise<Result<void>> =>
   runCommand(
     context,
-    ownerTarget(context, owner, () =>
-      readModel.decisionStatesToMarkRead(context.database.db, owner, context.partitions),
-    ),
+    ownerTarget(context, owner, () => read(context.database.db, owner, context.partitions)),
     (states) =>
       decision(
         decideEach(
           states,
-          (state) => ({
-            type: 'MarkConversationRead',
-            owner,
-            conversationID: state.conversationID,
-          }),
+          (state) => ({ type, owner, conversationID: state.conversationID }),
           context.now(),
         ),
       ),
   );
+
+/** Marks every conversation of the owner that has anything unread, flagged or marked as read. */
+export const markAllRead = (context: EngineContext, owner: string): Promise<Result<void>> =>
+  runOnEach(context, owner, readModel.decisionStatesToMarkRead, 'MarkConversationRead');
+
+/** Hides every conversation the owner has listed (SPEC §8.1 rule 20). */
+export const hideAll = (context: EngineContext, owner: string): Promise<Result<void>> =>
+  runOnEach(context, owner, readModel.decisionStatesListed, 'HideConversation');

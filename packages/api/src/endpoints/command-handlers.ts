@@ -9,7 +9,12 @@ import {
 } from '@im/domain';
 import { readModel } from '@im/projector';
 import { joinGroup, leaveGroup } from '../commands/group-membership.ts';
-import { markAllRead, runOnConversations, runOwnerCommand } from '../commands/owner-commands.ts';
+import {
+  hideAll,
+  markAllRead,
+  runOnConversations,
+  runOwnerCommand,
+} from '../commands/owner-commands.ts';
 import { recordMessage } from '../commands/record-message.ts';
 import type { EngineContext } from '../context.ts';
 import type { HandlerTable } from './handler.ts';
@@ -41,11 +46,19 @@ const emptyReply = async (result: Promise<Result<unknown>>) => {
 
 const markRead = ownerCommand('MarkConversationRead', () => ({}));
 
+/** Answers the owner's total after `run`: the reply of the commands on all conversations. */
+const totalReply = async (context: EngineContext, owner: string, run: Promise<Result<void>>) => {
+  const done = await run;
+  return done.ok ? ok({ total: await readModel.totalUnread(context.database.db, owner) }) : done;
+};
+
 type CommandMethod =
   | 'markConversationMessageAsRead'
   | 'markSingleMessageHasRead'
   | 'markGroupMessageHasRead'
   | 'markAllConversationMessageAsRead'
+  | 'markConversationAsUnread'
+  | 'hideAllConversations'
   | 'pinConversation'
   | 'deleteConversation'
   | 'hideConversation'
@@ -60,17 +73,27 @@ type CommandMethod =
 /** The commands: each decides, appends, and answers once its effect is projected. */
 export const commandHandlers: HandlerTable<CommandMethod> = {
   markConversationMessageAsRead: (context, request) =>
-    conversationReply(markRead(context, request)),
+    conversationReply(
+      ownerCommand('MarkConversationRead', (r: { upToSeq?: number }) =>
+        r.upToSeq === undefined ? {} : { upToSeq: r.upToSeq },
+      )(context, request),
+    ),
   markSingleMessageHasRead: (context, { userID, uid }) =>
     conversationReply(
       markRead(context, { userID, conversationID: singleConversationID(userID, uid) }),
     ),
   markGroupMessageHasRead: (context, { userID, groupID }) =>
     conversationReply(markRead(context, { userID, conversationID: groupConversationID(groupID) })),
-  async markAllConversationMessageAsRead(context, { userID }) {
-    const done = await markAllRead(context, userID);
-    return done.ok ? ok({ total: await readModel.totalUnread(context.database.db, userID) }) : done;
-  },
+  markAllConversationMessageAsRead: (context, { userID }) =>
+    totalReply(context, userID, markAllRead(context, userID)),
+  markConversationAsUnread: (context, request) =>
+    conversationReply(
+      ownerCommand('MarkConversationUnread', (r: { fromSeq?: number }) =>
+        r.fromSeq === undefined ? {} : { fromSeq: r.fromSeq },
+      )(context, request),
+    ),
+  hideAllConversations: (context, { userID }) =>
+    totalReply(context, userID, hideAll(context, userID)),
   pinConversation: (context, request) =>
     conversationReply(
       ownerCommand('ChangeSettings', (r: { isPinned: boolean }) => ({

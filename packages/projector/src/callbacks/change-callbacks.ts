@@ -1,4 +1,4 @@
-import { type ConversationState, toItem } from '@im/domain';
+import { type ConversationState, toItem, unreadContribution } from '@im/domain';
 import { sql } from 'kysely';
 import { derivedStateColumns, fromRow, groupJoin } from '../read-model/columns.ts';
 import { statesAt } from '../read-model/owner-views.ts';
@@ -64,8 +64,11 @@ const fanoutChanges = async (
   const changes = new Map<GroupFanout, ConversationChange[]>(fanouts.map((f) => [f, []]));
   const views = new Map<string, ConversationState>();
   if (fanouts.length === 0) return { changes, views };
-  const result = await sql<Record<string, unknown> & { fanout: number; was_hidden: boolean }>`
+  const result = await sql<
+    Record<string, unknown> & { fanout: number; was_hidden: boolean; previous_max: number }
+  >`
     SELECT f.ordinal AS fanout, (m.is_hidden AND NOT f.previous_max_seq > m.max_seq) AS was_hidden,
+           greatest(m.max_seq, f.previous_max_seq) AS previous_max,
            ${derivedStateColumns}
     FROM unnest(${fanouts.map((f) => f.partition)}::smallint[],
                 ${fanouts.map((f) => f.version)}::bigint[],
@@ -75,9 +78,11 @@ const fanoutChanges = async (
     JOIN conversation_item m ON m.conversation_id = f.conversation_id AND m.partition = f.partition
       AND m.conversation_type = 3 AND NOT m.is_not_in_group AND m.version < f.version
     ${groupJoin()}`.execute(db);
-  for (const { fanout: ordinal, was_hidden, ...row } of result.rows) {
+  for (const { fanout: ordinal, was_hidden, previous_max, ...row } of result.rows) {
     const fanout = fanouts[Number(ordinal) - 1] as GroupFanout;
     const view = fromRow(row);
+    // The view before the message: a mark that already counted 1 may absorb the first unread.
+    const before = { ...view, maxSeq: Number(previous_max), isHidden: was_hidden };
     views.set(key(view.owner, view.conversationID), view);
     changes.get(fanout)?.push({
       partition: fanout.partition,
@@ -85,7 +90,7 @@ const fanoutChanges = async (
       version: fanout.version,
       conversationID: fanout.conversationID,
       kind: was_hidden ? ChangeKind.entered : ChangeKind.changed,
-      totalChanged: view.recvMsgOpt === 0,
+      totalChanged: unreadContribution(view) !== unreadContribution(before),
     });
   }
   return { changes, views };

@@ -20,6 +20,7 @@ const COLUMNS = [
   ['burnDuration', 'burn_duration', 'integer'],
   ['isNotInGroup', 'is_not_in_group', 'boolean'],
   ['isHidden', 'is_hidden', 'boolean'],
+  ['isMarkedUnread', 'is_marked_unread', 'boolean'],
   ['attachedInfo', 'attached_info', 'text'],
   ['ex', 'ex', 'text'],
   ['maxSeq', 'max_seq', 'bigint'],
@@ -45,6 +46,13 @@ const asField = ([field, column]: (typeof COLUMNS)[number]) => `${column} AS "${
 
 /** SPEC §1's unread formula over the stored seqs, for SQL; toItem computes the same in JavaScript. */
 export const UNREAD_SQL = 'greatest(0, max_seq - greatest(has_read_seq, min_seq - 1))';
+
+/** What `unread` adds to a total: a conversation marked unread counts as at least 1 (rule 18). */
+const marked = (unread: string, row = '') =>
+  `CASE WHEN ${row}is_marked_unread THEN greatest(1, ${unread}) ELSE ${unread} END`;
+
+/** The domain's unreadContribution over a stored row, for rows that are listed and not muted. */
+export const COUNTED_UNREAD_SQL = marked(UNREAD_SQL);
 
 /**
  * The conversation item's fields (SPEC §2) as a select list under their JSON names: PostgreSQL
@@ -173,7 +181,7 @@ export const derivedHidden = sql.raw(DERIVED.isHidden as string);
 
 /** What a derived row adds to the owner's total (SPEC §2): nothing when hidden or muted. */
 export const derivedContribution = sql.raw(
-  `CASE WHEN ${DERIVED.isHidden} OR m.recv_msg_opt <> 0 THEN 0 ELSE ${DERIVED_UNREAD} END`,
+  `CASE WHEN ${DERIVED.isHidden} OR m.recv_msg_opt <> 0 THEN 0 ELSE ${marked(DERIVED_UNREAD, 'm.')} END`,
 );
 
 /** A group's row: each field of the domain's GroupState, its column and its SQL type. */

@@ -149,16 +149,23 @@ export const decisionStatesOf = (
   );
 };
 
-/** The owner's conversations with something to mark read (unread, or an @ flag). */
+/** The message and group streams of the selected rows, which the decision must be fresh over. */
+const streamsOfItems = sql`ARRAY(SELECT ${streams.messages('')} || "conversationID" FROM item
+              UNION ALL SELECT ${streams.group('')} || "groupID" FROM item WHERE "groupID" <> '')`;
+
+/** The owner's conversations with something to mark read (unread, an @ flag, a mark). */
 export const decisionStatesToMarkRead = (db: Db, owner: string, partitions: number) =>
   ownerDecisionStates(
     db,
     owner,
     partitions,
-    sql`("hasReadSeq" < "maxSeq" OR "groupAtType" <> 0)`,
-    sql`ARRAY(SELECT ${streams.messages('')} || "conversationID" FROM item
-              UNION ALL SELECT ${streams.group('')} || "groupID" FROM item WHERE "groupID" <> '')`,
+    sql`("hasReadSeq" < "maxSeq" OR "groupAtType" <> 0 OR "isMarkedUnread")`,
+    streamsOfItems,
   );
+
+/** The owner's listed conversations (SPEC §8.1 rule 20: what hiding all hides). */
+export const decisionStatesListed = (db: Db, owner: string, partitions: number) =>
+  ownerDecisionStates(db, owner, partitions, sql`NOT "isHidden"`, streamsOfItems);
 
 /**
  * Who is in a group now and the group's maxSeq (its message stream's version), with the group

@@ -31,6 +31,7 @@ export const createConversationTable = async (db: Db, table: string): Promise<vo
       min_seq bigint NOT NULL,
       has_read_seq bigint NOT NULL,
       version bigint NOT NULL,
+      is_marked_unread boolean NOT NULL DEFAULT false,
       -- The owner's partition (see the domain's partitionOf): whose projector writes the row.
       partition smallint NOT NULL DEFAULT 0,
       -- The list order as three ascending keys, so a keyset page is one index range.
@@ -171,6 +172,12 @@ export const readModelMigrations: Record<string, Migration> = {
         FROM conversation_item WHERE conversation_type = 3
         ORDER BY conversation_id, max_seq DESC
         ON CONFLICT DO NOTHING`.execute(db);
+    },
+  },
+  '0104_marked_unread': {
+    async up(db: Db) {
+      await sql`ALTER TABLE conversation_item ADD COLUMN IF NOT EXISTS
+                  is_marked_unread boolean NOT NULL DEFAULT false`.execute(db);
     },
   },
 };

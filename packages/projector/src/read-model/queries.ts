@@ -17,6 +17,7 @@ export {
   type DecisionRead,
   decisionMembersOf,
   decisionStatesAt,
+  decisionStatesListed,
   decisionStatesOf,
   decisionStatesToMarkRead,
 } from './decision-states.ts';

@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
-import { derivedContribution, groupJoin, UNREAD_SQL } from './columns.ts';
+import { COUNTED_UNREAD_SQL, derivedContribution, groupJoin } from './columns.ts';
 import type { Db } from './schema.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { Db } from './schema.ts';
  * the stored totals must equal: for migrating, rebuilding and verifying.
  */
 export const summedTotals = sql`
-  SELECT owner, sum(${sql.raw(UNREAD_SQL)})::bigint AS total FROM conversation_item
+  SELECT owner, sum(${sql.raw(COUNTED_UNREAD_SQL)})::bigint AS total FROM conversation_item
   WHERE NOT is_hidden AND recv_msg_opt = 0 AND (conversation_type <> 3 OR is_not_in_group)
   GROUP BY owner`;
 
