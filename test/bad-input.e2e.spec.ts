@@ -6,11 +6,21 @@ const PEER = 'bi-p';
 const GROUP = 'bi-g';
 const SINGLE = 'si_bi-o_bi-p';
 
-/** A valid request for every endpoint of SPEC §4, naming the owner's existing conversations. */
+/** The owner's conversation group, as the set-up makes it (a create of it again changes nothing). */
+const CONVERSATION_GROUP = {
+  userID: OWNER,
+  conversationGroupID: 'bi-cg',
+  name: 'Work',
+  order: 1,
+  ex: 'e',
+  conversationIDs: [SINGLE],
+};
+
+/** A valid request for every endpoint of SPEC §4 and §8.1, naming the owner's existing things. */
 const valid: Record<string, Record<string, unknown>> = {
   getAllConversationList: { userID: OWNER },
   getConversationListSplit: { userID: OWNER, offset: 0, count: 10 },
-  getConversationListPage: { userID: OWNER, limit: 10 },
+  getConversationListPage: { userID: OWNER, limit: 10, conversationGroupID: 'bi-cg' },
   getOneConversation: { userID: OWNER, sessionType: 1, sourceID: PEER },
   getMultipleConversation: { userID: OWNER, conversationIDs: [SINGLE] },
   getTotalUnreadMsgCount: { userID: OWNER },
@@ -46,12 +56,36 @@ const valid: Record<string, Record<string, unknown>> = {
   },
   joinGroup: { groupID: GROUP, userIDs: [OWNER] },
   leaveGroup: { groupID: GROUP, userIDs: ['bi-x'] },
+  getConversationGroups: { userID: OWNER },
+  createConversationGroup: CONVERSATION_GROUP,
+  updateConversationGroup: {
+    userID: OWNER,
+    conversationGroupID: 'bi-cg',
+    name: 'Renamed',
+    order: 2,
+    ex: 'x',
+  },
+  addConversationsToGroup: {
+    userID: OWNER,
+    conversationGroupID: 'bi-cg',
+    conversationIDs: [SINGLE],
+  },
+  removeConversationsFromGroup: {
+    userID: OWNER,
+    conversationGroupID: 'bi-cg',
+    conversationIDs: [SINGLE],
+  },
+  // Last: the valid requests run in this order afterwards, and the others need the group.
+  deleteConversationGroup: { userID: OWNER, conversationGroupID: 'bi-cg' },
 };
 const methods = Object.keys(valid);
 
 /** Fields a request cannot leave out; every other field of `valid` is optional. */
 const OPTIONAL = new Set([
   'getConversationListPage.cursor',
+  'getConversationListPage.conversationGroupID',
+  ...['order', 'ex', 'conversationIDs'].map((field) => `createConversationGroup.${field}`),
+  ...['name', 'order', 'ex'].map((field) => `updateConversationGroup.${field}`),
   'syncConversations.sinceVersion',
   'markConversationMessageAsRead.upToSeq',
   'markConversationAsUnread.fromSeq',
@@ -71,7 +105,15 @@ const OPTIONAL = new Set([
 ]);
 
 /** Fields holding a userID or groupID, and the ones holding lists of them. */
-const ID_FIELDS = new Set(['userID', 'uid', 'groupID', 'sourceID', 'sendID', 'recvID']);
+const ID_FIELDS = new Set([
+  'userID',
+  'uid',
+  'groupID',
+  'sourceID',
+  'sendID',
+  'recvID',
+  'conversationGroupID',
+]);
 const ID_LIST_FIELDS = new Set(['userIDs', 'atUserIDList']);
 
 const BAD_IDS: Array<[string, string]> = [
@@ -232,6 +274,27 @@ const outOfRange: Array<[string, string, string, unknown, number[]?]> = [
   ['markConversationAsUnread', 'a fractional fromSeq', 'fromSeq', 2.5],
   // Past the conversation's maxSeq: the decider refuses it, before anything is appended.
   ['markConversationAsUnread', 'a fromSeq past maxSeq', 'fromSeq', 99],
+  ['createConversationGroup', 'an empty name', 'name', ''],
+  ['createConversationGroup', 'a 65-character name', 'name', 'n'.repeat(65)],
+  ['createConversationGroup', 'a fractional order', 'order', 1.5],
+  ['createConversationGroup', 'ex over 4 KiB', 'ex', 'e'.repeat(4097), TOO_LARGE],
+  [
+    'createConversationGroup',
+    'over 1000 conversationIDs',
+    'conversationIDs',
+    many(1001, (i) => `si_bi-o_p${i}`),
+    TOO_LARGE,
+  ],
+  ['updateConversationGroup', 'an empty name', 'name', ''],
+  ['addConversationsToGroup', 'no conversationIDs', 'conversationIDs', []],
+  [
+    'addConversationsToGroup',
+    'over 1000 conversationIDs',
+    'conversationIDs',
+    many(1001, (i) => `si_bi-o_p${i}`),
+    TOO_LARGE,
+  ],
+  ['removeConversationsFromGroup', 'no conversationIDs', 'conversationIDs', []],
 ];
 for (const [method, what, field, value, codes] of outOfRange) {
   add(method, what, withField(method, field, value), field, codes);
@@ -273,12 +336,13 @@ describe('bad input on every endpoint (SPEC §4, §7)', () => {
       'recordMessage',
       message({ clientMsgID: 'bi-2', sendID: PEER, groupID: GROUP }),
     );
+    await t.request('createConversationGroup', CONVERSATION_GROUP);
     before = await snapshot();
   });
   afterAll(() => t.stop());
 
   it('covers every endpoint of SPEC §4 and §8.1', () => {
-    expect(new Set(cases.map((c) => c.method)).size).toBe(24);
+    expect(new Set(cases.map((c) => c.method)).size).toBe(30);
   });
 
   it.each(cases)(

@@ -37,6 +37,7 @@ describe('syncConversations', () => {
       full: true,
       conversations: [],
       deletedConversationIDs: [],
+      conversationGroups: [],
       nextCursor: null,
     });
     const [start, finish] = await brackets('nobody', 1);
@@ -98,6 +99,7 @@ describe('syncConversations', () => {
       full: false,
       conversations: [],
       deletedConversationIDs: [],
+      conversationGroups: [],
       nextCursor: null,
     });
 

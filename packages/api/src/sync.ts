@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type ConversationGroupItem,
   type ConversationItem,
   encodeCursor,
   type ListPosition,
@@ -22,6 +23,8 @@ export interface SyncAnswer {
   full: boolean;
   conversations: ConversationItem[];
   deletedConversationIDs: string[];
+  /** Every conversation group of the owner's (SPEC §8.1), whatever the version asked from. */
+  conversationGroups: ConversationGroupItem[];
   /**
    * Set when a full answer did not fit in one NATS message: continue with
    * getConversationListPage from this cursor, then sync incrementally from `version`.
@@ -78,7 +81,8 @@ const answer = async (
     .setIsolationLevel('repeatable read')
     .execute(async (tx) => {
       const version = await readModel.ownerVersion(tx, userID);
-      const budget = context.maxPayload() - ENVELOPE_BYTES;
+      const conversationGroups = await readModel.conversationGroupsOf(tx, userID);
+      const budget = context.maxPayload() - ENVELOPE_BYTES - bytesOf(conversationGroups);
       if (sinceVersion !== undefined && sinceVersion <= version) {
         const changed = await readModel.changedSince(tx, userID, sinceVersion);
         if (changed.reduce((sum, item) => sum + bytesOf(item), 0) <= budget) {
@@ -89,6 +93,7 @@ const answer = async (
             deletedConversationIDs: changed
               .filter((item) => item.isHidden)
               .map((item) => item.conversationID),
+            conversationGroups,
             nextCursor: null,
           };
         }
@@ -97,6 +102,7 @@ const answer = async (
         version,
         full: true,
         deletedConversationIDs: [],
+        conversationGroups,
         ...(await fullAnswer(tx, userID, budget)),
       };
     });

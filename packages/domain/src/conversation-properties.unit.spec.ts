@@ -116,7 +116,9 @@ const key = (owner: string, conversationID: string) => `${owner} ${conversationI
 const conversationOf = (event: ConversationEvent) =>
   event.type === 'GroupMembersJoined' || event.type === 'GroupMembersLeft'
     ? groupConversationID(event.data.groupID)
-    : event.data.conversationID;
+    : 'conversationID' in event.data
+      ? event.data.conversationID
+      : '';
 
 /** The reference an owner's conversation is checked against: a plain counter, not seqs. */
 interface Expected {

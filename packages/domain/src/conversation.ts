@@ -36,6 +36,8 @@ export interface ConversationItem {
   isHidden: boolean;
   /** Marked unread by the owner (SPEC §8.1 rule 18): counts as at least 1 until read. */
   isMarkedUnread: boolean;
+  /** The owner's conversation groups it is in, sorted (SPEC §8.1 rule 17). */
+  conversationGroupIDs: string[];
   attachedInfo: string;
   ex: string;
   maxSeq: number;
@@ -75,6 +77,7 @@ export const newConversationState = (
   isNotInGroup: false,
   isHidden: true,
   isMarkedUnread: false,
+  conversationGroupIDs: [],
   attachedInfo: '',
   ex: '',
   maxSeq: 0,

@@ -62,8 +62,44 @@ export type ConversationSettingsChanged = OwnerEvent<
   { settings: Partial<ConversationSettings> }
 >;
 
+/** The conversation's groups, all of them, after one was added or taken out (rule 17). */
+export type ConversationGroupsSet = OwnerEvent<
+  'ConversationGroupsSet',
+  { conversationGroupIDs: string[] }
+>;
+
+type ConversationGroupEvent<Type extends string, Data = object> = Event<
+  Type,
+  { owner: string; conversationGroupID: string } & Data
+>;
+
+/** Created and updated carry every field as it is afterwards. */
+export type ConversationGroupCreated = ConversationGroupEvent<
+  'ConversationGroupCreated',
+  { name: string; order: number; ex: string }
+>;
+export type ConversationGroupUpdated = ConversationGroupEvent<
+  'ConversationGroupUpdated',
+  { name: string; order: number; ex: string }
+>;
+export type ConversationGroupDeleted = ConversationGroupEvent<'ConversationGroupDeleted'>;
+
+/** An owner's conversation group made, changed or removed: no conversation of its own. */
+export type ConversationGroupDefinitionEvent =
+  | ConversationGroupCreated
+  | ConversationGroupUpdated
+  | ConversationGroupDeleted;
+
+export const isConversationGroupDefinition = (event: {
+  type: string;
+}): event is ConversationGroupDefinitionEvent =>
+  event.type === 'ConversationGroupCreated' ||
+  event.type === 'ConversationGroupUpdated' ||
+  event.type === 'ConversationGroupDeleted';
+
 export type OwnerConversationEvent =
   | ConversationMarkedRead
+  | ConversationGroupsSet
   | ConversationMarkedUnread
   | ConversationDeleted
   | ConversationHidden
@@ -75,7 +111,8 @@ export type ConversationEvent =
   | MessageRecorded
   | GroupMembersJoined
   | GroupMembersLeft
-  | OwnerConversationEvent;
+  | OwnerConversationEvent
+  | ConversationGroupDefinitionEvent;
 
 export type ConversationEventType = ConversationEvent['type'];
 

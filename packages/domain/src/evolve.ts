@@ -191,6 +191,12 @@ export const evolve = (
     }
     case 'ConversationSettingsChanged':
       return { ...state, ...event.data.settings };
+    case 'ConversationGroupsSet':
+      return { ...state, conversationGroupIDs: event.data.conversationGroupIDs };
+    case 'ConversationGroupCreated':
+    case 'ConversationGroupUpdated':
+    case 'ConversationGroupDeleted':
+      return state;
   }
 };
 
@@ -225,5 +231,8 @@ export const differs = (
 ): boolean => {
   if (a === b) return false;
   if (!a || !b) return true;
-  return FIELDS_COMPARED.some((field) => a[field] !== b[field]);
+  return (
+    FIELDS_COMPARED.some((field) => a[field] !== b[field]) ||
+    a.conversationGroupIDs.join() !== b.conversationGroupIDs.join()
+  );
 };

@@ -1,4 +1,5 @@
 export * from './conversation.ts';
+export * from './conversation-groups.ts';
 export * from './decide.ts';
 export * from './errors.ts';
 export * from './events.ts';

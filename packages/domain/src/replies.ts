@@ -23,6 +23,7 @@ export const conversationItemSchema = z.strictObject({
   isNotInGroup: z.boolean(),
   isHidden: z.boolean(),
   isMarkedUnread: z.boolean(),
+  conversationGroupIDs: z.array(z.string()),
   attachedInfo: z.string(),
   ex: z.string(),
   maxSeq: seq,
@@ -31,7 +32,19 @@ export const conversationItemSchema = z.strictObject({
   version: seq,
 });
 
+/** SPEC §8.1's conversation group, with its counts. */
+export const conversationGroupItemSchema = z.strictObject({
+  conversationGroupID: z.string(),
+  name: z.string(),
+  order: z.number().int(),
+  ex: z.string(),
+  conversationCount: seq,
+  unreadCount: seq,
+  version: seq,
+});
+
 const conversation = z.strictObject({ conversation: conversationItemSchema });
+const group = z.strictObject({ group: conversationGroupItemSchema });
 const conversations = z.strictObject({ conversations: z.array(conversationItemSchema) });
 const total = z.strictObject({ total: z.number().int().min(0) });
 const empty = z.strictObject({});
@@ -53,6 +66,7 @@ export const replySchemas = {
     full: z.boolean(),
     conversations: z.array(conversationItemSchema),
     deletedConversationIDs: z.array(z.string()),
+    conversationGroups: z.array(conversationGroupItemSchema),
     nextCursor: z.string().nullable(),
   }),
   markConversationMessageAsRead: conversation,
@@ -75,6 +89,12 @@ export const replySchemas = {
   }),
   joinGroup: empty,
   leaveGroup: empty,
+  createConversationGroup: group,
+  updateConversationGroup: group,
+  deleteConversationGroup: empty,
+  addConversationsToGroup: group,
+  removeConversationsFromGroup: group,
+  getConversationGroups: z.strictObject({ groups: z.array(conversationGroupItemSchema) }),
 } satisfies Record<Method, z.ZodType>;
 
 export type ReplyOf<M extends Method> = z.infer<(typeof replySchemas)[M]>;
@@ -95,6 +115,9 @@ export const callbackDataSchemas = {
   OnSyncServerStart: z.strictObject({ full: z.boolean() }),
   OnSyncServerFinish: z.strictObject({ full: z.boolean(), version: seq }),
   OnSyncServerFailed: z.strictObject({ full: z.boolean(), error: z.string() }),
+  OnConversationGroupAdded: conversationGroupItemSchema,
+  OnConversationGroupChanged: conversationGroupItemSchema,
+  OnConversationGroupDeleted: z.strictObject({ conversationGroupID: z.string() }),
 };
 
 export type CallbackName = keyof typeof callbackDataSchemas;

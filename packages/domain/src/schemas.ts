@@ -74,6 +74,18 @@ export const GROUP_BATCH_MAX = 10_000;
 /** burnDuration is stored as a 32-bit integer. */
 const INT32_MAX = 2_147_483_647;
 
+const conversationGroupID = id('a conversationGroupID');
+const groupName = z
+  .string()
+  .min(1, { error: 'must be 1–64 characters' })
+  .max(64, { error: 'must be 1–64 characters' });
+const groupOrder = z.number().int().min(-INT32_MAX).max(INT32_MAX);
+const groupedConversations = (min: number) =>
+  z
+    .array(conversationID)
+    .min(min)
+    .max(LIST_MAX, { error: `must hold at most ${LIST_MAX}` });
+
 export const requestSchemas = {
   getAllConversationList: request({ userID }),
   getConversationListSplit: request({
@@ -85,6 +97,7 @@ export const requestSchemas = {
     userID,
     cursor: z.string().max(1024).nullable().optional(),
     limit: count(LIST_MAX),
+    conversationGroupID: conversationGroupID.optional(),
   }),
   getOneConversation: request({ userID, sessionType, sourceID: id('a userID or groupID') }),
   getMultipleConversation: request({
@@ -156,6 +169,33 @@ export const requestSchemas = {
   }),
   joinGroup: request({ groupID, userIDs: z.array(userID).min(1).max(GROUP_BATCH_MAX) }),
   leaveGroup: request({ groupID, userIDs: z.array(userID).min(1).max(GROUP_BATCH_MAX) }),
+  createConversationGroup: request({
+    userID,
+    conversationGroupID,
+    name: groupName,
+    order: groupOrder.optional(),
+    ex: bytesAtMost(DRAFT_MAX_BYTES).optional(),
+    conversationIDs: groupedConversations(0).optional(),
+  }),
+  updateConversationGroup: request({
+    userID,
+    conversationGroupID,
+    name: groupName.optional(),
+    order: groupOrder.optional(),
+    ex: bytesAtMost(DRAFT_MAX_BYTES).optional(),
+  }),
+  deleteConversationGroup: request({ userID, conversationGroupID }),
+  addConversationsToGroup: request({
+    userID,
+    conversationGroupID,
+    conversationIDs: groupedConversations(1),
+  }),
+  removeConversationsFromGroup: request({
+    userID,
+    conversationGroupID,
+    conversationIDs: groupedConversations(1),
+  }),
+  getConversationGroups: request({ userID }),
 };
 
 export type Method = keyof typeof requestSchemas;

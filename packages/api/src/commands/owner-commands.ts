@@ -19,7 +19,7 @@ const conflict = (owner: string) =>
   `userID: the conversations of ${owner} kept changing concurrently; retry the request`;
 
 /** An owner's stream, decided on with the states `read` gives; it changes the owner's partition. */
-const ownerTarget = <State>(
+export const ownerTarget = <State>(
   context: EngineContext,
   owner: string,
   read: () => Promise<DecisionRead<State>>,

@@ -8,6 +8,7 @@ import {
   toItem,
 } from '@im/domain';
 import { readModel } from '@im/projector';
+import { runConversationGroupCommand } from '../commands/conversation-group-commands.ts';
 import { joinGroup, leaveGroup } from '../commands/group-membership.ts';
 import {
   hideAll,
@@ -39,6 +40,10 @@ const conversationReply = async (result: Promise<Result<unknown>>) => {
   const item = await result;
   return item.ok ? ok({ conversation: item.value }) : item;
 };
+const groupReply = async (result: Promise<Result<unknown>>) => {
+  const group = await result;
+  return group.ok ? ok({ group: group.value }) : group;
+};
 const emptyReply = async (result: Promise<Result<unknown>>) => {
   const done = await result;
   return done.ok ? ok({}) : done;
@@ -68,7 +73,12 @@ type CommandMethod =
   | 'setConversation'
   | 'recordMessage'
   | 'joinGroup'
-  | 'leaveGroup';
+  | 'leaveGroup'
+  | 'createConversationGroup'
+  | 'updateConversationGroup'
+  | 'deleteConversationGroup'
+  | 'addConversationsToGroup'
+  | 'removeConversationsFromGroup';
 
 /** The commands: each decides, appends, and answers once its effect is projected. */
 export const commandHandlers: HandlerTable<CommandMethod> = {
@@ -149,4 +159,53 @@ export const commandHandlers: HandlerTable<CommandMethod> = {
     }),
   joinGroup: (context, request) => joinGroup(context, request),
   leaveGroup: (context, request) => leaveGroup(context, request),
+  createConversationGroup: (context, { userID, conversationGroupID, ...request }) =>
+    groupReply(
+      runConversationGroupCommand(context, {
+        type: 'CreateConversationGroup',
+        owner: userID,
+        conversationGroupID,
+        name: request.name,
+        order: request.order ?? 0,
+        ex: request.ex ?? '',
+        conversationIDs: request.conversationIDs ?? [],
+      }),
+    ),
+  updateConversationGroup: (context, { userID, conversationGroupID, name, order, ex }) =>
+    groupReply(
+      runConversationGroupCommand(context, {
+        type: 'UpdateConversationGroup',
+        owner: userID,
+        conversationGroupID,
+        ...(name === undefined ? {} : { name }),
+        ...(order === undefined ? {} : { order }),
+        ...(ex === undefined ? {} : { ex }),
+      }),
+    ),
+  deleteConversationGroup: (context, { userID, conversationGroupID }) =>
+    emptyReply(
+      runConversationGroupCommand(context, {
+        type: 'DeleteConversationGroup',
+        owner: userID,
+        conversationGroupID,
+      }),
+    ),
+  addConversationsToGroup: (context, { userID, conversationGroupID, conversationIDs }) =>
+    groupReply(
+      runConversationGroupCommand(context, {
+        type: 'AddConversationsToGroup',
+        owner: userID,
+        conversationGroupID,
+        conversationIDs,
+      }),
+    ),
+  removeConversationsFromGroup: (context, { userID, conversationGroupID, conversationIDs }) =>
+    groupReply(
+      runConversationGroupCommand(context, {
+        type: 'RemoveConversationsFromGroup',
+        owner: userID,
+        conversationGroupID,
+        conversationIDs,
+      }),
+    ),
 };

@@ -8,6 +8,7 @@ import {
   ok,
   toItem,
   unknownConversation,
+  unknownConversationGroup,
 } from '@im/domain';
 import { readModel } from '@im/projector';
 import { conversationsReply } from '../serialized-reply.ts';
@@ -36,7 +37,8 @@ type QueryMethod =
   | 'getOneConversation'
   | 'getMultipleConversation'
   | 'getTotalUnreadMsgCount'
-  | 'getConversationIDBySessionType';
+  | 'getConversationIDBySessionType'
+  | 'getConversationGroups';
 
 /**
  * The queries: answered from the read model as it is, waiting for nothing but, on a read
@@ -60,13 +62,19 @@ export const queryHandlers: HandlerTable<QueryMethod> = {
       ),
     );
   },
-  async getConversationListPage(context, { userID, cursor, limit }) {
+  async getConversationListPage(context, { userID, cursor, limit, conversationGroupID }) {
     const after = cursor ? decodeCursor(cursor) : undefined;
     if (cursor && !after) return fail(400, 'cursor: not a cursor this API returned');
     const page = await readModel.listConversations(await context.reads.forOwner(userID), userID, {
       after,
       limit: limit + 1,
+      ...(conversationGroupID === undefined ? {} : { conversationGroupID }),
     });
+    if (conversationGroupID !== undefined && page.length === 0 && !cursor) {
+      const groups = await readModel.conversationGroupFieldsOf(context.database.db, userID);
+      if (!groups.has(conversationGroupID))
+        return unknownConversationGroup(userID, conversationGroupID);
+    }
     const conversations = fitting(page.slice(0, limit), context.maxPayload());
     const last = conversations.at(-1);
     return ok({
@@ -99,5 +107,10 @@ export const queryHandlers: HandlerTable<QueryMethod> = {
   },
   async getConversationIDBySessionType(_context, { userID, sessionType, sourceID }) {
     return ok({ conversationID: conversationIDFor(userID, sessionType, sourceID) });
+  },
+  async getConversationGroups(context, { userID }) {
+    return ok({
+      groups: await readModel.conversationGroupsOf(await context.reads.forOwner(userID), userID),
+    });
   },
 };

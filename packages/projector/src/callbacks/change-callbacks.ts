@@ -1,10 +1,21 @@
-import { type ConversationState, toItem, unreadContribution } from '@im/domain';
+import {
+  type ConversationGroupItem,
+  type ConversationState,
+  toItem,
+  unreadContribution,
+} from '@im/domain';
+import { affectedConversationGroups } from '../projection/conversation-group-changes.ts';
 import { sql } from 'kysely';
 import { derivedStateColumns, fromRow, groupJoin } from '../read-model/columns.ts';
 import { statesAt } from '../read-model/owner-views.ts';
 import type { Db } from '../read-model/schema.ts';
+import { conversationGroupsAt } from '../read-model/conversation-groups.ts';
 import { ownerTotals } from '../read-model/totals.ts';
 import { type Callback, type CallbackName, changeMsgID } from './callback.ts';
+import {
+  conversationGroupCallbacks,
+  isConversationGroupChange,
+} from './conversation-group-callbacks.ts';
 import {
   ChangeKind,
   type ConversationChange,
@@ -23,11 +34,18 @@ export const callbacksOf = (
   changes: readonly ConversationChange[],
   viewOf: ViewOf,
   totals: ReadonlyMap<string, number>,
+  conversationGroups: ReadonlyMap<string, ConversationGroupItem> = new Map(),
 ): Callback[] => {
   const callbacks: Callback[] = [];
   const push = (userID: string, version: number, name: CallbackName, data: unknown) =>
     callbacks.push({ userID, version, name, data, msgID: changeMsgID(userID, version, name) });
+  const lastOfGroup = lastConversationGroupChanges(changes);
   for (const change of changes) {
+    if (isConversationGroupChange(change)) {
+      if (lastOfGroup.has(change))
+        callbacks.push(...conversationGroupCallbacks(change, conversationGroups));
+      continue;
+    }
     const view = viewOf(change.owner, change.conversationID);
     if (!view) continue;
     const name = change.kind === ChangeKind.entered ? 'OnNewConversation' : 'OnConversationChanged';
@@ -41,6 +59,22 @@ export const callbacksOf = (
       );
   }
   return callbacks;
+};
+
+/**
+ * The group changes of a batch whose callbacks go out: the last of each group's (they all show the
+ * group as it is now), and every added or deleted.
+ */
+const lastConversationGroupChanges = (changes: readonly ConversationChange[]) => {
+  const last = new Map<string, ConversationChange>();
+  const kept = new Set<ConversationChange>();
+  for (const change of changes) {
+    if (!isConversationGroupChange(change)) continue;
+    if (change.kind !== ChangeKind.conversationGroupChanged) kept.add(change);
+    else last.set(`${change.owner}\u0000${change.conversationID}`, change);
+  }
+  for (const change of last.values()) kept.add(change);
+  return kept;
 };
 
 /** The owners whose totals the changes moved. */
@@ -84,7 +118,17 @@ const fanoutChanges = async (
     // The view before the message: a mark that already counted 1 may absorb the first unread.
     const before = { ...view, maxSeq: Number(previous_max), isHidden: was_hidden };
     views.set(key(view.owner, view.conversationID), view);
-    changes.get(fanout)?.push({
+    const memberChanges = changes.get(fanout) as ConversationChange[];
+    for (const conversationGroupID of affectedConversationGroups(before, view))
+      memberChanges.push({
+        partition: fanout.partition,
+        owner: view.owner,
+        version: fanout.version,
+        conversationID: conversationGroupID,
+        kind: ChangeKind.conversationGroupChanged,
+        totalChanged: false,
+      });
+    memberChanges.push({
       partition: fanout.partition,
       owner: view.owner,
       version: fanout.version,
@@ -114,9 +158,15 @@ export const callbacksOfEntries = async (
     entry.type === 'change' ? [entry.change] : (expanded.changes.get(entry.fanout) ?? []),
   );
   const totals = await ownerTotals(db, ownersWithTotals(changes));
+  const groups = await conversationGroupsAt(
+    db,
+    changes
+      .filter(isConversationGroupChange)
+      .map((change) => ({ owner: change.owner, conversationGroupID: change.conversationID })),
+  );
   const view: ViewOf = (owner, conversationID) =>
     expanded.views.get(key(owner, conversationID)) ?? viewOf(owner, conversationID);
-  return callbacksOf(changes, view, totals);
+  return callbacksOf(changes, view, totals, groups);
 };
 
 /** A batch's outbox entries, waiting for their callbacks. */

@@ -7,7 +7,16 @@ import type { Db } from '../read-model/schema.ts';
  * Kinds of change a callback announces: entered the list, changed in it, left it. An outbox row
  * of kind `group` is a group message, for the members it does not name (GroupFanout).
  */
-export const ChangeKind = { entered: 1, changed: 2, left: 3, group: 4 } as const;
+export const ChangeKind = {
+  entered: 1,
+  changed: 2,
+  left: 3,
+  group: 4,
+  // An owner's conversation group (SPEC §8.1): the change's conversationID is the group's ID.
+  conversationGroupAdded: 5,
+  conversationGroupChanged: 6,
+  conversationGroupDeleted: 7,
+} as const;
 export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
 
 /** One owner's conversation changed at a version, by an event that named the owner. */

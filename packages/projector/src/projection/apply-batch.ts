@@ -36,7 +36,11 @@ export const applyBatch = async (
   await writeStates(
     db,
     tables,
-    { rows: evolved.changed, groups: evolved.changedGroups },
+    {
+      rows: evolved.changed,
+      groups: evolved.changedGroups,
+      conversationGroups: evolved.changedConversationGroups,
+    },
     scope.count,
   );
   return {

@@ -3,6 +3,7 @@ import {
   type ConversationState,
   deriveMember,
   differs,
+  isConversationGroupDefinition,
   evolve,
   evolveGroup,
   type GroupMembersJoined,
@@ -15,7 +16,8 @@ import {
 } from '@im/domain';
 import type { LogPosition } from '@im/eventstore';
 import { ChangeKind, type ConversationChange, type GroupFanout } from '../callbacks/outbox.ts';
-import type { PartitionGroup } from '../read-model/columns.ts';
+import type { ConversationGroupRow, PartitionGroup } from '../read-model/columns.ts';
+import { affectedConversationGroups, conversationGroupRow } from './conversation-group-changes.ts';
 import type { PartitionScope } from './scope.ts';
 import type { StateSet } from './state-set.ts';
 
@@ -25,10 +27,13 @@ export interface LoggedEvent {
   position: LogPosition;
 }
 
+/** The conversation an event is about; none ('') for a conversation group's own events. */
 export const conversationOf = (event: ConversationEvent): string =>
   event.type === 'GroupMembersJoined' || event.type === 'GroupMembersLeft'
     ? `sg_${event.data.groupID}`
-    : event.data.conversationID;
+    : 'conversationID' in event.data
+      ? event.data.conversationID
+      : '';
 
 export const isGroupMessage = (event: ConversationEvent): event is MessageRecorded =>
   event.type === 'MessageRecorded' && event.data.conversationType === 3;
@@ -49,6 +54,8 @@ export interface EvolvedBatch {
   changed: ConversationState[];
   /** Every group row the batch changed. */
   changedGroups: PartitionGroup[];
+  /** Every conversation group the batch made, changed or deleted, as it left it. */
+  changedConversationGroups: ConversationGroupRow[];
   /** What changed for whom, by name: what the callbacks are made of. */
   changes: ConversationChange[];
   /** The group messages: each changes the views of the members it does not name. */
@@ -57,10 +64,17 @@ export interface EvolvedBatch {
   unreadDeltas: Map<string, number>;
 }
 
+const CONVERSATION_GROUP_KINDS = {
+  added: ChangeKind.conversationGroupAdded,
+  changed: ChangeKind.conversationGroupChanged,
+  deleted: ChangeKind.conversationGroupDeleted,
+} as const;
+
 /** The batch's bookkeeping while it evolves. */
 const createTally = (states: StateSet, scope: PartitionScope, recording: boolean) => {
   const changed = new Set<ConversationState>();
   const changedGroups = new Set<PartitionGroup>();
+  const changedConversationGroups = new Map<string, ConversationGroupRow>();
   const changes: ConversationChange[] = [];
   const fanouts: GroupFanout[] = [];
   const unreadDeltas = new Map<string, number>();
@@ -82,6 +96,8 @@ const createTally = (states: StateSet, scope: PartitionScope, recording: boolean
       const delta = storedContribution(after) - (before ? storedContribution(before) : 0);
       if (delta !== 0) unreadDeltas.set(after.owner, (unreadDeltas.get(after.owner) ?? 0) + delta);
       if (!recording) return;
+      for (const conversationGroupID of affectedConversationGroups(before, view))
+        this.conversationGroupChanged(after.owner, after.version, conversationGroupID, 'changed');
       const kind = changeKind(before, view);
       if (kind === undefined) return;
       const totalChanged = unreadContribution(view) !== (before ? unreadContribution(before) : 0);
@@ -92,6 +108,29 @@ const createTally = (states: StateSet, scope: PartitionScope, recording: boolean
         conversationID: after.conversationID,
         kind,
         totalChanged,
+      });
+    },
+    /** An owner's conversation group made, changed or deleted by its own event. */
+    conversationGroup(row: ConversationGroupRow, kind: 'added' | 'changed' | 'deleted') {
+      states.rememberConversationGroup(row);
+      changedConversationGroups.set(`${row.owner}\u0000${row.conversationGroupID}`, row);
+      this.conversationGroupChanged(row.owner, row.version, row.conversationGroupID, kind);
+    },
+    /** An owner's conversation group changed at `version`: its callback, by kind. */
+    conversationGroupChanged(
+      owner: string,
+      version: number,
+      conversationGroupID: string,
+      kind: 'added' | 'changed' | 'deleted',
+    ) {
+      if (!recording) return;
+      changes.push({
+        partition: scope.partitionOf(owner),
+        owner,
+        version,
+        conversationID: conversationGroupID,
+        kind: CONVERSATION_GROUP_KINDS[kind],
+        totalChanged: false,
       });
     },
     /** A partition's group row made or changed; by a message, `fanout` for its members. */
@@ -113,6 +152,7 @@ const createTally = (states: StateSet, scope: PartitionScope, recording: boolean
       handled,
       changed: [...changed],
       changedGroups: [...changedGroups],
+      changedConversationGroups: [...changedConversationGroups.values()],
       changes,
       fanouts,
       unreadDeltas,
@@ -254,7 +294,18 @@ export const evolveBatch = (
     version += 1;
     const at = { version, position };
     if (isGroupMessage(event)) applyGroupMessage(states, tally, scope, event, at);
-    else if (event.type === 'GroupMembersJoined' || event.type === 'GroupMembersLeft')
+    else if (isConversationGroupDefinition(event)) {
+      const { owner } = event.data;
+      if (!scope.owns(owner, position)) continue;
+      tally.conversationGroup(
+        conversationGroupRow(event, version, scope.partitionOf(owner)),
+        event.type === 'ConversationGroupCreated'
+          ? 'added'
+          : event.type === 'ConversationGroupUpdated'
+            ? 'changed'
+            : 'deleted',
+      );
+    } else if (event.type === 'GroupMembersJoined' || event.type === 'GroupMembersLeft')
       applyMembership(states, tally, scope, event, at, seeds);
     else
       for (const owner of namedOwners(event)) {

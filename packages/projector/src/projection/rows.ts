@@ -2,6 +2,7 @@ import {
   type ConversationEvent,
   type ConversationState,
   type GroupMembersJoined,
+  isConversationGroupDefinition,
   type MessageRecorded,
   namedOwners,
   streams,
@@ -9,8 +10,11 @@ import {
 } from '@im/domain';
 import { sql } from 'kysely';
 import {
+  type ConversationGroupRow,
+  deleteConversationGroups,
   fromRow,
   groupStateColumns,
+  upsertConversationGroups,
   type PartitionGroup,
   stateColumns,
   upsertGroups,
@@ -21,13 +25,28 @@ import { conversationOf, type JoinSeeds, type LoggedEvent } from './evolve-batch
 import type { PartitionScope } from './scope.ts';
 import { createStateSet, type StateSet } from './state-set.ts';
 
-/** Where a read model's rows are: the conversation table and the group table beside it. */
+/**
+ * Where a read model's rows are: the conversation table, the group table beside it, and the
+ * owners' conversation groups.
+ */
 export interface ReadModelTables {
   items: string;
   groups: string;
+  conversationGroups: string;
 }
 
-export const LIVE_TABLES: ReadModelTables = { items: 'conversation_item', groups: 'group_state' };
+export const LIVE_TABLES: ReadModelTables = {
+  items: 'conversation_item',
+  groups: 'group_state',
+  conversationGroups: 'conversation_group',
+};
+
+/** Every table of a read model, for what is done to each alike. */
+export const tablesOf = (tables: ReadModelTables): string[] => [
+  tables.items,
+  tables.groups,
+  tables.conversationGroups,
+];
 
 /**
  * Reads into a new state set, for the partitions of `scope`, every row the events name and each
@@ -44,6 +63,8 @@ export const loadStates = async (
   const owners: string[] = [];
   const conversations: string[] = [];
   for (const { event, position } of stored) {
+    // A conversation group's fields are written whole: nothing of it is read to evolve it.
+    if (isConversationGroupDefinition(event)) continue;
     const conversationID = conversationOf(event);
     if (conversationID.startsWith('sg_')) groups.add(conversationID);
     for (const owner of namedOwners(event)) {
@@ -117,7 +138,11 @@ const WRITE_CHUNK = 5000;
 export const writeStates = async (
   db: Db,
   tables: ReadModelTables,
-  changed: { rows: readonly ConversationState[]; groups: readonly PartitionGroup[] },
+  changed: {
+    rows: readonly ConversationState[];
+    groups: readonly PartitionGroup[];
+    conversationGroups?: readonly ConversationGroupRow[];
+  },
   partitions: number,
 ): Promise<void> => {
   for (let start = 0; start < changed.rows.length; start += WRITE_CHUNK) {
@@ -125,6 +150,19 @@ export const writeStates = async (
     await upsertStates(tables.items, rows, { partitions }).execute(db);
   }
   if (changed.groups.length > 0) await upsertGroups(tables.groups, changed.groups).execute(db);
+  await writeConversationGroups(db, tables, changed.conversationGroups ?? []);
+};
+
+/** The conversation groups' rows as they are after a batch: deleted ones go, the others are put. */
+const writeConversationGroups = async (
+  db: Db,
+  tables: ReadModelTables,
+  rows: readonly ConversationGroupRow[],
+) => {
+  const kept = rows.filter((row) => !row.deleted);
+  const gone = rows.filter((row) => row.deleted);
+  if (gone.length > 0) await deleteConversationGroups(tables.conversationGroups, gone).execute(db);
+  if (kept.length > 0) await upsertConversationGroups(tables.conversationGroups, kept).execute(db);
 };
 
 /**
@@ -153,4 +191,5 @@ export const insertNewStates = async (
   const groups = [...states.groupValues()];
   for (let start = 0; start < groups.length; start += WRITE_CHUNK)
     await upsertGroups(tables.groups, groups.slice(start, start + WRITE_CHUNK)).execute(db);
+  await writeConversationGroups(db, tables, [...states.conversationGroupValues()]);
 };

@@ -1,5 +1,5 @@
 import type { ConversationState } from '@im/domain';
-import type { PartitionGroup } from '../read-model/columns.ts';
+import type { ConversationGroupRow, PartitionGroup } from '../read-model/columns.ts';
 
 const groupKey = (partition: number, conversationID: string) => `${partition}:${conversationID}`;
 
@@ -11,6 +11,7 @@ const groupKey = (partition: number, conversationID: string) => `${partition}:${
 export const createStateSet = () => {
   const conversations = new Map<string, Map<string, ConversationState>>();
   const groups = new Map<string, PartitionGroup>();
+  const conversationGroups = new Map<string, ConversationGroupRow>();
   let size = 0;
   return {
     get: (owner: string, conversationID: string) => conversations.get(conversationID)?.get(owner),
@@ -40,6 +41,12 @@ export const createStateSet = () => {
       for (const rows of conversations.values()) yield* rows.values();
     },
     groupValues: (): IterableIterator<PartitionGroup> => groups.values(),
+    /** An owner's conversation group as an event left it (deleted ones marked so). */
+    rememberConversationGroup(row: ConversationGroupRow) {
+      conversationGroups.set(`${row.owner}\u0000${row.conversationGroupID}`, row);
+    },
+    conversationGroupValues: (): IterableIterator<ConversationGroupRow> =>
+      conversationGroups.values(),
   };
 };
 

@@ -1,4 +1,9 @@
-import { type ConversationState, type GroupState, partitionOf } from '@im/domain';
+import {
+  type ConversationGroupState,
+  type ConversationState,
+  type GroupState,
+  partitionOf,
+} from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
 
 /** Each stored field of a conversation state, its column and its SQL type: one list serves every query. */
@@ -21,6 +26,7 @@ const COLUMNS = [
   ['isNotInGroup', 'is_not_in_group', 'boolean'],
   ['isHidden', 'is_hidden', 'boolean'],
   ['isMarkedUnread', 'is_marked_unread', 'boolean'],
+  ['conversationGroupIDs', 'conversation_group_ids', 'text[]'],
   ['attachedInfo', 'attached_info', 'text'],
   ['ex', 'ex', 'text'],
   ['maxSeq', 'max_seq', 'bigint'],
@@ -81,15 +87,21 @@ export const upsertStates = (
   for (const state of states) {
     if (!latestIndex.has(state.latestMsg)) latestIndex.set(state.latestMsg, latestIndex.size + 1);
   }
+  // Arrays of arrays cannot be unnested by row: a row's conversation groups travel joined by
+  // commas (no ID holds one) and are split again.
   const arrays = COLUMNS.map(([field, , type]) =>
     field === 'latestMsg'
       ? sql`${states.map((state) => latestIndex.get(state.latestMsg))}::integer[]`
-      : sql`${states.map((state) => state[field])}::${sql.raw(type)}[]`,
+      : field === 'conversationGroupIDs'
+        ? sql`${states.map((state) => state.conversationGroupIDs.join(','))}::text[]`
+        : sql`${states.map((state) => state[field])}::${sql.raw(type)}[]`,
   );
   const values = COLUMNS.map(([field, column]) =>
     field === 'latestMsg'
       ? sql`(${[...latestIndex.keys()]}::text[])[r.${sql.raw(column)}]`
-      : sql.raw(`r.${column}`),
+      : field === 'conversationGroupIDs'
+        ? sql.raw(`string_to_array(r.${column}, ',')`)
+        : sql.raw(`r.${column}`),
   );
   const partitions = states.map((state) => partitionOf(state.owner, options.partitions));
   return sql`
@@ -239,3 +251,56 @@ export const ITEM_FIELDS = [
   ),
   '"unreadCount"',
 ].join(', ');
+
+/** An owner's conversation group as a batch leaves it: its row, or `deleted` for none. */
+export type ConversationGroupRow = ConversationGroupState & {
+  partition: number;
+  deleted?: boolean;
+};
+
+/** A conversation group's stored columns (`order` is SQL's: the column is `sort_order`). */
+const CONVERSATION_GROUP_COLUMNS = [
+  ['owner', 'owner', 'text'],
+  ['conversationGroupID', 'conversation_group_id', 'text'],
+  ['name', 'name', 'text'],
+  ['order', 'sort_order', 'integer'],
+  ['ex', 'ex', 'text'],
+  ['version', 'version', 'bigint'],
+  ['partition', 'partition', 'smallint'],
+] as const satisfies ReadonlyArray<readonly [keyof ConversationGroupRow, string, string]>;
+
+/** The conversation group columns, in order, for SELECT lists and comparisons. */
+export const conversationGroupColumns: RawBuilder<unknown> = sql.raw(
+  CONVERSATION_GROUP_COLUMNS.map(([, column]) => column).join(', '),
+);
+
+/** An upsert of conversation groups into `table`, one array parameter per column. */
+export const upsertConversationGroups = (
+  table: string,
+  rows: readonly ConversationGroupRow[],
+): RawBuilder<unknown> => {
+  const arrays = CONVERSATION_GROUP_COLUMNS.map(
+    ([field, , type]) => sql`${rows.map((row) => row[field])}::${sql.raw(type)}[]`,
+  );
+  const updates = sql.raw(
+    CONVERSATION_GROUP_COLUMNS.filter(
+      ([field]) => field !== 'owner' && field !== 'conversationGroupID',
+    )
+      .map(([, column]) => `${column} = excluded.${column}`)
+      .join(', '),
+  );
+  return sql`
+    INSERT INTO ${sql.table(table)} (${conversationGroupColumns})
+    SELECT * FROM unnest(${sql.join(arrays)})
+    ON CONFLICT (owner, conversation_group_id) DO UPDATE SET ${updates}`;
+};
+
+/** Deletes the owners' conversation groups named. */
+export const deleteConversationGroups = (
+  table: string,
+  rows: readonly Pick<ConversationGroupRow, 'owner' | 'conversationGroupID'>[],
+): RawBuilder<unknown> => sql`
+  DELETE FROM ${sql.table(table)} t
+  USING unnest(${rows.map((row) => row.owner)}::text[],
+               ${rows.map((row) => row.conversationGroupID)}::text[]) AS gone(owner, id)
+  WHERE t.owner = gone.owner AND t.conversation_group_id = gone.id`;

@@ -163,6 +163,21 @@ export const decisionStatesToMarkRead = (db: Db, owner: string, partitions: numb
     streamsOfItems,
   );
 
+/** The owner's conversations in one of their conversation groups (SPEC §8.1 rule 17). */
+export const decisionStatesInConversationGroup = (
+  db: Db,
+  owner: string,
+  conversationGroupID: string,
+  partitions: number,
+) =>
+  ownerDecisionStates(
+    db,
+    owner,
+    partitions,
+    sql`${conversationGroupID}::text = ANY("conversationGroupIDs")`,
+    streamsOfItems,
+  );
+
 /** The owner's listed conversations (SPEC §8.1 rule 20: what hiding all hides). */
 export const decisionStatesListed = (db: Db, owner: string, partitions: number) =>
   ownerDecisionStates(db, owner, partitions, sql`NOT "isHidden"`, streamsOfItems);

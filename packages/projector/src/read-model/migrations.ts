@@ -32,6 +32,7 @@ export const createConversationTable = async (db: Db, table: string): Promise<vo
       has_read_seq bigint NOT NULL,
       version bigint NOT NULL,
       is_marked_unread boolean NOT NULL DEFAULT false,
+      conversation_group_ids text[] NOT NULL DEFAULT '{}',
       -- The owner's partition (see the domain's partitionOf): whose projector writes the row.
       partition smallint NOT NULL DEFAULT 0,
       -- The list order as three ascending keys, so a keyset page is one index range.
@@ -57,6 +58,24 @@ const createConversationIndexes = async (db: Db, table: string): Promise<void> =
             (conversation_id, partition)`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_version`)} ON ${sql.table(table)}
             (owner, version)`.execute(db);
+  // An owner's conversation groups are counted over the rows that are in one.
+  await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_grouped`)} ON ${sql.table(table)} (owner)
+            WHERE cardinality(conversation_group_ids) > 0`.execute(db);
+};
+
+/** An owner's conversation groups (SPEC §8.1 rule 17), under any name, as the conversation table. */
+export const createConversationGroupTable = async (db: Db, table: string): Promise<void> => {
+  await sql`
+    CREATE TABLE ${sql.table(table)} (
+      owner text COLLATE "C" NOT NULL,
+      conversation_group_id text COLLATE "C" NOT NULL,
+      name text NOT NULL,
+      sort_order integer NOT NULL,
+      ex text NOT NULL,
+      version bigint NOT NULL,
+      partition smallint NOT NULL DEFAULT 0,
+      PRIMARY KEY (owner, conversation_group_id)
+    )`.execute(db);
 };
 
 /** A group's shared row (see the domain's GroupState), under any name, as the conversation table. */
@@ -178,6 +197,14 @@ export const readModelMigrations: Record<string, Migration> = {
     async up(db: Db) {
       await sql`ALTER TABLE conversation_item ADD COLUMN IF NOT EXISTS
                   is_marked_unread boolean NOT NULL DEFAULT false`.execute(db);
+    },
+  },
+  '0105_conversation_groups': {
+    async up(db: Db) {
+      await sql`ALTER TABLE conversation_item ADD COLUMN IF NOT EXISTS
+                  conversation_group_ids text[] NOT NULL DEFAULT '{}'`.execute(db);
+      await createConversationIndexes(db, 'conversation_item');
+      await createConversationGroupTable(db, 'conversation_group');
     },
   },
 };

@@ -28,7 +28,14 @@ export interface ListPage {
   after?: ListPosition;
   /** Skips this many: the split query's offset paging. */
   offset?: number;
+  /** Only the conversations in this conversation group of the owner's (SPEC §8.1). */
+  conversationGroupID?: string;
 }
+
+const inGroup = (page: ListPage) =>
+  page.conversationGroupID === undefined
+    ? sql``
+    : sql`AND ${page.conversationGroupID}::text = ANY(m.conversation_group_ids)`;
 
 const afterKeys = (block: RawBuilder<unknown>, time: RawBuilder<unknown>, after?: ListPosition) =>
   after
@@ -45,13 +52,13 @@ const listed = (owner: string, columns: RawBuilder<unknown>, page: ListPage) => 
   const singles = sql`
     SELECT ${columns}, m.list_block AS b, m.list_time AS t, m.conversation_id AS cid
     FROM conversation_item m ${NO_GROUP}
-    WHERE m.owner = ${owner} AND m.conversation_type <> 3 AND NOT m.is_hidden
+    WHERE m.owner = ${owner} AND m.conversation_type <> 3 AND NOT m.is_hidden ${inGroup(page)}
       ${afterKeys(sql`m.list_block`, sql`m.list_time`, page.after)}
     ORDER BY m.list_block, m.list_time, m.conversation_id ${take}`;
   const groups = sql`
     SELECT ${columns}, ${derivedListBlock} AS b, ${derivedListTime} AS t, m.conversation_id AS cid
     FROM conversation_item m ${groupJoin()}
-    WHERE m.owner = ${owner} AND m.conversation_type = 3 AND NOT ${derivedHidden}
+    WHERE m.owner = ${owner} AND m.conversation_type = 3 AND NOT ${derivedHidden} ${inGroup(page)}
       ${afterKeys(derivedListBlock, derivedListTime, page.after)}
     ORDER BY b, t, cid ${take}`;
   const limit = page.limit === undefined ? sql`` : sql`LIMIT ${page.limit}`;
@@ -80,7 +87,8 @@ export const ownerVersionOf = (owner: RawBuilder<unknown>) => sql<number>`greate
     (SELECT max(version) FROM conversation_item WHERE owner = ${owner}),
     (SELECT max(${derivedVersion})
      FROM conversation_item m ${groupJoin()}
-     WHERE m.owner = ${owner} AND m.conversation_type = 3 AND NOT m.is_not_in_group), 0)`;
+     WHERE m.owner = ${owner} AND m.conversation_type = 3 AND NOT m.is_not_in_group),
+    (SELECT max(version) FROM conversation_group WHERE owner = ${owner}), 0)`;
 
 /** The owner's conversations whose derived version is after `sinceVersion`, in version order. */
 export const changedStates = (owner: string, sinceVersion: number) =>

@@ -13,10 +13,16 @@ import type { Db } from './schema.ts';
 import { ownerTotals } from './totals.ts';
 
 export {
+  conversationGroupFieldsOf,
+  conversationGroupsAt,
+  conversationGroupsOf,
+} from './conversation-groups.ts';
+export {
   type ConversationKey,
   type DecisionRead,
   decisionMembersOf,
   decisionStatesAt,
+  decisionStatesInConversationGroup,
   decisionStatesListed,
   decisionStatesOf,
   decisionStatesToMarkRead,

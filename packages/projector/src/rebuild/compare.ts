@@ -1,6 +1,12 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { ReadModelTables } from '../projection/rows.ts';
-import { fromRow, GROUP_COLUMNS, selectColumns, stateColumns } from '../read-model/columns.ts';
+import {
+  conversationGroupColumns,
+  fromRow,
+  GROUP_COLUMNS,
+  selectColumns,
+  stateColumns,
+} from '../read-model/columns.ts';
 import type { Db } from '../read-model/schema.ts';
 import { driftedTotals } from '../read-model/totals.ts';
 
@@ -27,6 +33,8 @@ export interface Comparison {
   driftedTotals: number;
   /** Group rows not the same in both (counted each way). */
   differingGroups: number;
+  /** Owners' conversation groups not the same in both (counted each way). */
+  differingConversationGroups: number;
 }
 
 const rowOf = async (db: Db, table: string, owner: string, id: string) => {
@@ -37,14 +45,18 @@ const rowOf = async (db: Db, table: string, owner: string, id: string) => {
   return row ? (fromRow(row) as unknown as Record<string, unknown>) : undefined;
 };
 
-/** Group rows that differ between two group tables, both ways. */
-const differingGroups = async (
+const GROUP_ROW_COLUMNS = sql.raw(
+  `partition, ${GROUP_COLUMNS.map(([, column]) => column).join(', ')}`,
+);
+
+/** Rows that differ between two tables of the same kind on `columns`, counted both ways. */
+const differingRows = async (
   db: Db,
   live: string,
   rebuilt: string,
+  columns: RawBuilder<unknown>,
   inScope: ReturnType<typeof partitionFilter>,
 ): Promise<number> => {
-  const columns = sql.raw(`partition, ${GROUP_COLUMNS.map(([, column]) => column).join(', ')}`);
   const result = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM (
       (SELECT ${columns} FROM ${sql.table(live)} WHERE ${inScope}
@@ -106,15 +118,36 @@ export const compareTables = async (
     if (kind === 'differs') {
       const a = await rowOf(db, live, key.owner, key.conversation_id);
       const b = await rowOf(db, rebuilt, key.owner, key.conversation_id);
-      fields = Object.keys(a ?? {}).filter((field) => a?.[field] !== b?.[field]);
+      fields = Object.keys(a ?? {}).filter(
+        (field) => JSON.stringify(a?.[field]) !== JSON.stringify(b?.[field]),
+      );
     }
     sample.push({ owner: key.owner, conversationID: key.conversation_id, kind, fields });
   }
   const drifted = await driftedTotals(db, options.only);
-  const groups = await differingGroups(db, liveTables.groups, rebuiltTables.groups, inScope);
+  const groups = await differingRows(
+    db,
+    liveTables.groups,
+    rebuiltTables.groups,
+    GROUP_ROW_COLUMNS,
+    inScope,
+  );
+  const conversationGroups = await differingRows(
+    db,
+    liveTables.conversationGroups,
+    rebuiltTables.conversationGroups,
+    conversationGroupColumns,
+    inScope,
+  );
   return {
-    equal: figures.only_live === 0 && figures.only_rebuilt === 0 && drifted === 0 && groups === 0,
+    equal:
+      figures.only_live === 0 &&
+      figures.only_rebuilt === 0 &&
+      drifted === 0 &&
+      groups === 0 &&
+      conversationGroups === 0,
     differingGroups: groups,
+    differingConversationGroups: conversationGroups,
     liveRows: figures.live_rows,
     rebuiltRows: figures.rebuilt_rows,
     onlyInLive: figures.only_live,

@@ -34,6 +34,7 @@ const replaceRows = async (tx: Db, rebuilt: ReadModelTables, only: number) => {
   for (const [live, scratch] of [
     [LIVE_TABLES.items, rebuilt.items],
     [LIVE_TABLES.groups, rebuilt.groups],
+    [LIVE_TABLES.conversationGroups, rebuilt.conversationGroups],
   ] as const) {
     const columns = await columnsOf(tx, live);
     await sql`DELETE FROM ${sql.table(live)} WHERE partition = ${only}`.execute(tx);

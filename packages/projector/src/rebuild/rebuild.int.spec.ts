@@ -113,6 +113,7 @@ describe('rebuild and verify against the live projector', () => {
     expect(result.comparison.liveRows).toBeGreaterThan(100);
     expect(await tables(database)).toEqual([
       'conversation_item',
+      'conversation_item_grouped',
       'conversation_item_groups',
       'conversation_item_list',
       'conversation_item_members',
@@ -188,6 +189,7 @@ describe('rebuild and verify against the live projector', () => {
     expect((await verifyReadModel({ database, logger })).equal).toBe(true);
     expect(await tables(database)).toEqual([
       'conversation_item',
+      'conversation_item_grouped',
       'conversation_item_groups',
       'conversation_item_list',
       'conversation_item_members',

@@ -11,7 +11,7 @@ import { recordChanges } from '../callbacks/outbox.ts';
 import { earliestOf, latestOf, liveCheckpoints } from '../projection/checkpoints.ts';
 import { readLayout, storeLayout } from '../projection/layout.ts';
 import { projectedPayload } from '../projection/project-batch.ts';
-import { LIVE_TABLES } from '../projection/rows.ts';
+import { LIVE_TABLES, tablesOf } from '../projection/rows.ts';
 import { PROJECTED_CHANNEL, projectorCheckpoint } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
 import { recountTotals } from '../read-model/totals.ts';
@@ -79,7 +79,7 @@ const switchTables = async (
   db.transaction().execute(async (tx) => {
     await sql.raw(`SET LOCAL lock_timeout = ${Math.round(waits.lockTimeoutMs)}`).execute(tx);
     await holdProjectors(tx, Math.max(layout.before, layout.after));
-    await sql`LOCK TABLE ${sql.table(LIVE_TABLES.items)}, ${sql.table(LIVE_TABLES.groups)}
+    await sql`LOCK TABLE ${sql.join(tablesOf(LIVE_TABLES).map((table) => sql.table(table)))}
               IN ACCESS EXCLUSIVE MODE`.execute(tx);
     onCatchUp();
     // Outbox rows are the partitions' own: a new layout starts once the old one's are published.

@@ -77,7 +77,11 @@ const applyEvents = async (
     await writeStates(
       source,
       options.table.tables,
-      { rows: evolved.changed, groups: evolved.changedGroups },
+      {
+        rows: evolved.changed,
+        groups: evolved.changedGroups,
+        conversationGroups: evolved.changedConversationGroups,
+      },
       options.partitions,
     );
   return evolved;

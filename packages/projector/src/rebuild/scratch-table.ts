@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
-import { LIVE_TABLES, type ReadModelTables } from '../projection/rows.ts';
-import { createConversationTable, createGroupTable } from '../read-model/migrations.ts';
+import { LIVE_TABLES, type ReadModelTables, tablesOf } from '../projection/rows.ts';
+import {
+  createConversationGroupTable,
+  createConversationTable,
+  createGroupTable,
+} from '../read-model/migrations.ts';
 import type { Db } from '../read-model/schema.ts';
 
 export interface ScratchTable {
@@ -25,10 +29,15 @@ export interface ScratchTable {
  * unlogged, with the conversation table's secondary indexes held back until the bulk load is done.
  */
 export const createScratchTable = async (db: Db, name: string): Promise<ScratchTable> => {
-  const tables = { items: name, groups: `${name}_group_state` };
+  const tables = {
+    items: name,
+    groups: `${name}_group_state`,
+    conversationGroups: `${name}_conversation_group`,
+  };
   await createConversationTable(db, name);
   await createGroupTable(db, tables.groups);
-  for (const table of [tables.items, tables.groups])
+  await createConversationGroupTable(db, tables.conversationGroups);
+  for (const table of tablesOf(tables))
     await sql`ALTER TABLE ${sql.table(table)} SET UNLOGGED`.execute(db);
   const secondary = await sql<{ indexname: string; indexdef: string }>`
     SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -47,13 +56,13 @@ export const createScratchTable = async (db: Db, name: string): Promise<ScratchT
       indexed = true;
     },
     async setLogged() {
-      for (const table of [tables.items, tables.groups]) {
+      for (const table of tablesOf(tables)) {
         await sql`ALTER TABLE ${sql.table(table)} SET LOGGED`.execute(db);
         await sql`VACUUM (ANALYZE) ${sql.table(table)}`.execute(db);
       }
     },
     async drop() {
-      for (const table of [tables.items, tables.groups])
+      for (const table of tablesOf(tables))
         await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(db);
     },
   };
@@ -66,6 +75,7 @@ export const createScratchTable = async (db: Db, name: string): Promise<ScratchT
 export const replaceTables = async (db: Db, scratch: ReadModelTables): Promise<void> => {
   await replaceTable(db, LIVE_TABLES.items, scratch.items);
   await replaceTable(db, LIVE_TABLES.groups, scratch.groups);
+  await replaceTable(db, LIVE_TABLES.conversationGroups, scratch.conversationGroups);
 };
 
 /**
