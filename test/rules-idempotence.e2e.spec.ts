@@ -100,6 +100,17 @@ describe('idempotence and unknown conversations (SPEC §3 rules 13 and 15)', () 
       ],
     ],
     ['hideAllConversations', (o) => ['hideAllConversations', { userID: o }]],
+    [
+      'createConversationGroup',
+      (o, { single, group }) => [
+        'createConversationGroup',
+        { userID: o, conversationGroupID: 'f', name: 'F', conversationIDs: [single, group] },
+      ],
+    ],
+    [
+      'deleteConversationGroup',
+      (o) => ['deleteConversationGroup', { userID: o, conversationGroupID: 'never-made' }],
+    ],
     ['joinGroup', (o) => ['joinGroup', { groupID: `${o}-g`, userIDs: [o, `${o}-p`] }]],
     ['leaveGroup', (o) => ['leaveGroup', { groupID: `${o}-g`, userIDs: [o] }]],
   ];

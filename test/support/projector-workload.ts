@@ -27,6 +27,67 @@ const random = (seed: number) => {
   };
 };
 
+/**
+ * Owners' conversation groups (SPEC §8.1 rule 17): made, renamed, deleted, and conversations put
+ * in and taken out, each event one the deciders could have made.
+ */
+const conversationGroupEvents = () => {
+  const owned = new Map<string, Set<string>>();
+  const of = new Map<string, string[]>();
+  return {
+    next(owner: string, conversationID: string, roll: number): ConversationEvent[] {
+      const groups = owned.get(owner) ?? new Set<string>();
+      owned.set(owner, groups);
+      const id = `f${Math.floor(roll * 3)}`;
+      const fields = { name: `folder ${id}`, order: Math.floor(roll * 10), ex: '' };
+      if (!groups.has(id)) {
+        groups.add(id);
+        return [
+          { type: 'ConversationGroupCreated', data: { owner, conversationGroupID: id, ...fields } },
+        ];
+      }
+      if (roll < 0.1) {
+        groups.delete(id);
+        const events: ConversationEvent[] = [];
+        for (const [k, ids] of of)
+          if (k.startsWith(`${owner} `) && ids.includes(id)) {
+            const left = ids.filter((g) => g !== id);
+            of.set(k, left);
+            events.push({
+              type: 'ConversationGroupsSet',
+              data: {
+                owner,
+                conversationID: k.slice(owner.length + 1),
+                conversationGroupIDs: left,
+              },
+            });
+          }
+        return [
+          ...events,
+          { type: 'ConversationGroupDeleted', data: { owner, conversationGroupID: id } },
+        ];
+      }
+      if (roll < 0.2)
+        return [
+          {
+            type: 'ConversationGroupUpdated',
+            data: { owner, conversationGroupID: id, ...fields, ex: 'x' },
+          },
+        ];
+      const k = `${owner} ${conversationID}`;
+      const ids = of.get(k) ?? [];
+      const next = ids.includes(id) ? ids.filter((g) => g !== id) : [...ids, id].sort();
+      of.set(k, next);
+      return [
+        {
+          type: 'ConversationGroupsSet',
+          data: { owner, conversationID, conversationGroupIDs: next },
+        },
+      ];
+    },
+  };
+};
+
 /** Marked unread (SPEC §8.1 rule 18), or read back to `hasReadSeq` when there is one to go to. */
 const markedUnread = (
   owner: string,
@@ -60,6 +121,7 @@ export const workload = (options: {
   const members = new Map(groupIDs.map((g) => [g, new Set<string>()]));
   const known = new Map<string, string[]>();
   const appends: WorkloadAppend[] = [];
+  const folders = conversationGroupEvents();
   let count = 0;
   let time = 1_700_000_000_000;
 
@@ -171,6 +233,11 @@ export const workload = (options: {
         })),
         'stream',
       );
+    } else if (roll < 0.83) {
+      const owner = pick(users);
+      const list = known.get(owner);
+      if (!list || list.length === 0) continue;
+      push(streams.owner(owner), folders.next(owner, pick(list), next()), 'any');
     } else {
       const owner = pick(users);
       const list = known.get(owner);

@@ -2,13 +2,23 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ConversationState } from './conversation.ts';
 import {
+  type ConversationGroupCommand,
+  type ConversationGroupFields,
+  conversationGroupCounts,
+  decideConversationGroupCommand,
+} from './conversation-groups.ts';
+import {
   decideJoinGroup,
   decideLeaveGroup,
   decideOwnerCommand,
   decideRecordMessage,
   type OwnerCommand,
 } from './decide.ts';
-import type { ConversationEvent, ConversationSettings } from './events.ts';
+import {
+  type ConversationEvent,
+  type ConversationSettings,
+  isConversationGroupDefinition,
+} from './events.ts';
 import { AT_ALL_TAG, differs, evolve, namedOwners } from './evolve.ts';
 import { groupConversationID, singleConversationID } from './ids.ts';
 import { toItem, totalUnread, unreadCount } from './unread.ts';
@@ -42,7 +52,18 @@ type Action =
       sendTime: number;
     }
   | { kind: 'join' | 'leave'; group: Group; users: User[] }
-  | { kind: 'command'; owner: User; target: { user: User } | { group: Group }; spec: CommandSpec };
+  | { kind: 'command'; owner: User; target: { user: User } | { group: Group }; spec: CommandSpec }
+  | {
+      kind: 'folder';
+      owner: User;
+      folder: Folder;
+      op: 'create' | 'rename' | 'add' | 'remove' | 'delete';
+      targets: Array<{ user: User } | { group: Group }>;
+    };
+
+/** The owners' conversation groups (SPEC §8.1 rule 17): "folders" here, beside chat groups. */
+const FOLDERS = ['f1', 'f2'] as const;
+type Folder = (typeof FOLDERS)[number];
 
 const user = fc.constantFrom(...USERS);
 const group = fc.constantFrom(...GROUPS);
@@ -102,6 +123,18 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       spec: commandSpec,
     }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('folder' as const),
+      owner: user,
+      folder: fc.constantFrom(...FOLDERS),
+      op: fc.constantFrom('create', 'rename', 'add', 'remove', 'delete') as fc.Arbitrary<
+        'create' | 'rename' | 'add' | 'remove' | 'delete'
+      >,
+      targets: fc.array(target, { maxLength: 3 }),
+    }),
+  },
 );
 /** Half the programs start with everyone in g1, so that group rules meet often. */
 const program = fc
@@ -130,7 +163,7 @@ interface Expected {
 
 interface Hooks {
   /** After every action, with the rows before it. */
-  step?: (world: World, before: ReadonlyMap<string, ConversationState>) => void;
+  step?: (world: World, before: ReadonlyMap<string, ConversationState>, action: Action) => void;
   /** After an owner command's events are applied. */
   command?: (world: World, command: OwnerCommand) => void;
 }
@@ -148,11 +181,24 @@ const createWorld = () => {
   const maxSeqs = new Map<string, number>();
   const clientMsgIDs = new Map<string, number>();
   const members = new Map<string, Set<string>>();
+  /** The folders' fields as their events left them, and the reference of who is in each. */
+  const folders = new Map<string, Map<string, ConversationGroupFields>>();
+  const inFolders = new Map<string, Map<string, { name: string; ids: Set<string> }>>();
   const log: ConversationEvent[] = [];
   let now = T0 + 10_000;
 
   const apply = (event: ConversationEvent) => {
     log.push(event);
+    if (isConversationGroupDefinition(event)) {
+      const own = folders.get(event.data.owner) ?? new Map<string, ConversationGroupFields>();
+      folders.set(event.data.owner, own);
+      if (event.type === 'ConversationGroupDeleted') own.delete(event.data.conversationGroupID);
+      else {
+        const { name, order, ex } = event.data;
+        own.set(event.data.conversationGroupID, { name, order, ex });
+      }
+      return;
+    }
     const conversationID = conversationOf(event);
     const owners =
       event.type === 'MessageRecorded' && event.data.conversationType === 3
@@ -286,9 +332,82 @@ const createWorld = () => {
     }
   };
 
+  const folderAction = (a: Extract<Action, { kind: 'folder' }>) => {
+    const ids = [...new Set(a.targets.map((to) => conversationFor(a.owner, to)))];
+    const command: ConversationGroupCommand =
+      a.op === 'create'
+        ? {
+            type: 'CreateConversationGroup',
+            owner: a.owner,
+            conversationGroupID: a.folder,
+            name: a.folder,
+            order: 0,
+            ex: '',
+            conversationIDs: ids,
+          }
+        : a.op === 'rename'
+          ? {
+              type: 'UpdateConversationGroup',
+              owner: a.owner,
+              conversationGroupID: a.folder,
+              name: `${a.folder}+`,
+            }
+          : a.op === 'delete'
+            ? { type: 'DeleteConversationGroup', owner: a.owner, conversationGroupID: a.folder }
+            : {
+                type: a.op === 'add' ? 'AddConversationsToGroup' : 'RemoveConversationsFromGroup',
+                owner: a.owner,
+                conversationGroupID: a.folder,
+                conversationIDs: ids,
+              };
+    const own = world.rowsOf(a.owner);
+    const state = {
+      groups: folders.get(a.owner) ?? new Map(),
+      conversations: new Map(
+        own
+          .filter((r) =>
+            a.op === 'delete'
+              ? r.conversationGroupIDs.includes(a.folder)
+              : ids.includes(r.conversationID),
+          )
+          .map((r) => [r.conversationID, r.conversationGroupIDs]),
+      ),
+    };
+    const decision = decideConversationGroupCommand(command, state);
+    // The reference: what each operation means, from the actions alone.
+    const reference =
+      inFolders.get(a.owner) ?? new Map<string, { name: string; ids: Set<string> }>();
+    inFolders.set(a.owner, reference);
+    const known = ids.every((id) => rows.has(key(a.owner, id)));
+    const folder = reference.get(a.folder);
+    const refused =
+      a.op === 'create'
+        ? !known ||
+          (folder !== undefined &&
+            (folder.name !== a.folder || ids.some((id) => !folder.ids.has(id))))
+        : a.op === 'rename'
+          ? !folder
+          : a.op === 'delete'
+            ? false
+            : !folder || !known;
+    expect({ op: a.op, refused: !decision.ok }).toEqual({ op: a.op, refused });
+    if (!refused) {
+      if (a.op === 'create' && !folder)
+        reference.set(a.folder, { name: a.folder, ids: new Set(ids) });
+      if (a.op === 'rename' && folder) folder.name = `${a.folder}+`;
+      if (a.op === 'delete') reference.delete(a.folder);
+      for (const id of ids) {
+        if (a.op === 'add') folder?.ids.add(id);
+        if (a.op === 'remove') folder?.ids.delete(id);
+      }
+    }
+    if (decision.ok) for (const event of decision.value) apply(event);
+  };
+
   const world = {
     rows,
     expected,
+    inFolders,
     log,
     now: () => now,
     run(actions: readonly Action[], hooks: Hooks = {}) {
@@ -296,8 +415,9 @@ const createWorld = () => {
         const before = new Map(rows);
         if (a.kind === 'send') send(a);
         else if (a.kind === 'command') ownerCommand(a, hooks);
+        else if (a.kind === 'folder') folderAction(a);
         else membership(a);
-        hooks.step?.(world, before);
+        hooks.step?.(world, before, a);
       }
       return world;
     },
@@ -386,17 +506,22 @@ describe('property: unread from seqs', () => {
     );
   });
 
-  it('never moves maxSeq, minSeq or hasReadSeq backwards', () => {
+  it('never moves maxSeq or minSeq backwards, nor hasReadSeq but to mark unread from a message', () => {
     fc.assert(
       fc.property(program, (actions) => {
         createWorld().run(actions, {
-          step: (world, before) => {
+          step: (world, before, action) => {
+            // SPEC §8.1 rule 18: marking unread from a message is the one way back.
+            const markedFrom =
+              action.kind === 'command' &&
+              action.spec.type === 'MarkConversationUnread' &&
+              action.spec.back !== undefined;
             for (const [k, was] of before) {
               const now = world.rows.get(k);
               expect(now).toBeDefined();
               expect(now?.maxSeq).toBeGreaterThanOrEqual(was.maxSeq);
               expect(now?.minSeq).toBeGreaterThanOrEqual(was.minSeq);
-              expect(now?.hasReadSeq).toBeGreaterThanOrEqual(was.hasReadSeq);
+              if (!markedFrom) expect(now?.hasReadSeq).toBeGreaterThanOrEqual(was.hasReadSeq);
             }
           },
         });
@@ -424,6 +549,51 @@ describe('property: unread from seqs', () => {
               }
               if (!state.isNotInGroup && state.maxSeq >= state.minSeq) {
                 expect(latestSeq(state)).toBe(state.maxSeq);
+              }
+            }
+          },
+        });
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('property: conversation groups (SPEC §8.1 rule 17)', () => {
+  it('hold the conversations their commands put in, and count exactly the rule’s sums', () => {
+    fc.assert(
+      fc.property(program, (actions) => {
+        createWorld().run(actions, {
+          step: (world) => {
+            for (const owner of USERS) {
+              const rows = world.rowsOf(owner);
+              const reference = world.inFolders.get(owner) ?? new Map();
+              // Each conversation is in the groups that hold it, sorted.
+              for (const row of rows) {
+                const holding = FOLDERS.filter((f) =>
+                  reference.get(f)?.ids.has(row.conversationID),
+                );
+                expect({ id: row.conversationID, in: row.conversationGroupIDs }).toEqual({
+                  id: row.conversationID,
+                  in: holding,
+                });
+              }
+              // Counts: listed members, and what the listed, not muted ones add (marked ≥ 1).
+              for (const [folder, { ids }] of reference) {
+                let listed = 0;
+                let unread = 0;
+                for (const id of ids) {
+                  const r = world.expected.get(key(owner, id));
+                  const row = world.rows.get(key(owner, id));
+                  if (!r?.listed || !row) continue;
+                  listed += 1;
+                  if (row.recvMsgOpt === 0) unread += r.marked ? Math.max(r.unread, 1) : r.unread;
+                }
+                expect({ folder, ...conversationGroupCounts(rows, folder) }).toEqual({
+                  folder,
+                  conversationCount: listed,
+                  unreadCount: unread,
+                });
               }
             }
           },

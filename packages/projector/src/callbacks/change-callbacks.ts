@@ -4,12 +4,12 @@ import {
   toItem,
   unreadContribution,
 } from '@im/domain';
-import { affectedConversationGroups } from '../projection/conversation-group-changes.ts';
 import { sql } from 'kysely';
+import { affectedConversationGroups } from '../projection/conversation-group-changes.ts';
 import { derivedStateColumns, fromRow, groupJoin } from '../read-model/columns.ts';
+import { conversationGroupsAt } from '../read-model/conversation-groups.ts';
 import { statesAt } from '../read-model/owner-views.ts';
 import type { Db } from '../read-model/schema.ts';
-import { conversationGroupsAt } from '../read-model/conversation-groups.ts';
 import { ownerTotals } from '../read-model/totals.ts';
 import { type Callback, type CallbackName, changeMsgID } from './callback.ts';
 import {

@@ -14,9 +14,9 @@ import {
   deleteConversationGroups,
   fromRow,
   groupStateColumns,
-  upsertConversationGroups,
   type PartitionGroup,
   stateColumns,
+  upsertConversationGroups,
   upsertGroups,
   upsertStates,
 } from '../read-model/columns.ts';
