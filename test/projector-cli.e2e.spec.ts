@@ -28,7 +28,7 @@ describe('the CLI', () => {
   afterAll(() => database.close());
 
   it('answers --help for every command with exit 0, and usage errors with exit 2', async () => {
-    const commands = ['start', 'migrate', 'rebuild', 'verify', 'status'];
+    const commands = ['start', 'migrate', 'rebuild', 'verify', 'status', 'request', 'watch'];
     const helps = await Promise.all(commands.map((command) => runCli([command, '--help'], env)));
     helps.forEach((help, i) => {
       expect(help.code).toBe(0);

@@ -1,5 +1,10 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'nats';
 import { describe, expect, it } from 'vitest';
-import { configEnv, spawnCli, stopProcess } from './support/cli-process.ts';
+import { configEnv, runCli, spawnCli, stopProcess } from './support/cli-process.ts';
 import { freePort } from './support/free-port.ts';
 import { connectClient, testConfig, useCleanup } from './support/harness.ts';
 import { startPrivateNats } from './support/private-nats.ts';
@@ -36,6 +41,40 @@ describe('pnpm start says what it waits for', () => {
     expect(engine.stderr()).not.toContain('secret');
     expect(engine.child.exitCode).toBeNull();
   }, 30_000);
+
+  it('with NATS_URL unset and nats-server on the PATH: runs its own with JetStream in DATA_DIR, serves, and stops it on exit', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'embedded-nats-'));
+    cleanup(() => rm(dataDir, { recursive: true, force: true }));
+    const config = await testConfig();
+    const { NATS_URL: _unset, ...env } = configEnv(config, {
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+    });
+    // The engine itself (pnpm start runs this): a signal to pnpm does not reach it.
+    const engine = spawnCli(['start'], env);
+    cleanup(() => stopProcess(engine, 'SIGKILL'));
+    await engine.waitForLog((line) => line.msg === 'engine started', 30_000);
+    const started = engine
+      .logLines()
+      .find((line) => String(line.msg).startsWith('NATS_URL is unset: started nats-server'));
+    expect(started).toMatchObject({ storeDir: join(dataDir, 'nats') });
+    const url = String(started?.url);
+    expect(url).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+    // The CLI finds it too, without NATS_URL.
+    const reply = await runCli(['request', 'getTotalUnreadMsgCount', '{"userID":"nobody"}'], env);
+    expect(reply.stdout).toBe('{"total":0}\n');
+
+    expect((await stopProcess(engine, 'SIGTERM')).code).toBe(0);
+    const port = Number(url.split(':').at(-1));
+    const answers = () =>
+      connect({ servers: `127.0.0.1:${port}`, reconnect: false, timeout: 500 }).then(
+        (nc) => nc.close().then(() => true),
+        () => false,
+      );
+    // Stopped with the engine, before it exited.
+    expect(await answers()).toBe(false);
+    expect(existsSync(join(dataDir, 'nats.url'))).toBe(false);
+  }, 60_000);
 
   it('once a NATS server comes up on the port it waits for, it connects and serves', async () => {
     const port = await freePort();

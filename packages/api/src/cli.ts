@@ -22,7 +22,9 @@ import {
   usage,
 } from './cli/commands.ts';
 import { describeRebuild, describeStatus, describeVerify } from './cli/describe.ts';
+import { requestCommand, watchCommand } from './cli/nats-commands.ts';
 import { type Config, loadConfig } from './config.ts';
+import { findNatsServer, startEmbeddedNats } from './embedded-nats.ts';
 import { startEngine } from './engine.ts';
 import { createLogger } from './logger.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -68,9 +70,18 @@ const replayOptions = (options: Options, config: Config, logger: Logger, label: 
   }),
 });
 
-const run = async (name: Command, options: Options, config: Config): Promise<number> => {
+const run = async (
+  name: Command,
+  options: Options,
+  config: Config,
+  positionals: readonly string[],
+): Promise<number> => {
   const logger = createLogger({ level: config.LOG_LEVEL, base: { instance: config.INSTANCE_ID } });
   switch (name) {
+    case 'request':
+      return requestCommand(config, positionals, positiveInteger(options, 'timeout'));
+    case 'watch':
+      return watchCommand(config, positionals, { all: options.all === true });
     case 'migrate':
       return withDatabase(config, async (database) => {
         const result = await migrateToLatest(database);
@@ -78,13 +89,20 @@ const run = async (name: Command, options: Options, config: Config): Promise<num
         return EXIT.ok;
       });
     case 'start': {
-      const engine = await startEngine(config, logger);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
-      logger.info('stopping');
-      await engine.stop();
+      // Without NATS_URL, a nats-server of its own where there is one to run (as PGlite).
+      const binary = process.env.NATS_URL === undefined ? findNatsServer() : undefined;
+      const nats = binary ? await startEmbeddedNats(binary, config.DATA_DIR, logger) : undefined;
+      try {
+        const engine = await startEngine(nats ? { ...config, NATS_URL: nats.url } : config, logger);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        logger.info('stopping');
+        await engine.stop();
+      } finally {
+        await nats?.stop();
+      }
       return EXIT.ok;
     }
     case 'rebuild': {
@@ -161,13 +179,16 @@ const main = async (argv: string[]): Promise<number> => {
   }
   const command = name as Command;
   let options: Options;
+  let positionals: string[];
   try {
-    options = parseArgs({
+    const parsed = parseArgs({
       args: rest,
       options: { ...COMMANDS[command].options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
-    }).values as Options;
+      allowPositionals: 'positionals' in COMMANDS[command],
+    });
+    options = parsed.values as Options;
+    positionals = parsed.positionals;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${commandHelp(command)}`);
     return EXIT.usage;
@@ -177,7 +198,7 @@ const main = async (argv: string[]): Promise<number> => {
     return EXIT.ok;
   }
   try {
-    return await run(command, options, loadConfig());
+    return await run(command, options, loadConfig(), positionals);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n\n${commandHelp(command)}`);

@@ -11,7 +11,7 @@ import { untilAvailable, withoutPassword } from './until-available.ts';
  */
 const RECONNECT_WAIT_MS = 250;
 
-const connectionOptions = (config: Config, name: string): ConnectionOptions => {
+export const connectionOptions = (config: Config, name: string): ConnectionOptions => {
   const options: ConnectionOptions = {
     servers: config.NATS_URL.split(','),
     name,

@@ -66,6 +66,31 @@ exit codes: 0 equal, 1 different (a short summary says how) or failed, 2 usage`,
       json: { type: 'boolean' },
     },
   },
+  request: {
+    summary: 'call an endpoint: pnpm cli request <method> [json]; the reply is printed as JSON',
+    help: `The request is JSON (default {}); the reply goes to stdout, an error's body to stderr.
+Methods are those of docs/spec.md §4 and §8 (getAllConversationList, recordMessage, ...).
+
+options:
+  --timeout <ms>           how long to wait for the reply (default 10000)
+
+exit codes: 0 answered; when it failed, the error's code by its first and last digits
+(40 bad input, 44 unknown, 49 conflict, 43 too large, 50 internal, 53 storage
+unavailable); 1 no answer (is the engine running?); 2 usage`,
+    options: { timeout: { type: 'string' } },
+    positionals: true,
+  },
+  watch: {
+    summary: "print a user's callbacks as they are published: pnpm cli watch <userID>",
+    help: `One JSON line per callback ({callback, version, data}) until Ctrl-C.
+
+options:
+  --all                    from the oldest callback the stream keeps, not only new ones
+
+exit codes: 0 stopped, 1 failed (NATS unreachable, no callback stream), 2 usage`,
+    options: { all: { type: 'boolean' } },
+    positionals: true,
+  },
   status: {
     summary: 'log head, projector checkpoint, lag, and which process runs the projector',
     help: `options:
