@@ -9,7 +9,13 @@ const services = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['packages/*/src/**/*.unit.spec.ts'] } },
+      {
+        test: {
+          name: 'unit',
+          // test/asyncapi.unit.spec.ts checks docs/asyncapi.yaml: no services, so not e2e.
+          include: ['packages/*/src/**/*.unit.spec.ts', 'test/**/*.unit.spec.ts'],
+        },
+      },
       { test: { name: 'int', include: ['packages/*/src/**/*.int.spec.ts'], ...services } },
       // Engines under test share two cores: one file at a time keeps timings honest.
       {
