@@ -25,6 +25,7 @@ import {
 import { type Config, callbackPrefix, projectorThreads, readReplicaUrls } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
+import { createMetrics, serveMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrate.ts';
 import { connectNats } from './nats-connection.ts';
 import { createOutageLog } from './outage-log.ts';
@@ -236,12 +237,21 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     };
   };
   await projection.start();
+  const metrics = createMetrics({
+    projection: () => projection.stats(),
+    listCache: () => context.listCache.stats(),
+  });
+  const metricsServer =
+    config.METRICS_PORT === undefined
+      ? undefined
+      : await serveMetrics(metrics, config.METRICS_PORT, logger);
   const service = await startService({
     nc,
     context,
     handlers: createHandlers(createSyncHandler(nc.jetstream(), callbackPrefix(config))),
     subjectPrefix: config.SUBJECT_PREFIX,
     stats,
+    answered: metrics.answered,
   });
   // Once the server has the endpoints' subscriptions, a request sent now finds a responder.
   await nc.flush();
@@ -257,6 +267,9 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     stats,
     async stop() {
       await service.stop();
+      await new Promise((closed) =>
+        metricsServer ? metricsServer.close(closed) : closed(undefined),
+      );
       await projection.stop();
       await watcher.close();
       await nc.drain();

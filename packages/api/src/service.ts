@@ -26,6 +26,8 @@ export interface ServiceOptions {
   subjectPrefix: string;
   /** Extra figures for `$SRV.STATS` (projection lag, throughput). */
   stats: () => unknown;
+  /** Each request's method, code (200 for success) and seconds, for the metrics. */
+  answered?: (method: Method, code: number, seconds: number) => void;
 }
 
 /** Registers `conversation-engine` with the NATS services API, one endpoint per method. */
@@ -40,34 +42,45 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
   });
 
   const handle = async (method: Method, msg: ServiceMsg) => {
+    const started = performance.now();
+    const code = await answer(method, msg);
+    options.answered?.(method, code, (performance.now() - started) / 1000);
+  };
+
+  /** Answers the request; resolves with the code it answered (200 for success). */
+  const answer = async (method: Method, msg: ServiceMsg): Promise<number> => {
+    const failed = (code: number, message: string, detail?: string) => {
+      respondError(msg, code, message, detail);
+      return code;
+    };
     const body = parse(msg);
-    if (!body.ok) return respondError(msg, 400, 'request: not valid JSON');
+    if (!body.ok) return failed(400, 'request: not valid JSON');
     const parsed = requestSchemas[method].safeParse(body.value);
     if (!parsed.success) {
       const { code, message } = describeIssues(parsed.error);
-      return respondError(msg, code, message);
+      return failed(code, message);
     }
     const operationID = (parsed.data as { operationID?: string }).operationID;
     try {
       const result = await (
         handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>
       )(context, parsed.data);
-      if (!result.ok) return respondError(msg, result.error.code, result.error.message);
+      if (!result.ok) return failed(result.error.code, result.error.message);
       const reply =
         result.value instanceof SerializedReply
           ? result.value.bytes
           : encoder.encode(JSON.stringify(result.value));
       if (reply.length > context.maxPayload()) {
-        return respondError(
-          msg,
+        return failed(
           413,
           `reply: ${reply.length} bytes exceed the ${context.maxPayload()}-byte limit; page with getConversationListPage`,
         );
       }
       msg.respond(reply);
+      return 200;
     } catch (error) {
       const failure = describeFailure(error, { method, operationID }, context);
-      respondError(msg, failure.code, failure.message, operationID ?? '');
+      return failed(failure.code, failure.message, operationID ?? '');
     }
   };
 

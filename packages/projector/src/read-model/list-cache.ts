@@ -34,6 +34,8 @@ const listStamp = async (db: Db, owner: string): Promise<string> => {
 export const createListCache = (options: { maxBytes: number }) => {
   const entries = new Map<string, Entry>();
   let bytes = 0;
+  let hits = 0;
+  let misses = 0;
   const drop = (owner: string) => {
     const entry = entries.get(owner);
     if (!entry) return;
@@ -47,8 +49,11 @@ export const createListCache = (options: { maxBytes: number }) => {
       const cached = entries.get(owner);
       drop(owner);
       // A list read after the stamp can only be newer than it; the next stamp then differs.
+      const hit = cached?.stamp === stamp;
+      if (hit) hits += 1;
+      else misses += 1;
       const json =
-        cached?.stamp === stamp
+        hit && cached
           ? cached.json
           : encoder.encode(await listConversationsJSON(db, owner, {}));
       if (json.byteLength <= options.maxBytes) {
@@ -64,6 +69,8 @@ export const createListCache = (options: { maxBytes: number }) => {
     get bytes() {
       return bytes;
     },
+    /** Whole lists answered from the cache, and read from the database, since the start. */
+    stats: () => ({ hits, misses, bytes }),
   };
 };
 
