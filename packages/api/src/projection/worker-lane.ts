@@ -16,7 +16,11 @@ const { entry, tsx } = workerData.launch;
   .catch((error) => { console.error(error); process.exit(1); });
 `;
 
-const ENTRY = new URL('./projection-worker.ts', import.meta.url).href;
+/** The worker's module beside this one: TypeScript from source, JavaScript in the build (dist/). */
+const ENTRY = new URL(
+  import.meta.url.endsWith('.ts') ? './projection-worker.ts' : './projection-worker.mjs',
+  import.meta.url,
+).href;
 
 /** tsx's ESM API, where the engine runs from source; none in a build without tsx. */
 const tsxApi = () => {
