@@ -10,6 +10,8 @@ export interface PrivateNats {
   url: string;
   port: number;
   start(): Promise<void>;
+  /** What the server wrote on stderr so far (its log), across restarts. */
+  log(): string;
   signal(name: NodeJS.Signals): void;
   /** SIGKILL, and wait until it is gone. */
   kill(): Promise<void>;
@@ -19,16 +21,24 @@ export interface PrivateNats {
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 
+export interface PrivateNatsOptions {
+  port?: number;
+  extraArgs?: string[];
+  /** A configuration file (`-c`); the address, port and JetStream flags still override it. */
+  config?: string;
+  /** Variables the configuration reads (passwords), beside this process's environment. */
+  env?: Record<string, string>;
+}
+
 /**
  * A nats-server of the test's own on a loopback port (a free one unless `port` is given), with
  * JetStream keeping its files across restarts, so a test can kill and restart it.
  */
-export const privateNats = async (
-  options: { port?: number; extraArgs?: string[] } = {},
-): Promise<PrivateNats> => {
+export const privateNats = async (options: PrivateNatsOptions = {}): Promise<PrivateNats> => {
   const port = options.port ?? (await freePort());
   const storeDir = await mkdtemp(join(tmpdir(), 'private-nats-'));
   let child: ChildProcess | undefined;
+  let log = '';
   const server: PrivateNats = {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -36,6 +46,7 @@ export const privateNats = async (
       const started = spawn(
         NATS_SERVER,
         [
+          ...(options.config ? ['-c', options.config] : []),
           '-a',
           '127.0.0.1',
           '-p',
@@ -47,6 +58,7 @@ export const privateNats = async (
         ],
         {
           stdio: ['ignore', 'ignore', 'pipe'],
+          ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
         },
       );
       child = started;
@@ -54,11 +66,13 @@ export const privateNats = async (
       await new Promise<void>((resolve, reject) => {
         started.stderr?.on('data', (chunk) => {
           output += String(chunk);
+          log += String(chunk);
           if (output.includes('Server is ready')) resolve();
         });
         started.once('exit', () => reject(new Error(`nats-server exited:\n${output}`)));
       });
     },
+    log: () => log,
     signal(name) {
       child?.kill(name);
     },
@@ -79,7 +93,7 @@ export const privateNats = async (
 };
 
 /** A private nats-server, started. */
-export const startPrivateNats = async (options: { port?: number } = {}): Promise<PrivateNats> => {
+export const startPrivateNats = async (options: PrivateNatsOptions = {}): Promise<PrivateNats> => {
   const server = await privateNats(options);
   await server.start();
   return server;

@@ -66,7 +66,7 @@ const connectDependencies = async (config: Config, logger: Logger) => {
   await untilAvailable(
     {
       name: 'JetStream',
-      url: config.NATS_URL,
+      url: config.NATS_URL.split(',').map(withoutPassword).join(','),
       hint: 'nats-server runs with -js (a cluster: of enough nodes for STREAM_REPLICAS)',
     },
     () =>
@@ -257,7 +257,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
   await nc.flush();
   logger.info('engine started', {
     database: database.kind,
-    nats: config.NATS_URL,
+    nats: config.NATS_URL.split(',').map(withoutPassword).join(','),
     prefix: config.SUBJECT_PREFIX,
   });
   return {

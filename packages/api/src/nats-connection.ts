@@ -11,16 +11,40 @@ import { untilAvailable, withoutPassword } from './until-available.ts';
  */
 const RECONNECT_WAIT_MS = 250;
 
+/**
+ * The servers of NATS_URL, and the user and password one of them carries: nats.js reads only
+ * the host and port of a server URL, so `nats://engine:secret@host` would log in as nobody.
+ */
+const serversOf = (url: string) => {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url.split(',').map((server) => {
+    try {
+      const parsed = new URL(server.includes('://') ? server : `nats://${server}`);
+      if (!parsed.username) return server;
+      user ??= decodeURIComponent(parsed.username);
+      pass ??= parsed.password ? decodeURIComponent(parsed.password) : undefined;
+      return `${parsed.protocol}//${parsed.host}`;
+    } catch {
+      return server;
+    }
+  });
+  return { servers, user, pass };
+};
+
 export const connectionOptions = (config: Config, name: string): ConnectionOptions => {
+  const fromUrl = serversOf(config.NATS_URL);
   const options: ConnectionOptions = {
-    servers: config.NATS_URL.split(','),
+    servers: fromUrl.servers,
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: RECONNECT_WAIT_MS,
     reconnectJitter: 100,
   };
-  if (config.NATS_USER) options.user = config.NATS_USER;
-  if (config.NATS_PASSWORD) options.pass = config.NATS_PASSWORD;
+  const user = config.NATS_USER ?? fromUrl.user;
+  const pass = config.NATS_PASSWORD ?? fromUrl.pass;
+  if (user) options.user = user;
+  if (pass) options.pass = pass;
   if (config.NATS_TOKEN) options.token = config.NATS_TOKEN;
   if (config.NATS_CREDS)
     options.authenticator = credsAuthenticator(readFileSync(config.NATS_CREDS));
