@@ -53,9 +53,7 @@ export const createListCache = (options: { maxBytes: number }) => {
       if (hit) hits += 1;
       else misses += 1;
       const json =
-        hit && cached
-          ? cached.json
-          : encoder.encode(await listConversationsJSON(db, owner, {}));
+        hit && cached ? cached.json : encoder.encode(await listConversationsJSON(db, owner, {}));
       if (json.byteLength <= options.maxBytes) {
         entries.set(owner, { stamp, json });
         bytes += json.byteLength;
