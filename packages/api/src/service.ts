@@ -4,6 +4,7 @@ import type { EngineContext } from './context.ts';
 import type { Handlers } from './endpoints.ts';
 import { describeFailure, respondError } from './failures.ts';
 import { SerializedReply } from './serialized-reply.ts';
+import { traceparentOf, withTraceparent } from './trace-context.ts';
 
 export const SERVICE_NAME = 'conversation-engine';
 export const SERVICE_VERSION = '0.1.0';
@@ -43,7 +44,7 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
 
   const handle = async (method: Method, msg: ServiceMsg) => {
     const started = performance.now();
-    const code = await answer(method, msg);
+    const code = await withTraceparent(traceparentOf(msg), () => answer(method, msg));
     options.answered?.(method, code, (performance.now() - started) / 1000);
   };
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { AppendedRow, AppendOutcome, NewEvent } from './append.ts';
+import { type AppendedRow, type AppendOutcome, metadataOf, type NewEvent } from './append.ts';
 import type { Queryable } from './schema.ts';
 
 export interface StreamAppend {
@@ -51,14 +51,17 @@ export const appendToStreams = async (
     ), accepted AS (
       SELECT stream_id, version FROM started UNION ALL SELECT stream_id, version FROM moved
     ), appended AS (
-      INSERT INTO events (stream_id, stream_position, type, data, idempotency_key, schema_version)
-      SELECT e.stream_id, accepted.version - wanted.count + e.position, e.type, e.data, e.key, e.shape
+      INSERT INTO events (stream_id, stream_position, type, data, idempotency_key, schema_version,
+                          metadata)
+      SELECT e.stream_id, accepted.version - wanted.count + e.position, e.type, e.data, e.key, e.shape,
+             e.metadata
       FROM unnest(${events.map((e) => e.streamId)}::text[], ${events.map((e) => e.position)}::bigint[],
                   ${events.map((e) => e.event.type)}::text[],
                   ${events.map((e) => JSON.stringify(e.event.data))}::json[],
                   ${events.map((e) => e.event.idempotencyKey ?? null)}::text[],
-                  ${events.map((e) => e.event.schemaVersion ?? 1)}::smallint[])
-             WITH ORDINALITY AS e(stream_id, position, type, data, key, shape, ordinal)
+                  ${events.map((e) => e.event.schemaVersion ?? 1)}::smallint[],
+                  ${events.map((e) => metadataOf(e.event))}::json[])
+             WITH ORDINALITY AS e(stream_id, position, type, data, key, shape, metadata, ordinal)
       JOIN accepted USING (stream_id) JOIN wanted USING (stream_id)
       ORDER BY e.ordinal
       RETURNING stream_id, global_position, transaction_id

@@ -9,7 +9,13 @@ export interface NewEvent {
   schemaVersion?: number;
   /** Unique within the stream: an append that repeats it fails as a duplicate. */
   idempotencyKey?: string;
+  /** What came with the command beside the data, kept with the event (a W3C traceparent). */
+  metadata?: Record<string, string>;
 }
+
+/** The metadata column's value of each event: JSON text, or null for none. */
+export const metadataOf = (event: NewEvent): string | null =>
+  event.metadata ? JSON.stringify(event.metadata) : null;
 
 export type ExpectedVersion = number | 'any';
 
@@ -132,11 +138,15 @@ export const appendToStream = async (
           WHERE ${expected}::bigint IS NULL OR s.version = ${expected}::bigint
         RETURNING version
       ), appended AS (
-        INSERT INTO events (stream_id, stream_position, type, data, idempotency_key, schema_version)
-        SELECT ${streamId}, stream.version - ${count}::bigint + e.ordinality, e.type, e.data, e.key, e.shape
+        INSERT INTO events (stream_id, stream_position, type, data, idempotency_key, schema_version,
+                            metadata)
+        SELECT ${streamId}, stream.version - ${count}::bigint + e.ordinality, e.type, e.data, e.key, e.shape,
+               e.metadata
         FROM stream, unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::json[],
                             ${events.map((e) => e.idempotencyKey ?? null)}::text[],
-                            ${events.map((e) => e.schemaVersion ?? 1)}::smallint[]) WITH ORDINALITY AS e(type, data, key, shape)
+                            ${events.map((e) => e.schemaVersion ?? 1)}::smallint[],
+                            ${events.map(metadataOf)}::json[])
+             WITH ORDINALITY AS e(type, data, key, shape, metadata)
         RETURNING global_position, transaction_id
       )
       SELECT (SELECT version FROM stream) AS next_version,

@@ -48,4 +48,10 @@ export const eventStoreMigrations: Record<string, Migration> = {
       );
     },
   },
+  '0003_event_metadata': {
+    async up(db: Kysely<unknown>) {
+      // What came with the command beside its data (its W3C traceparent): none for most events.
+      await sql`ALTER TABLE events ADD COLUMN metadata json`.execute(db);
+    },
+  },
 };

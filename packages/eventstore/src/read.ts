@@ -82,7 +82,8 @@ export const nextEvents = (after: LogPosition, options: NextEventsOptions): RawB
     ? sql`AND (transaction_id, global_position) <= (${options.upTo.transactionId}::xid8, ${options.upTo.globalPosition}::bigint)`
     : sql``;
   return sql`
-    SELECT global_position, transaction_id, stream_id, stream_position, type, data, schema_version
+    SELECT global_position, transaction_id, stream_id, stream_position, type, data, schema_version,
+           metadata
     FROM events
     WHERE (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
       AND transaction_id < ${options.horizon}::xid8

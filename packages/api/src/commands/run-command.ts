@@ -7,6 +7,7 @@ import {
 } from '@im/eventstore';
 import type { EngineContext } from '../context.ts';
 import { ProjectionBehind } from '../errors.ts';
+import { currentTraceparent } from '../trace-context.ts';
 
 /** A state to decide on, and what says whether it is current. */
 export interface Read<State> {
@@ -94,8 +95,15 @@ const currentRead = async <State>(context: EngineContext, target: CommandTarget<
 };
 
 /** The decided events as the log takes them: in today's shape. */
-const toNewEvents = (events: readonly NewEvent[]): NewEvent[] =>
-  events.map((event) => ({ ...event, schemaVersion: EVENT_SCHEMA_VERSION }));
+/** The events as appended: in today's shape, with the request's traceparent when it had one. */
+const toNewEvents = (events: readonly NewEvent[]): NewEvent[] => {
+  const traceparent = currentTraceparent();
+  return events.map((event) => ({
+    ...event,
+    schemaVersion: EVENT_SCHEMA_VERSION,
+    ...(traceparent ? { metadata: { traceparent } } : {}),
+  }));
+};
 
 /** Decides on the state read and appends the events, expecting the version read. */
 const decideAndAppend = async <State, Reply>(

@@ -9,6 +9,8 @@ export interface Callback {
   data: unknown;
   /** Nats-Msg-Id: unique to (owner, version, callback), so a re-publish is dropped by JetStream. */
   msgID: string;
+  /** The W3C traceparent of the command that caused it, sent as the `traceparent` header. */
+  traceparent?: string;
 }
 
 /** A message ready for JetStream: where it goes, its bytes, and its dedupe id. */
@@ -16,6 +18,7 @@ export interface OutgoingMessage {
   subject: string;
   data: Uint8Array;
   msgID: string;
+  traceparent?: string;
 }
 
 const encoder = new TextEncoder();
@@ -34,4 +37,5 @@ export const toMessage = (prefix: string, callback: Callback): OutgoingMessage =
     JSON.stringify({ userID: callback.userID, version: callback.version, data: callback.data }),
   ),
   msgID: callback.msgID,
+  ...(callback.traceparent === undefined ? {} : { traceparent: callback.traceparent }),
 });

@@ -37,10 +37,19 @@ export const callbacksOf = (
   conversationGroups: ReadonlyMap<string, ConversationGroupItem> = new Map(),
 ): Callback[] => {
   const callbacks: Callback[] = [];
+  let traceparent: string | undefined;
   const push = (userID: string, version: number, name: CallbackName, data: unknown) =>
-    callbacks.push({ userID, version, name, data, msgID: changeMsgID(userID, version, name) });
+    callbacks.push({
+      userID,
+      version,
+      name,
+      data,
+      msgID: changeMsgID(userID, version, name),
+      ...(traceparent === undefined ? {} : { traceparent }),
+    });
   const lastOfGroup = lastConversationGroupChanges(changes);
   for (const change of changes) {
+    traceparent = change.traceparent;
     if (isConversationGroupChange(change)) {
       if (lastOfGroup.has(change))
         callbacks.push(...conversationGroupCallbacks(change, conversationGroups));
@@ -127,6 +136,7 @@ const fanoutChanges = async (
         conversationID: conversationGroupID,
         kind: ChangeKind.conversationGroupChanged,
         totalChanged: false,
+        ...traceOf(fanout),
       });
     memberChanges.push({
       partition: fanout.partition,
@@ -135,10 +145,14 @@ const fanoutChanges = async (
       conversationID: fanout.conversationID,
       kind: was_hidden ? ChangeKind.entered : ChangeKind.changed,
       totalChanged: unreadContribution(view) !== unreadContribution(before),
+      ...traceOf(fanout),
     });
   }
   return { changes, views };
 };
+
+const traceOf = (from: { traceparent?: string }) =>
+  from.traceparent === undefined ? {} : { traceparent: from.traceparent };
 
 const key = (owner: string, conversationID: string) => `${owner}\u0000${conversationID}`;
 
@@ -235,9 +249,10 @@ export const readOutbox = async (
       total_changed: boolean;
       seq: number;
       previous_max_seq: number;
+      traceparent: string | null;
     }>`
       SELECT id, partition, owner, version, conversation_id, kind, total_changed, seq,
-             previous_max_seq
+             previous_max_seq, traceparent
       FROM conversation_change
       WHERE partition = ANY(${[...partitions]}::smallint[]) AND id > ${after}
       ORDER BY id LIMIT ${limit}`.execute(db)
@@ -253,6 +268,7 @@ export const readOutbox = async (
               conversationID: row.conversation_id,
               seq: Number(row.seq),
               previousMaxSeq: Number(row.previous_max_seq),
+              ...(row.traceparent ? { traceparent: row.traceparent } : {}),
             },
           }
         : {
@@ -264,6 +280,7 @@ export const readOutbox = async (
               conversationID: row.conversation_id,
               kind: row.kind as ChangeKind,
               totalChanged: row.total_changed,
+              ...(row.traceparent ? { traceparent: row.traceparent } : {}),
             },
           },
   );

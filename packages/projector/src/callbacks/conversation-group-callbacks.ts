@@ -25,6 +25,7 @@ export const conversationGroupCallbacks = (
       name,
       data,
       msgID: `${changeMsgID(userID, version, name)}.${conversationGroupID}`,
+      ...(change.traceparent === undefined ? {} : { traceparent: change.traceparent }),
     },
   ];
   if (change.kind === ChangeKind.conversationGroupDeleted)

@@ -28,6 +28,8 @@ export interface ConversationChange {
   conversationID: string;
   kind: ChangeKind;
   totalChanged: boolean;
+  /** The W3C traceparent of the command that caused it: its callbacks carry it. */
+  traceparent?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export interface GroupFanout {
   conversationID: string;
   seq: number;
   previousMaxSeq: number;
+  traceparent?: string;
 }
 
 /** What the outbox records of a batch, in version order: changes and group messages. */
@@ -73,6 +76,7 @@ const outboxRow = (entry: OutboxEntry) =>
         total_changed: entry.change.totalChanged,
         seq: 0,
         previous_max_seq: 0,
+        traceparent: entry.change.traceparent ?? null,
       }
     : {
         partition: entry.fanout.partition,
@@ -83,6 +87,7 @@ const outboxRow = (entry: OutboxEntry) =>
         total_changed: false,
         seq: entry.fanout.seq,
         previous_max_seq: entry.fanout.previousMaxSeq,
+        traceparent: entry.fanout.traceparent ?? null,
       };
 
 /**
@@ -94,13 +99,15 @@ export const changesInsert = (entries: readonly OutboxEntry[]): RawBuilder<unkno
     ? undefined
     : sql`
     INSERT INTO conversation_change
-      (partition, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq)
-    SELECT partition, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq
+      (partition, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq,
+       traceparent)
+    SELECT partition, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq,
+           traceparent
     FROM ROWS FROM (json_to_recordset(${JSON.stringify(entries.map(outboxRow))}::json)
       AS (partition smallint, owner text, version bigint, conversation_id text, kind smallint,
-          total_changed boolean, seq bigint, previous_max_seq bigint))
+          total_changed boolean, seq bigint, previous_max_seq bigint, traceparent text))
       WITH ORDINALITY AS r(partition, owner, version, conversation_id, kind, total_changed, seq,
-                           previous_max_seq, ordinal)
+                           previous_max_seq, traceparent, ordinal)
     ORDER BY ordinal
     RETURNING id`;
 

@@ -54,6 +54,7 @@ export class PendingBatch {
       const message = this.messages[this.sent] as OutgoingMessage;
       const h = headers();
       h.set('Nats-Msg-Id', message.msgID);
+      if (message.traceparent) h.set('traceparent', message.traceparent);
       nc.publish(message.subject, message.data, {
         reply: `${inbox}.${this.firstToken + this.sent}`,
         headers: h,

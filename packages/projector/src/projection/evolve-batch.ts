@@ -25,6 +25,8 @@ import type { StateSet } from './state-set.ts';
 export interface LoggedEvent {
   event: ConversationEvent;
   position: LogPosition;
+  /** The W3C traceparent of the command that appended it, if it came with one. */
+  traceparent?: string;
 }
 
 /** The conversation an event is about; none ('') for a conversation group's own events. */
@@ -72,6 +74,9 @@ const CONVERSATION_GROUP_KINDS = {
 
 /** The batch's bookkeeping while it evolves. */
 const createTally = (states: StateSet, scope: PartitionScope, recording: boolean) => {
+  /** The traceparent of the event being applied: its changes' callbacks carry it. */
+  let traceparent: string | undefined;
+  const traced = () => (traceparent === undefined ? {} : { traceparent });
   const changed = new Set<ConversationState>();
   const changedGroups = new Set<PartitionGroup>();
   const changedConversationGroups = new Map<string, ConversationGroupRow>();
@@ -80,6 +85,9 @@ const createTally = (states: StateSet, scope: PartitionScope, recording: boolean
   const unreadDeltas = new Map<string, number>();
   return {
     recording,
+    tracing(event: LoggedEvent) {
+      traceparent = event.traceparent;
+    },
     /**
      * A row the event changed by name: stored, its stored total moved, and the change of the
      * owner's view (before, `view` after) recorded.
@@ -108,6 +116,7 @@ const createTally = (states: StateSet, scope: PartitionScope, recording: boolean
         conversationID: after.conversationID,
         kind,
         totalChanged,
+        ...traced(),
       });
     },
     /** An owner's conversation group made, changed or deleted by its own event. */
@@ -131,6 +140,7 @@ const createTally = (states: StateSet, scope: PartitionScope, recording: boolean
         conversationID: conversationGroupID,
         kind: CONVERSATION_GROUP_KINDS[kind],
         totalChanged: false,
+        ...traced(),
       });
     },
     /** A partition's group row made or changed; by a message, `fanout` for its members. */
@@ -146,6 +156,7 @@ const createTally = (states: StateSet, scope: PartitionScope, recording: boolean
           conversationID: after.conversationID,
           seq: after.maxSeq,
           previousMaxSeq: fanout.previousMaxSeq,
+          ...traced(),
         });
     },
     result: (handled: number): EvolvedBatch => ({
@@ -290,7 +301,9 @@ export const evolveBatch = (
   const seeds = options.seeds ?? new Map();
   const tally = createTally(states, scope, options.changes ?? true);
   let version = handled;
-  for (const { event, position } of stored) {
+  for (const logged of stored) {
+    const { event, position } = logged;
+    tally.tracing(logged);
     version += 1;
     const at = { version, position };
     if (isGroupMessage(event)) applyGroupMessage(states, tally, scope, event, at);

@@ -29,7 +29,8 @@ export const logBatchQuery = (
   // subquery; an ORDER BY inside the aggregate would sort the batch again. parseLogBatch checks.
   sql<{ batch: string | null }>`
     SELECT '[' || string_agg(
-             json_build_array(type, data, transaction_id::text, global_position, schema_version)::text,
+             json_build_array(type, data, transaction_id::text, global_position, schema_version,
+                              metadata->>'traceparent')::text,
              ','
            ) || ']' AS batch
     FROM (${nextEvents(after, options)}) batch`;
@@ -44,10 +45,13 @@ const inReadOrder = (events: readonly LoggedEvent[]): boolean =>
 /** The events of a batch the query returned, in today's shape (upcast), in read order. */
 export const parseLogBatch = (batch: string | null | undefined): LoggedEvent[] => {
   if (!batch) return [];
-  const events = (JSON.parse(batch) as Array<[string, unknown, string, number, number]>).map(
-    ([type, data, transactionId, globalPosition, schemaVersion]) => ({
+  const events = (
+    JSON.parse(batch) as Array<[string, unknown, string, number, number, string | null]>
+  ).map(
+    ([type, data, transactionId, globalPosition, schemaVersion, traceparent]): LoggedEvent => ({
       event: upcast({ type, data, schemaVersion }),
       position: { transactionId, globalPosition },
+      ...(traceparent ? { traceparent } : {}),
     }),
   );
   return inReadOrder(events)

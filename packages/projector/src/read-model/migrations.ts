@@ -207,4 +207,10 @@ export const readModelMigrations: Record<string, Migration> = {
       await createConversationGroupTable(db, 'conversation_group');
     },
   },
+  '0106_outbox_traceparent': {
+    async up(db: Db) {
+      // The W3C traceparent of the command a change came from, for its callbacks.
+      await sql`ALTER TABLE conversation_change ADD COLUMN traceparent text`.execute(db);
+    },
+  },
 };
