@@ -5,9 +5,10 @@ import { createSignal } from '../projection/signal.ts';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import type { EngineDatabase } from '../read-model/schema.ts';
 import { type Callback, toMessage } from './callback.ts';
-import { createOutboxReader, type OutboxBatch, resolveBatch } from './change-callbacks.ts';
+import { type OutboxBatch, resolveBatch } from './change-callbacks.ts';
 import { createHandover, type Handover } from './handover.ts';
 import { createOutboxVacuum, markPublished, outboxPosition } from './outbox.ts';
+import { createOutboxReader } from './outbox-reader.ts';
 import {
   createPipelinedPublisher,
   type PipelinedPublisher,

@@ -1,0 +1,140 @@
+import { type ConversationState, storedContribution, unreadContribution } from '@im/domain';
+import { ChangeKind, type ConversationChange, type GroupFanout } from '../callbacks/outbox.ts';
+import type { ConversationGroupRow, PartitionGroup } from '../read-model/columns.ts';
+import { affectedConversationGroups } from './conversation-group-changes.ts';
+import type { LoggedEvent } from './evolve-batch.ts';
+import type { PartitionScope } from './scope.ts';
+import type { StateSet } from './state-set.ts';
+
+const changeKind = (
+  before: ConversationState | undefined,
+  after: ConversationState,
+): ChangeKind | undefined => {
+  const wasListed = before !== undefined && !before.isHidden;
+  if (!after.isHidden) return wasListed ? ChangeKind.changed : ChangeKind.entered;
+  return wasListed ? ChangeKind.left : undefined;
+};
+
+export interface EvolvedBatch {
+  /** The number of events handled after this batch: the version of its last changes. */
+  handled: number;
+  /** Every row the batch changed, as it is after the batch. */
+  changed: ConversationState[];
+  /** Every group row the batch changed. */
+  changedGroups: PartitionGroup[];
+  /** Every conversation group the batch made, changed or deleted, as it left it. */
+  changedConversationGroups: ConversationGroupRow[];
+  /** What changed for whom, by name: what the callbacks are made of. */
+  changes: ConversationChange[];
+  /** The group messages: each changes the views of the members it does not name. */
+  fanouts: GroupFanout[];
+  /** By owner, how much the batch moved their stored total; owners it did not move are absent. */
+  unreadDeltas: Map<string, number>;
+}
+
+const CONVERSATION_GROUP_KINDS = {
+  added: ChangeKind.conversationGroupAdded,
+  changed: ChangeKind.conversationGroupChanged,
+  deleted: ChangeKind.conversationGroupDeleted,
+} as const;
+
+/** The batch's bookkeeping while it evolves. */
+export const createTally = (states: StateSet, scope: PartitionScope, recording: boolean) => {
+  /** The traceparent of the event being applied: its changes' callbacks carry it. */
+  let traceparent: string | undefined;
+  const traced = () => (traceparent === undefined ? {} : { traceparent });
+  const changed = new Set<ConversationState>();
+  const changedGroups = new Set<PartitionGroup>();
+  const changedConversationGroups = new Map<string, ConversationGroupRow>();
+  const changes: ConversationChange[] = [];
+  const fanouts: GroupFanout[] = [];
+  const unreadDeltas = new Map<string, number>();
+  return {
+    recording,
+    tracing(event: LoggedEvent) {
+      traceparent = event.traceparent;
+    },
+    /**
+     * A row the event changed by name: stored, its stored total moved, and the change of the
+     * owner's view (before, `view` after) recorded.
+     */
+    stored(
+      before: ConversationState | undefined,
+      after: ConversationState,
+      view: ConversationState,
+    ) {
+      const row = states.get(after.owner, after.conversationID);
+      states.remember(after);
+      if (row) changed.delete(row);
+      changed.add(after);
+      const delta = storedContribution(after) - (before ? storedContribution(before) : 0);
+      if (delta !== 0) unreadDeltas.set(after.owner, (unreadDeltas.get(after.owner) ?? 0) + delta);
+      if (!recording) return;
+      for (const conversationGroupID of affectedConversationGroups(before, view))
+        this.conversationGroupChanged(after.owner, after.version, conversationGroupID, 'changed');
+      const kind = changeKind(before, view);
+      if (kind === undefined) return;
+      const totalChanged = unreadContribution(view) !== (before ? unreadContribution(before) : 0);
+      changes.push({
+        partition: scope.partitionOf(after.owner),
+        owner: after.owner,
+        version: after.version,
+        conversationID: after.conversationID,
+        kind,
+        totalChanged,
+        ...traced(),
+      });
+    },
+    /** An owner's conversation group made, changed or deleted by its own event. */
+    conversationGroup(row: ConversationGroupRow, kind: 'added' | 'changed' | 'deleted') {
+      states.rememberConversationGroup(row);
+      changedConversationGroups.set(`${row.owner}\u0000${row.conversationGroupID}`, row);
+      this.conversationGroupChanged(row.owner, row.version, row.conversationGroupID, kind);
+    },
+    /** An owner's conversation group changed at `version`: its callback, by kind. */
+    conversationGroupChanged(
+      owner: string,
+      version: number,
+      conversationGroupID: string,
+      kind: 'added' | 'changed' | 'deleted',
+    ) {
+      if (!recording) return;
+      changes.push({
+        partition: scope.partitionOf(owner),
+        owner,
+        version,
+        conversationID: conversationGroupID,
+        kind: CONVERSATION_GROUP_KINDS[kind],
+        totalChanged: false,
+        ...traced(),
+      });
+    },
+    /** A partition's group row made or changed; by a message, `fanout` for its members. */
+    group(after: PartitionGroup, fanout?: { previousMaxSeq: number }) {
+      const before = states.group(after.partition, after.conversationID);
+      states.rememberGroup(after);
+      if (before) changedGroups.delete(before);
+      changedGroups.add(after);
+      if (recording && fanout)
+        fanouts.push({
+          partition: after.partition,
+          version: after.version,
+          conversationID: after.conversationID,
+          seq: after.maxSeq,
+          previousMaxSeq: fanout.previousMaxSeq,
+          ...traced(),
+        });
+    },
+    result: (handled: number): EvolvedBatch => ({
+      handled,
+      changed: [...changed],
+      changedGroups: [...changedGroups],
+      changedConversationGroups: [...changedConversationGroups.values()],
+      changes,
+      fanouts,
+      unreadDeltas,
+    }),
+  };
+};
+
+export type Tally = ReturnType<typeof createTally>;
