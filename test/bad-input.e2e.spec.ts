@@ -178,6 +178,7 @@ for (const method of methods) {
   }
   add(method, 'an unknown field', { ...body, isAdmin: true }, 'isAdmin');
   add(method, 'a mistyped operationID', { ...body, operationID: 42 }, 'operationID');
+  add(method, 'a deviceID with a dot', { ...body, deviceID: 'phone.1' }, 'deviceID');
   for (const [field, value] of Object.entries(body)) {
     if (!OPTIONAL.has(`${method}.${field}`)) {
       const { [field]: _left, ...rest } = body;

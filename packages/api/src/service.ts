@@ -3,8 +3,8 @@ import type { NatsConnection, Service, ServiceMsg } from 'nats';
 import type { EngineContext } from './context.ts';
 import type { Handlers } from './endpoints.ts';
 import { describeFailure, respondError } from './failures.ts';
+import { causeOf, traceparentOf, withRequestContext } from './request-context.ts';
 import { SerializedReply } from './serialized-reply.ts';
-import { traceparentOf, withTraceparent } from './trace-context.ts';
 
 export const SERVICE_NAME = 'conversation-engine';
 export const SERVICE_VERSION = '0.1.0';
@@ -44,7 +44,7 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
 
   const handle = async (method: Method, msg: ServiceMsg) => {
     const started = performance.now();
-    const code = await withTraceparent(traceparentOf(msg), () => answer(method, msg));
+    const code = await answer(method, msg);
     options.answered?.(method, code, (performance.now() - started) / 1000);
   };
 
@@ -61,11 +61,19 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
       const { code, message } = describeIssues(parsed.error);
       return failed(code, message);
     }
-    const operationID = (parsed.data as { operationID?: string }).operationID;
+    const request = parsed.data as Record<string, unknown>;
+    const operationID = request.operationID as string | undefined;
     try {
-      const result = await (
-        handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>
-      )(context, parsed.data);
+      // The events the request appends keep its traceparent and cause (request-context.ts).
+      const traceparent = traceparentOf(msg);
+      const result = await withRequestContext(
+        { ...(traceparent ? { traceparent } : {}), cause: causeOf(method, request) },
+        () =>
+          (handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>)(
+            context,
+            request,
+          ),
+      );
       if (!result.ok) return failed(result.error.code, result.error.message);
       const reply =
         result.value instanceof SerializedReply

@@ -12,6 +12,7 @@ import {
 import { type CallbackName, publishCallbacks, readModel } from '@im/projector';
 import type { JetStreamClient } from 'nats';
 import type { EngineContext } from './context.ts';
+import { currentRequest } from './request-context.ts';
 
 export type SyncHandler = (
   context: EngineContext,
@@ -119,9 +120,17 @@ export const createSyncHandler =
   async (context, request) => {
     const { userID, sinceVersion } = request;
     const syncID = randomUUID();
+    const cause = currentRequest()?.cause;
     const publish = (name: CallbackName, version: number, data: unknown) =>
       publishCallbacks(js, callbackPrefix, [
-        { userID, version, name, data, msgID: `${userID}.sync.${syncID}.${name}` },
+        {
+          userID,
+          version,
+          name,
+          data,
+          msgID: `${userID}.sync.${syncID}.${name}`,
+          ...(cause ? { cause } : {}),
+        },
       ]);
     const from = sinceVersion ?? 0;
     const full = sinceVersion === undefined;

@@ -1,4 +1,4 @@
-import type { CallbackName, ReplyOf } from '@im/domain';
+import type { CallbackName, Cause, ReplyOf } from '@im/domain';
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -58,13 +58,14 @@ export const createCallbackConsumer = (nc: NatsConnection, options: CallbackCons
     if (lastSequence === undefined || sequence > lastSequence) lastSequence = sequence;
     const [userID, name] = msg.subject.slice(events.length).split('.');
     if (userID && name && tracked.has(userID)) {
-      const body = msg.json<{ version: number; data: unknown }>();
+      const body = msg.json<{ version: number; data: unknown; cause?: Cause }>();
       const callback: ReceivedCallback = {
         userID,
         name: name as CallbackName,
         version: body.version,
         data: body.data,
         msgID: msg.headers?.get('Nats-Msg-Id') ?? `${msg.info.streamSequence}`,
+        ...(body.cause ? { cause: body.cause } : {}),
       };
       if (order.accept(callback)) await options.onCallback(callback);
     }

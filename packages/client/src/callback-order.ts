@@ -1,4 +1,4 @@
-import type { CallbackName } from '@im/domain';
+import type { CallbackName, Cause } from '@im/domain';
 
 /** A callback as a gateway receives it: the user, the name, the body, and its ids. */
 export interface ReceivedCallback {
@@ -8,6 +8,8 @@ export interface ReceivedCallback {
   data: unknown;
   /** Nats-Msg-Id. */
   msgID: string;
+  /** Who caused it: a gateway leaves out the echo to `cause.deviceID`, the device that acted. */
+  cause?: Cause;
 }
 
 /**

@@ -123,9 +123,22 @@ export const callbackDataSchemas = {
 export type CallbackName = keyof typeof callbackDataSchemas;
 export type CallbackDataOf<N extends CallbackName> = z.infer<(typeof callbackDataSchemas)[N]>;
 
-/** A callback's body on `<prefix>.events.<userID>.<callback>`. */
+/** Who caused a callback (SPEC §8.2 rule 25): the command's method, its ids, a message's clientMsgID. */
+export const causeSchema = z.strictObject({
+  method: z.string(),
+  operationID: z.string().optional(),
+  deviceID: z.string().optional(),
+  clientMsgID: z.string().optional(),
+});
+export type Cause = z.infer<typeof causeSchema>;
+
+/**
+ * A callback's body on `<prefix>.events.<userID>.<callback>`; `cause` is left out for events
+ * appended before causes were kept.
+ */
 export const callbackBodySchema = z.strictObject({
   userID: z.string(),
   version: seq,
   data: z.unknown(),
+  cause: causeSchema.optional(),
 });

@@ -26,6 +26,13 @@ const bytesAtMost = (max: number) =>
     params: { oversize: true },
   });
 const operationID = z.string().max(256).optional();
+/** The device that acted (SPEC §8.2 rule 25), as userIDs are written; callbacks name it. */
+const deviceID = z
+  .string({ error: 'must be a string (a deviceID)' })
+  .regex(ID_PATTERN, {
+    error: 'must be 1–64 characters from A–Z a–z 0–9 _ - @ : + = (a deviceID)',
+  })
+  .optional();
 
 /** A UTF-16 surrogate not paired with its other half: with the `u` flag, pairs match as one code point. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -56,11 +63,11 @@ const unstorable = (
 };
 
 /**
- * Every request: strict (unknown fields rejected), `operationID` accepted everywhere, every string
- * one PostgreSQL can store.
+ * Every request: strict (unknown fields rejected), `operationID` and `deviceID` accepted
+ * everywhere, every string one PostgreSQL can store.
  */
 const request = <Shape extends z.ZodRawShape>(shape: Shape) =>
-  z.strictObject({ ...shape, operationID }).superRefine((value, context) => {
+  z.strictObject({ ...shape, operationID, deviceID }).superRefine((value, context) => {
     const found = unstorable(value);
     if (found) context.addIssue({ code: 'custom', path: found.path, message: found.message });
   });

@@ -9,8 +9,8 @@ export interface NewEvent {
   schemaVersion?: number;
   /** Unique within the stream: an append that repeats it fails as a duplicate. */
   idempotencyKey?: string;
-  /** What came with the command beside the data, kept with the event (a W3C traceparent). */
-  metadata?: Record<string, string>;
+  /** What came with the command beside the data, kept with the event (its cause, a traceparent). */
+  metadata?: Record<string, unknown>;
 }
 
 /** The metadata column's value of each event: JSON text, or null for none. */

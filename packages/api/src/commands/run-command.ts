@@ -7,7 +7,7 @@ import {
 } from '@im/eventstore';
 import type { EngineContext } from '../context.ts';
 import { ProjectionBehind } from '../errors.ts';
-import { currentTraceparent } from '../trace-context.ts';
+import { currentRequest } from '../request-context.ts';
 
 /** A state to decide on, and what says whether it is current. */
 export interface Read<State> {
@@ -95,13 +95,13 @@ const currentRead = async <State>(context: EngineContext, target: CommandTarget<
 };
 
 /** The decided events as the log takes them: in today's shape. */
-/** The events as appended: in today's shape, with the request's traceparent when it had one. */
+/** The events as appended: in today's shape, with the request's cause and traceparent. */
 const toNewEvents = (events: readonly NewEvent[]): NewEvent[] => {
-  const traceparent = currentTraceparent();
+  const request = currentRequest();
   return events.map((event) => ({
     ...event,
     schemaVersion: EVENT_SCHEMA_VERSION,
-    ...(traceparent ? { metadata: { traceparent } } : {}),
+    ...(request ? { metadata: { ...request } } : {}),
   }));
 };
 

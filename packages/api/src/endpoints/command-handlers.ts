@@ -140,7 +140,7 @@ export const commandHandlers: HandlerTable<CommandMethod> = {
   setConversation: (context, request) =>
     conversationReply(
       ownerCommand('ChangeSettings', (r: RequestOf<'setConversation'>) => {
-        const { userID: _u, conversationID: _c, operationID: _o, ...settings } = r;
+        const { userID: _u, conversationID: _c, operationID: _o, deviceID: _d, ...settings } = r;
         return { settings };
       })(context, request),
     ),

@@ -1,4 +1,4 @@
-import type { CallbackName } from '@im/domain';
+import type { CallbackName, Cause } from '@im/domain';
 
 export type { CallbackName };
 
@@ -11,6 +11,8 @@ export interface Callback {
   msgID: string;
   /** The W3C traceparent of the command that caused it, sent as the `traceparent` header. */
   traceparent?: string;
+  /** Who caused it (SPEC §8.2 rule 25), in the body. */
+  cause?: Cause;
 }
 
 /** A message ready for JetStream: where it goes, its bytes, and its dedupe id. */
@@ -34,7 +36,12 @@ export const changeMsgID = (userID: string, version: number, name: CallbackName)
 export const toMessage = (prefix: string, callback: Callback): OutgoingMessage => ({
   subject: callbackSubject(prefix, callback.userID, callback.name),
   data: encoder.encode(
-    JSON.stringify({ userID: callback.userID, version: callback.version, data: callback.data }),
+    JSON.stringify({
+      userID: callback.userID,
+      version: callback.version,
+      data: callback.data,
+      ...(callback.cause === undefined ? {} : { cause: callback.cause }),
+    }),
   ),
   msgID: callback.msgID,
   ...(callback.traceparent === undefined ? {} : { traceparent: callback.traceparent }),

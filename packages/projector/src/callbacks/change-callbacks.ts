@@ -1,4 +1,5 @@
 import {
+  type Cause,
   type ConversationGroupItem,
   type ConversationState,
   toItem,
@@ -37,7 +38,7 @@ export const callbacksOf = (
   conversationGroups: ReadonlyMap<string, ConversationGroupItem> = new Map(),
 ): Callback[] => {
   const callbacks: Callback[] = [];
-  let traceparent: string | undefined;
+  let origin: ReturnType<typeof traceOf> = {};
   const push = (userID: string, version: number, name: CallbackName, data: unknown) =>
     callbacks.push({
       userID,
@@ -45,11 +46,11 @@ export const callbacksOf = (
       name,
       data,
       msgID: changeMsgID(userID, version, name),
-      ...(traceparent === undefined ? {} : { traceparent }),
+      ...origin,
     });
   const lastOfGroup = lastConversationGroupChanges(changes);
   for (const change of changes) {
-    traceparent = change.traceparent;
+    origin = traceOf(change);
     if (isConversationGroupChange(change)) {
       if (lastOfGroup.has(change))
         callbacks.push(...conversationGroupCallbacks(change, conversationGroups));
@@ -151,8 +152,11 @@ const fanoutChanges = async (
   return { changes, views };
 };
 
-const traceOf = (from: { traceparent?: string }) =>
-  from.traceparent === undefined ? {} : { traceparent: from.traceparent };
+/** The traceparent and cause of what a change came from, for the changes that follow from it. */
+const traceOf = (from: { traceparent?: string; cause?: Cause }) => ({
+  ...(from.traceparent === undefined ? {} : { traceparent: from.traceparent }),
+  ...(from.cause === undefined ? {} : { cause: from.cause }),
+});
 
 const key = (owner: string, conversationID: string) => `${owner}\u0000${conversationID}`;
 

@@ -26,6 +26,7 @@ export const conversationGroupCallbacks = (
       data,
       msgID: `${changeMsgID(userID, version, name)}.${conversationGroupID}`,
       ...(change.traceparent === undefined ? {} : { traceparent: change.traceparent }),
+      ...(change.cause === undefined ? {} : { cause: change.cause }),
     },
   ];
   if (change.kind === ChangeKind.conversationGroupDeleted)

@@ -1,3 +1,4 @@
+import type { Cause } from '@im/domain';
 import { sql } from 'kysely';
 import type { Db } from '../read-model/schema.ts';
 import { type ReadBatch, resolveBatch } from './change-callbacks.ts';
@@ -25,9 +26,10 @@ export const readOutbox = async (
       seq: number;
       previous_max_seq: number;
       traceparent: string | null;
+      cause: Cause | null;
     }>`
       SELECT id, partition, owner, version, conversation_id, kind, total_changed, seq,
-             previous_max_seq, traceparent
+             previous_max_seq, traceparent, cause
       FROM conversation_change
       WHERE partition = ANY(${[...partitions]}::smallint[]) AND id > ${after}
       ORDER BY id LIMIT ${limit}`.execute(db)
@@ -44,6 +46,7 @@ export const readOutbox = async (
               seq: Number(row.seq),
               previousMaxSeq: Number(row.previous_max_seq),
               ...(row.traceparent ? { traceparent: row.traceparent } : {}),
+              ...(row.cause ? { cause: row.cause } : {}),
             },
           }
         : {
@@ -56,6 +59,7 @@ export const readOutbox = async (
               kind: row.kind as ChangeKind,
               totalChanged: row.total_changed,
               ...(row.traceparent ? { traceparent: row.traceparent } : {}),
+              ...(row.cause ? { cause: row.cause } : {}),
             },
           },
   );

@@ -1,4 +1,4 @@
-import type { Logger } from '@im/domain';
+import type { Cause, Logger } from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
 import { publisherCheckpoint } from '../read-model/names.ts';
 import type { Db } from '../read-model/schema.ts';
@@ -28,8 +28,9 @@ export interface ConversationChange {
   conversationID: string;
   kind: ChangeKind;
   totalChanged: boolean;
-  /** The W3C traceparent of the command that caused it: its callbacks carry it. */
+  /** The W3C traceparent and the cause of the command that caused it: its callbacks carry them. */
   traceparent?: string;
+  cause?: Cause;
 }
 
 /**
@@ -45,6 +46,7 @@ export interface GroupFanout {
   seq: number;
   previousMaxSeq: number;
   traceparent?: string;
+  cause?: Cause;
 }
 
 /** What the outbox records of a batch, in version order: changes and group messages. */
@@ -77,6 +79,7 @@ const outboxRow = (entry: OutboxEntry) =>
         seq: 0,
         previous_max_seq: 0,
         traceparent: entry.change.traceparent ?? null,
+        cause: entry.change.cause ?? null,
       }
     : {
         partition: entry.fanout.partition,
@@ -88,6 +91,7 @@ const outboxRow = (entry: OutboxEntry) =>
         seq: entry.fanout.seq,
         previous_max_seq: entry.fanout.previousMaxSeq,
         traceparent: entry.fanout.traceparent ?? null,
+        cause: entry.fanout.cause ?? null,
       };
 
 /**
@@ -100,14 +104,15 @@ export const changesInsert = (entries: readonly OutboxEntry[]): RawBuilder<unkno
     : sql`
     INSERT INTO conversation_change
       (partition, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq,
-       traceparent)
+       traceparent, cause)
     SELECT partition, owner, version, conversation_id, kind, total_changed, seq, previous_max_seq,
-           traceparent
+           traceparent, cause
     FROM ROWS FROM (json_to_recordset(${JSON.stringify(entries.map(outboxRow))}::json)
       AS (partition smallint, owner text, version bigint, conversation_id text, kind smallint,
-          total_changed boolean, seq bigint, previous_max_seq bigint, traceparent text))
+          total_changed boolean, seq bigint, previous_max_seq bigint, traceparent text,
+          cause json))
       WITH ORDINALITY AS r(partition, owner, version, conversation_id, kind, total_changed, seq,
-                           previous_max_seq, traceparent, ordinal)
+                           previous_max_seq, traceparent, cause, ordinal)
     ORDER BY ordinal
     RETURNING id`;
 

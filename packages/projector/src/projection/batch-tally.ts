@@ -40,9 +40,9 @@ const CONVERSATION_GROUP_KINDS = {
 
 /** The batch's bookkeeping while it evolves. */
 export const createTally = (states: StateSet, scope: PartitionScope, recording: boolean) => {
-  /** The traceparent of the event being applied: its changes' callbacks carry it. */
-  let traceparent: string | undefined;
-  const traced = () => (traceparent === undefined ? {} : { traceparent });
+  /** The traceparent and cause of the event being applied: its changes' callbacks carry them. */
+  let origin: Pick<LoggedEvent, 'traceparent' | 'cause'> = {};
+  const traced = () => origin;
   const changed = new Set<ConversationState>();
   const changedGroups = new Set<PartitionGroup>();
   const changedConversationGroups = new Map<string, ConversationGroupRow>();
@@ -52,7 +52,10 @@ export const createTally = (states: StateSet, scope: PartitionScope, recording: 
   return {
     recording,
     tracing(event: LoggedEvent) {
-      traceparent = event.traceparent;
+      origin = {
+        ...(event.traceparent === undefined ? {} : { traceparent: event.traceparent }),
+        ...(event.cause === undefined ? {} : { cause: event.cause }),
+      };
     },
     /**
      * A row the event changed by name: stored, its stored total moved, and the change of the

@@ -1,4 +1,5 @@
 import {
+  type Cause,
   type ConversationEvent,
   deriveMember,
   differs,
@@ -24,6 +25,8 @@ export interface LoggedEvent {
   position: LogPosition;
   /** The W3C traceparent of the command that appended it, if it came with one. */
   traceparent?: string;
+  /** Who caused it (SPEC §8.2 rule 25), for events appended since causes are kept. */
+  cause?: Cause;
 }
 
 /** The conversation an event is about; none ('') for a conversation group's own events. */

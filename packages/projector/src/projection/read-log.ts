@@ -1,4 +1,4 @@
-import { upcast } from '@im/domain';
+import { type Cause, upcast } from '@im/domain';
 import {
   comparePositions,
   type LogPosition,
@@ -30,7 +30,7 @@ export const logBatchQuery = (
   sql<{ batch: string | null }>`
     SELECT '[' || string_agg(
              json_build_array(type, data, transaction_id::text, global_position, schema_version,
-                              metadata->>'traceparent')::text,
+                              metadata)::text,
              ','
            ) || ']' AS batch
     FROM (${nextEvents(after, options)}) batch`;
@@ -46,12 +46,15 @@ const inReadOrder = (events: readonly LoggedEvent[]): boolean =>
 export const parseLogBatch = (batch: string | null | undefined): LoggedEvent[] => {
   if (!batch) return [];
   const events = (
-    JSON.parse(batch) as Array<[string, unknown, string, number, number, string | null]>
+    JSON.parse(batch) as Array<
+      [string, unknown, string, number, number, { traceparent?: string; cause?: Cause } | null]
+    >
   ).map(
-    ([type, data, transactionId, globalPosition, schemaVersion, traceparent]): LoggedEvent => ({
+    ([type, data, transactionId, globalPosition, schemaVersion, metadata]): LoggedEvent => ({
       event: upcast({ type, data, schemaVersion }),
       position: { transactionId, globalPosition },
-      ...(traceparent ? { traceparent } : {}),
+      ...(metadata?.traceparent ? { traceparent: metadata.traceparent } : {}),
+      ...(metadata?.cause ? { cause: metadata.cause } : {}),
     }),
   );
   return inReadOrder(events)

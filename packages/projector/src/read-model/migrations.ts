@@ -209,8 +209,10 @@ export const readModelMigrations: Record<string, Migration> = {
   },
   '0106_outbox_traceparent': {
     async up(db: Db) {
-      // The W3C traceparent of the command a change came from, for its callbacks.
-      await sql`ALTER TABLE conversation_change ADD COLUMN traceparent text`.execute(db);
+      // The W3C traceparent and the cause of the command a change came from, for its callbacks.
+      await sql`ALTER TABLE conversation_change ADD COLUMN traceparent text, ADD COLUMN cause json`.execute(
+        db,
+      );
     },
   },
 };
