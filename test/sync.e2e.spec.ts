@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import {
+  callbacksFor,
   conversationIDs,
   message,
   type ReceivedCallback,
@@ -25,7 +26,8 @@ describe('syncConversations', () => {
   };
   /** The start and end callbacks of the owner's syncs, in arrival order, once `count` ended. */
   const brackets = async (userID: string, count: number) => {
-    const ofSync = (c: ReceivedCallback) => c.userID === userID && c.name.startsWith('OnSync');
+    const ofSync = (c: ReceivedCallback) =>
+      c.userID === userID && c.name.startsWith('OnSync') && c.name !== 'OnSyncServerProgress';
     const ended = (c: ReceivedCallback) => ofSync(c) && c.name !== 'OnSyncServerStart';
     const all = await t.callbacks.until((received) => received.filter(ended).length >= count);
     return all.filter(ofSync);
@@ -155,29 +157,39 @@ describe('syncConversations', () => {
     expect(Buffer.byteLength(JSON.stringify(first))).toBeLessThanOrEqual(
       t.nc.info?.max_payload as number,
     );
+    // The rest, page by page, at the first page's version (SPEC §8.2 rule 23).
     const rest = [];
     cursor = first.nextCursor;
     while (cursor) {
-      const page: any = await t.request('getConversationListPage', {
-        userID: 'heavy',
-        cursor,
-        limit: 20,
-      });
+      const page: any = await t.request('syncConversations', { userID: 'heavy', cursor });
+      expect(page.body).toMatchObject({ full: true, version: first.version });
       rest.push(...page.body.conversations);
       cursor = page.body.nextCursor;
     }
     expect(conversationIDs([...first.conversations, ...rest])).toEqual(conversationIDs(everything));
+    // A gateway that continues with list pages, as before paged syncs, gets the same rest.
+    const viaList: any = await t.request('getConversationListPage', {
+      userID: 'heavy',
+      cursor: first.nextCursor,
+      limit: 20,
+    });
+    expect(conversationIDs(viaList.body.conversations)).toEqual(conversationIDs(rest).slice(0, 20));
 
     // Too many changes for one message: the incremental answer turns full, paged the same way.
     const since = await sync('heavy', 0);
     expect(since).toMatchObject({ full: true, nextCursor: first.nextCursor });
     expect(since.conversations).toEqual(first.conversations);
 
-    const [, finish] = (await brackets('heavy', 2)).slice(-2);
-    expect(finish).toMatchObject({
-      name: 'OnSyncServerFinish',
-      data: { full: true, version: first.version },
-    });
+    // The paged sync finished once, after its last page; its progress rose to 100 on the way.
+    const finished = (await brackets('heavy', 1)).filter((c) => c.name === 'OnSyncServerFinish');
+    expect(finished).toMatchObject([{ data: { full: true, version: first.version } }]);
+    const progress = callbacksFor(await t.callbacksUntilNow(), 'heavy', 'OnSyncServerProgress').map(
+      (c) => (c.data as { progress: number }).progress,
+    );
+    const firstSync = progress.slice(0, progress.indexOf(100) + 1);
+    expect(firstSync.length).toBeGreaterThanOrEqual(2);
+    expect(firstSync).toEqual([...firstSync].sort((a, b) => a - b));
+    expect(firstSync.at(-1)).toBe(100);
   });
 
   it('publishes OnSyncServerFailed when the sync cannot be answered', async () => {

@@ -32,20 +32,62 @@ export const encodeCursor = (position: ListPosition): string =>
     JSON.stringify([position.isPinned ? 1 : 0, position.sortTime, position.conversationID]),
   ).toString('base64url');
 
-export const decodeCursor = (cursor: string): ListPosition | undefined => {
+const cursorValue = (cursor: string): unknown[] | undefined => {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 3 &&
-      (value[0] === 0 || value[0] === 1) &&
-      Number.isSafeInteger(value[1]) &&
-      typeof value[2] === 'string'
-    ) {
-      return { isPinned: value[0] === 1, sortTime: value[1], conversationID: value[2] };
-    }
+    return Array.isArray(value) ? value : undefined;
   } catch {
-    // falls through: a cursor that does not decode is bad input
+    // a cursor that does not decode is bad input
+    return undefined;
   }
-  return undefined;
+};
+
+const positionOf = (value: readonly unknown[]): ListPosition | undefined =>
+  (value[0] === 0 || value[0] === 1) &&
+  Number.isSafeInteger(value[1]) &&
+  typeof value[2] === 'string'
+    ? { isPinned: value[0] === 1, sortTime: value[1] as number, conversationID: value[2] }
+    : undefined;
+
+/** A list cursor, or a paged sync's (whose position continues a list page as well). */
+export const decodeCursor = (cursor: string): ListPosition | undefined => {
+  const value = cursorValue(cursor);
+  return value && (value.length === 3 || value.length === 6) ? positionOf(value) : undefined;
+};
+
+/** Where a paged full sync stands (SPEC §8.2 rule 23): its version, and how far it got. */
+export interface SyncProgress {
+  /** The first page's version: it holds for the whole sync. */
+  version: number;
+  /** Conversations answered so far, of `total` when the sync began. */
+  sent: number;
+  total: number;
+}
+
+export const encodeSyncCursor = (position: ListPosition, progress: SyncProgress): string =>
+  Buffer.from(
+    JSON.stringify([
+      position.isPinned ? 1 : 0,
+      position.sortTime,
+      position.conversationID,
+      progress.version,
+      progress.sent,
+      progress.total,
+    ]),
+  ).toString('base64url');
+
+export const decodeSyncCursor = (
+  cursor: string,
+): { position: ListPosition; progress: SyncProgress } | undefined => {
+  const value = cursorValue(cursor);
+  if (!value || value.length !== 6) return undefined;
+  const position = positionOf(value);
+  const [version, sent, total] = value.slice(3);
+  const counts = [version, sent, total].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+  return position && counts
+    ? {
+        position,
+        progress: { version: version as number, sent: sent as number, total: total as number },
+      }
+    : undefined;
 };

@@ -113,6 +113,7 @@ export const callbackDataSchemas = {
   OnConversationChanged: z.array(conversationItemSchema),
   OnTotalUnreadMessageCountChanged: z.number().int().min(0),
   OnSyncServerStart: z.strictObject({ full: z.boolean() }),
+  OnSyncServerProgress: z.strictObject({ progress: z.number().int().min(0).max(100) }),
   OnSyncServerFinish: z.strictObject({ full: z.boolean(), version: seq }),
   OnSyncServerFailed: z.strictObject({ full: z.boolean(), error: z.string() }),
   OnConversationGroupAdded: conversationGroupItemSchema,

@@ -119,7 +119,12 @@ export const requestSchemas = {
     sessionType,
     sourceID: id('a userID or groupID'),
   }),
-  syncConversations: request({ userID, sinceVersion: z.number().int().min(0).optional() }),
+  syncConversations: request({
+    userID,
+    sinceVersion: z.number().int().min(0).optional(),
+    limit: count(LIST_MAX).optional(),
+    cursor: z.string().max(1024).optional(),
+  }),
   markConversationMessageAsRead: request({
     ...owned,
     upToSeq: z.number().int().min(0).optional(),

@@ -74,6 +74,13 @@ export const listConversationsJSON = async (
   page: ListPage,
 ): Promise<string> => (await listedJSON(owner, page).execute(db)).rows[0]?.items ?? '[]';
 
+/** How many conversations the owner has listed: a paged full sync's whole. */
+export const listedCount = async (db: Db, owner: string): Promise<number> => {
+  const result = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM (${listedStates(owner, {})}) listed`.execute(db);
+  return result.rows[0]?.n ?? 0;
+};
+
 /** Unread over listed, not muted conversations (SPEC §2 "Total unread"). */
 export const totalUnread = async (db: Db, owner: string): Promise<number> =>
   (await ownerTotals(db, [owner])).get(owner) ?? 0;
