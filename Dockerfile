@@ -9,7 +9,7 @@ COPY packages/eventstore/package.json packages/eventstore/
 COPY packages/projector/package.json packages/projector/
 COPY packages/api/package.json packages/api/
 COPY packages/client/package.json packages/client/
-RUN pnpm install --frozen-lockfile
+RUN pnpm install --frozen-lockfile --ignore-scripts
 COPY tsconfig.json ./
 COPY scripts scripts
 COPY packages packages
@@ -26,7 +26,7 @@ COPY packages/eventstore/package.json packages/eventstore/
 COPY packages/projector/package.json packages/projector/
 COPY packages/api/package.json packages/api/
 COPY packages/client/package.json packages/client/
-RUN pnpm install --frozen-lockfile --prod && npm uninstall --global pnpm
+RUN pnpm install --frozen-lockfile --prod --ignore-scripts && npm uninstall --global pnpm
 COPY --from=build /app/dist dist
 ENV NODE_ENV=production
 # The embedded database's folder, used when DATABASE_URL is unset.

@@ -57,6 +57,8 @@ const valid: Record<string, Record<string, unknown>> = {
   joinGroup: { groupID: GROUP, userIDs: [OWNER] },
   leaveGroup: { groupID: GROUP, userIDs: ['bi-x'] },
   getConversationGroups: { userID: OWNER },
+  explainUnread: { userID: OWNER, conversationID: SINGLE },
+  explainTotal: { userID: OWNER },
   createConversationGroup: CONVERSATION_GROUP,
   updateConversationGroup: {
     userID: OWNER,
@@ -343,7 +345,7 @@ describe('bad input on every endpoint (SPEC §4, §7)', () => {
   afterAll(() => t.stop());
 
   it('covers every endpoint of SPEC §4 and §8.1', () => {
-    expect(new Set(cases.map((c) => c.method)).size).toBe(30);
+    expect(new Set(cases.map((c) => c.method)).size).toBe(32);
   });
 
   it.each(cases)(

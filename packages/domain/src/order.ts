@@ -80,7 +80,7 @@ export const decodeSyncCursor = (
   cursor: string,
 ): { position: ListPosition; progress: SyncProgress } | undefined => {
   const value = cursorValue(cursor);
-  if (!value || value.length !== 6) return undefined;
+  if (value?.length !== 6) return undefined;
   const position = positionOf(value);
   const [version, sent, total] = value.slice(3);
   const counts = [version, sent, total].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);

@@ -43,6 +43,15 @@ export const conversationGroupItemSchema = z.strictObject({
   version: seq,
 });
 
+/** Who caused a callback (SPEC §8.2 rule 25): the command's method, its ids, a message's clientMsgID. */
+export const causeSchema = z.strictObject({
+  method: z.string(),
+  operationID: z.string().optional(),
+  deviceID: z.string().optional(),
+  clientMsgID: z.string().optional(),
+});
+export type Cause = z.infer<typeof causeSchema>;
+
 const conversation = z.strictObject({ conversation: conversationItemSchema });
 const group = z.strictObject({ group: conversationGroupItemSchema });
 const conversations = z.strictObject({ conversations: z.array(conversationItemSchema) });
@@ -95,6 +104,36 @@ export const replySchemas = {
   addConversationsToGroup: group,
   removeConversationsFromGroup: group,
   getConversationGroups: z.strictObject({ groups: z.array(conversationGroupItemSchema) }),
+  explainUnread: z.strictObject({
+    conversation: conversationItemSchema,
+    inputs: z.strictObject({
+      maxSeq: seq,
+      hasReadSeq: seq,
+      minSeq: seq,
+      isNotInGroup: z.boolean(),
+      isMarkedUnread: z.boolean(),
+      recvMsgOpt: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+      isHidden: z.boolean(),
+    }),
+    countsInTotal: z.boolean(),
+    reasons: z.array(z.string()),
+    history: z.array(
+      z.strictObject({
+        version: seq,
+        time: time,
+        type: z.string(),
+        cause: causeSchema.optional(),
+        change: z.record(z.string(), z.strictObject({ from: z.unknown(), to: z.unknown() })),
+      }),
+    ),
+  }),
+  explainTotal: z.strictObject({
+    total: seq,
+    counted: z.array(z.strictObject({ conversationID: z.string(), unread: seq })),
+    excluded: z.array(
+      z.strictObject({ conversationID: z.string(), unread: seq, reason: z.string() }),
+    ),
+  }),
 } satisfies Record<Method, z.ZodType>;
 
 export type ReplyOf<M extends Method> = z.infer<(typeof replySchemas)[M]>;
@@ -123,15 +162,6 @@ export const callbackDataSchemas = {
 
 export type CallbackName = keyof typeof callbackDataSchemas;
 export type CallbackDataOf<N extends CallbackName> = z.infer<(typeof callbackDataSchemas)[N]>;
-
-/** Who caused a callback (SPEC §8.2 rule 25): the command's method, its ids, a message's clientMsgID. */
-export const causeSchema = z.strictObject({
-  method: z.string(),
-  operationID: z.string().optional(),
-  deviceID: z.string().optional(),
-  clientMsgID: z.string().optional(),
-});
-export type Cause = z.infer<typeof causeSchema>;
 
 /**
  * A callback's body on `<prefix>.events.<userID>.<callback>`; `cause` is left out for events

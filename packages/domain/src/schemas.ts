@@ -208,6 +208,8 @@ export const requestSchemas = {
     conversationIDs: groupedConversations(1),
   }),
   getConversationGroups: request({ userID }),
+  explainUnread: request(owned),
+  explainTotal: request({ userID }),
 };
 
 export type Method = keyof typeof requestSchemas;

@@ -38,7 +38,9 @@ type QueryMethod =
   | 'getMultipleConversation'
   | 'getTotalUnreadMsgCount'
   | 'getConversationIDBySessionType'
-  | 'getConversationGroups';
+  | 'getConversationGroups'
+  | 'explainUnread'
+  | 'explainTotal';
 
 /**
  * The queries: answered from the read model as it is, waiting for nothing but, on a read
@@ -107,6 +109,14 @@ export const queryHandlers: HandlerTable<QueryMethod> = {
   },
   async getConversationIDBySessionType(_context, { userID, sessionType, sourceID }) {
     return ok({ conversationID: conversationIDFor(userID, sessionType, sourceID) });
+  },
+  async explainUnread(context, { userID, conversationID }) {
+    // From the primary: the history is read from the log, which replicas may not have yet.
+    const answer = await readModel.explainUnread(context.database.db, userID, conversationID);
+    return answer ? ok(answer) : unknownConversation(userID, conversationID);
+  },
+  async explainTotal(context, { userID }) {
+    return ok(await readModel.explainTotal(context.database.db, userID));
   },
   async getConversationGroups(context, { userID }) {
     return ok({

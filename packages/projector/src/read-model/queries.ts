@@ -27,6 +27,7 @@ export {
   decisionStatesOf,
   decisionStatesToMarkRead,
 } from './decision-states.ts';
+export { explainTotal, explainUnread, type HistoryEntry } from './explain.ts';
 
 const items = (rows: Record<string, unknown>[]): ConversationItem[] =>
   rows.map((row) => toItem(fromRow(row)));

@@ -2,7 +2,9 @@
 // worker thread beside it, bundled by esbuild (tsx's own compiler) with their dependencies: pnpm
 // keeps each package's dependencies beside it, out of reach of a file in dist/. PGlite stays
 // outside (it loads its WebAssembly from beside its own module), imported from the root's.
-// `tsx scripts/build.ts --if-needed` builds only when a source is newer than the build.
+// `node scripts/build.mjs --if-needed` builds only when a source is newer than the build. Plain
+// JavaScript, so that `pnpm start` checks the build without loading a TypeScript compiler first;
+// `pnpm install` builds it (postinstall), so the first `pnpm start` need not.
 import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +18,10 @@ const ENTRIES = {
 };
 
 /** The newest modification time under the packages' sources and the lockfile. */
-const newestSource = (): number => {
+const newestSource = () => {
   let newest = statSync(join(ROOT, 'pnpm-lock.yaml')).mtimeMs;
   for (const pkg of readdirSync(join(ROOT, 'packages'))) {
-    const walk = (dir: string) => {
+    const walk = (dir) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
@@ -31,7 +33,7 @@ const newestSource = (): number => {
   return newest;
 };
 
-const builtAt = (): number => {
+const builtAt = () => {
   try {
     return Math.min(
       ...Object.keys(ENTRIES).map((name) => statSync(join(OUT, `${name}.mjs`)).mtimeMs),
