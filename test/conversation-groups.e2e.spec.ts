@@ -172,6 +172,31 @@ describe('conversation groups (SPEC §8.1 rule 17)', () => {
     expect(callbacksFor(await t.callbacksUntilNow(), owner)).toHaveLength(seen);
   });
 
+  it('takes a repeated update, add or remove as done: same answer, nothing appended or published', async () => {
+    const owner = 'cg-rep';
+    await send('r1', { sendID: 'cg-rp', recvID: owner });
+    await ok('createConversationGroup', { userID: owner, conversationGroupID: 'g', name: 'G' });
+    const chat = 'si_cg-rep_cg-rp';
+    for (const [method, body] of [
+      ['updateConversationGroup', { userID: owner, conversationGroupID: 'g', name: 'H', order: 3 }],
+      [
+        'addConversationsToGroup',
+        { userID: owner, conversationGroupID: 'g', conversationIDs: [chat] },
+      ],
+      [
+        'removeConversationsFromGroup',
+        { userID: owner, conversationGroupID: 'g', conversationIDs: [chat] },
+      ],
+    ] as const) {
+      const first = await ok(method, body);
+      const seen = callbacksFor(await t.callbacksUntilNow(), owner).length;
+      const events = await t.countEvents();
+      expect(await ok(method, body)).toEqual(first);
+      expect(await t.countEvents()).toBe(events);
+      expect(callbacksFor(await t.callbacksUntilNow(), owner)).toHaveLength(seen);
+    }
+  });
+
   it('refuses unknown groups and conversations with 404, and a 101st group with 400', async () => {
     const owner = 'cg-limit';
     await send('l1', { sendID: 'cg-l', recvID: owner });
