@@ -257,6 +257,8 @@ const outOfRange: Array<[string, string, string, unknown, number[]?]> = [
   ],
   ['setConversationRecvMessageOpt', 'no conversationIDs', 'conversationIDs', []],
   ['setConversationRecvMessageOpt', 'opt 3', 'opt', 3],
+  ['setConversationRecvMessageOpt', 'a fractional until', 'until', 1.5],
+  ['setConversationRecvMessageOpt', 'an until of 0', 'until', 0],
   ['setConversation', 'recvMsgOpt 5', 'recvMsgOpt', 5],
   ['setConversation', 'groupAtType 9', 'groupAtType', 9],
   ['setConversation', 'a negative burnDuration', 'burnDuration', -1],

@@ -33,6 +33,7 @@ import { createProjectionHost, type ProjectionHost } from './projection/projecti
 import { createReadRoute, type ReadRoute } from './read-replicas.ts';
 import { startService } from './service.ts';
 import { createSyncHandler } from './sync.ts';
+import { startTimedRecvMsgOpt } from './timed-recv-msg-opt.ts';
 import { untilAvailable, withoutPassword } from './until-available.ts';
 
 export interface Engine {
@@ -253,6 +254,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     stats,
     answered: metrics.answered,
   });
+  const timers = startTimedRecvMsgOpt(context, { held: () => projection.held(), logger });
   // Once the server has the endpoints' subscriptions, a request sent now finds a responder.
   await nc.flush();
   logger.info('engine started', {
@@ -267,6 +269,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     stats,
     async stop() {
       await service.stop();
+      await timers.stop();
       await new Promise((closed) =>
         metricsServer ? metricsServer.close(closed) : closed(undefined),
       );

@@ -23,6 +23,8 @@ export interface ConversationItem {
   userID: string;
   groupID: string;
   recvMsgOpt: RecvMsgOpt;
+  /** When a timed do-not-disturb ends, ms since epoch; 0: none (SPEC §8.2 rule 21). */
+  recvMsgOptUntil: number;
   unreadCount: number;
   groupAtType: GroupAtType;
   latestMsg: string;
@@ -65,6 +67,7 @@ export const newConversationState = (
   userID: peer.userID ?? '',
   groupID: peer.groupID ?? '',
   recvMsgOpt: 0,
+  recvMsgOptUntil: 0,
   groupAtType: 0,
   latestMsg: '',
   latestMsgSeq: 0,

@@ -20,6 +20,13 @@ export type OwnerCommand =
       upToSeq?: number;
     }
   | { type: 'MarkConversationUnread'; owner: string; conversationID: string; fromSeq?: number }
+  | {
+      /** The engine's own: a timed do-not-disturb that ends at `until` ends (rule 21). */
+      type: 'EndTimedRecvMsgOpt';
+      owner: string;
+      conversationID: string;
+      until: number;
+    }
   | { type: 'DeleteConversation'; owner: string; conversationID: string }
   | { type: 'HideConversation'; owner: string; conversationID: string }
   | { type: 'ClearConversation'; owner: string; conversationID: string }
@@ -45,6 +52,19 @@ const candidate = (
         data: { owner, conversationID, hasReadSeq: Math.min(upTo, state.maxSeq) },
       };
     }
+    case 'EndTimedRecvMsgOpt':
+      // Only the timer that is due and still set: a new opt replaced any other.
+      return {
+        type: 'ConversationSettingsChanged',
+        data: {
+          owner,
+          conversationID,
+          settings:
+            state.recvMsgOptUntil === command.until && command.until <= now
+              ? { recvMsgOpt: 0, recvMsgOptUntil: 0 }
+              : {},
+        },
+      };
     case 'MarkConversationUnread':
       return {
         type: 'ConversationMarkedUnread',
@@ -76,7 +96,12 @@ const candidate = (
     }
     case 'ChangeSettings': {
       const settings: Partial<ConversationSettings> = {};
-      for (const [key, value] of Object.entries(command.settings) as Array<
+      // A new opt replaces a timer: without an end of its own, it has none.
+      const wanted =
+        command.settings.recvMsgOpt !== undefined && command.settings.recvMsgOptUntil === undefined
+          ? { ...command.settings, recvMsgOptUntil: 0 }
+          : command.settings;
+      for (const [key, value] of Object.entries(wanted) as Array<
         [keyof ConversationSettings, never]
       >) {
         if (state[key] !== value) settings[key] = value;

@@ -4,6 +4,8 @@ import type { ConversationType, GroupAtType, RecordedMessage, RecvMsgOpt } from 
 export interface ConversationSettings {
   isPinned: boolean;
   recvMsgOpt: RecvMsgOpt;
+  /** The end of a timed do-not-disturb (0: none); set with recvMsgOpt, which resets it. */
+  recvMsgOptUntil: number;
   groupAtType: GroupAtType;
   isPrivateChat: boolean;
   burnDuration: number;

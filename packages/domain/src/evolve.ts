@@ -202,6 +202,7 @@ export const evolve = (
 
 const FIELDS_COMPARED = [
   'recvMsgOpt',
+  'recvMsgOptUntil',
   'groupAtType',
   'latestMsg',
   'latestMsgSeq',

@@ -11,6 +11,7 @@ export const conversationItemSchema = z.strictObject({
   userID: z.string(),
   groupID: z.string(),
   recvMsgOpt: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  recvMsgOptUntil: time,
   unreadCount: seq,
   groupAtType: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
   latestMsg: z.string(),

@@ -146,6 +146,8 @@ export const requestSchemas = {
       .min(1)
       .max(LIST_MAX, { error: `must hold at most ${LIST_MAX}` }),
     opt: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'must be 0, 1 or 2' }),
+    /** When the do-not-disturb ends by itself, ms since epoch (SPEC §8.2 rule 21). */
+    until: z.number().int().min(1).optional(),
   }),
   setConversation: request({
     ...owned,

@@ -1,4 +1,5 @@
 import {
+  fail,
   groupConversationID,
   type OwnerCommand,
   ok,
@@ -48,6 +49,9 @@ const emptyReply = async (result: Promise<Result<unknown>>) => {
   const done = await result;
   return done.ok ? ok({}) : done;
 };
+
+/** The furthest a timed do-not-disturb may end (SPEC §8.2 rule 21). */
+const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 const markRead = ownerCommand('MarkConversationRead', () => ({}));
 
@@ -123,7 +127,13 @@ export const commandHandlers: HandlerTable<CommandMethod> = {
         request,
       ),
     ),
-  async setConversationRecvMessageOpt(context, { userID, conversationIDs, opt }) {
+  async setConversationRecvMessageOpt(context, { userID, conversationIDs, opt, until }) {
+    if (until !== undefined) {
+      if (opt === 0) return fail(400, 'until: ends a do-not-disturb; opt 0 has none to end');
+      const now = context.now();
+      if (until <= now || until > now + YEAR_MS)
+        return fail(400, `until: must be in the future and at most a year ahead (now is ${now})`);
+    }
     const done = await runOnConversations(
       context,
       userID,
@@ -132,7 +142,7 @@ export const commandHandlers: HandlerTable<CommandMethod> = {
         type: 'ChangeSettings',
         owner: userID,
         conversationID: state.conversationID,
-        settings: { recvMsgOpt: opt },
+        settings: { recvMsgOpt: opt, recvMsgOptUntil: until ?? 0 },
       }),
     );
     return done.ok ? ok({ conversations: done.value.map(toItem) }) : done;

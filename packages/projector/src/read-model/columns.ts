@@ -14,6 +14,7 @@ const COLUMNS = [
   ['userID', 'user_id', 'text'],
   ['groupID', 'group_id', 'text'],
   ['recvMsgOpt', 'recv_msg_opt', 'smallint'],
+  ['recvMsgOptUntil', 'recv_msg_opt_until', 'bigint'],
   ['groupAtType', 'group_at_type', 'smallint'],
   ['latestMsg', 'latest_msg', 'text'],
   ['latestMsgSeq', 'latest_msg_seq', 'bigint'],

@@ -33,6 +33,7 @@ export const createConversationTable = async (db: Db, table: string): Promise<vo
       version bigint NOT NULL,
       is_marked_unread boolean NOT NULL DEFAULT false,
       conversation_group_ids text[] NOT NULL DEFAULT '{}',
+      recv_msg_opt_until bigint NOT NULL DEFAULT 0,
       -- The owner's partition (see the domain's partitionOf): whose projector writes the row.
       partition smallint NOT NULL DEFAULT 0,
       -- The list order as three ascending keys, so a keyset page is one index range.
@@ -40,7 +41,10 @@ export const createConversationTable = async (db: Db, table: string): Promise<vo
       list_time bigint GENERATED ALWAYS AS (-greatest(latest_msg_send_time, draft_text_time)) STORED,
       PRIMARY KEY (owner, conversation_id)
     )`.execute(db);
+  // The indexes of later migrations too: a table made now has their columns.
   await createConversationIndexes(db, table);
+  await createGroupedIndex(db, table);
+  await createTimedIndex(db, table);
 };
 
 /**
@@ -58,10 +62,17 @@ const createConversationIndexes = async (db: Db, table: string): Promise<void> =
             (conversation_id, partition)`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_version`)} ON ${sql.table(table)}
             (owner, version)`.execute(db);
-  // An owner's conversation groups are counted over the rows that are in one.
-  await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_grouped`)} ON ${sql.table(table)} (owner)
-            WHERE cardinality(conversation_group_ids) > 0`.execute(db);
 };
+
+/** An owner's conversation groups are counted over the rows that are in one. */
+const createGroupedIndex = (db: Db, table: string) =>
+  sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_grouped`)} ON ${sql.table(table)} (owner)
+      WHERE cardinality(conversation_group_ids) > 0`.execute(db);
+
+/** Timed do-not-disturbs by when they end: the engine's schedule (SPEC §8.2 rule 21). */
+const createTimedIndex = (db: Db, table: string) =>
+  sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_timed`)} ON ${sql.table(table)}
+      (recv_msg_opt_until) WHERE recv_msg_opt_until > 0`.execute(db);
 
 /** An owner's conversation groups (SPEC §8.1 rule 17), under any name, as the conversation table. */
 export const createConversationGroupTable = async (db: Db, table: string): Promise<void> => {
@@ -203,8 +214,15 @@ export const readModelMigrations: Record<string, Migration> = {
     async up(db: Db) {
       await sql`ALTER TABLE conversation_item ADD COLUMN IF NOT EXISTS
                   conversation_group_ids text[] NOT NULL DEFAULT '{}'`.execute(db);
-      await createConversationIndexes(db, 'conversation_item');
+      await createGroupedIndex(db, 'conversation_item');
       await createConversationGroupTable(db, 'conversation_group');
+    },
+  },
+  '0107_timed_recv_msg_opt': {
+    async up(db: Db) {
+      await sql`ALTER TABLE conversation_item ADD COLUMN IF NOT EXISTS
+                  recv_msg_opt_until bigint NOT NULL DEFAULT 0`.execute(db);
+      await createTimedIndex(db, 'conversation_item');
     },
   },
   '0106_outbox_traceparent': {

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { ConversationState } from './conversation.ts';
+import { decideOwnerCommand, type OwnerCommand } from './decide.ts';
+import { apply, singleMessage as message, NOW } from './test-fixtures.ts';
+import { unreadContribution } from './unread.ts';
+
+const ids = { owner: 'alice', conversationID: 'si_alice_bob' };
+
+const run = (state: ConversationState, command: OwnerCommand, now = NOW) => {
+  const decision = decideOwnerCommand(command, state, now);
+  if (!decision.ok) throw new Error(decision.error.message);
+  return {
+    events: decision.value,
+    state: decision.value.reduce((s, event) => apply(s, event, command.owner), state),
+  };
+};
+
+const chat = () =>
+  apply(apply(undefined, message(1, 'bob', 'alice'), 'alice'), message(2, 'bob', 'alice'), 'alice');
+const mute = (until: number): OwnerCommand => ({
+  type: 'ChangeSettings',
+  ...ids,
+  settings: { recvMsgOpt: 2, recvMsgOptUntil: until },
+});
+const end = (until: number): OwnerCommand => ({ type: 'EndTimedRecvMsgOpt', ...ids, until });
+
+describe('rule 21: timed do-not-disturb, on a clock the test holds', () => {
+  it('ends by itself at `until`: recvMsgOpt and its end back to 0, and the total counts it again', () => {
+    const muted = run(chat(), mute(NOW + 2000)).state;
+    expect(muted).toMatchObject({ recvMsgOpt: 2, recvMsgOptUntil: NOW + 2000 });
+    expect(unreadContribution(muted)).toBe(0);
+    expect(run(muted, end(NOW + 2000), NOW + 1999).events).toEqual([]);
+    const ended = run(muted, end(NOW + 2000), NOW + 2000);
+    expect(ended.events).toHaveLength(1);
+    expect(ended.state).toMatchObject({ recvMsgOpt: 0, recvMsgOptUntil: 0 });
+    expect(unreadContribution(ended.state)).toBe(2);
+    // Once: the same end again finds nothing to end.
+    expect(run(ended.state, end(NOW + 2000), NOW + 5000).events).toEqual([]);
+  });
+
+  it('is replaced by a new opt: the old timer ends nothing', () => {
+    const muted = run(chat(), mute(NOW + 2000)).state;
+    const forever = run(muted, {
+      type: 'ChangeSettings',
+      ...ids,
+      settings: { recvMsgOpt: 1 },
+    }).state;
+    expect(forever).toMatchObject({ recvMsgOpt: 1, recvMsgOptUntil: 0 });
+    expect(run(forever, end(NOW + 2000), NOW + 3000).events).toEqual([]);
+    const later = run(muted, mute(NOW + 9000)).state;
+    expect(run(later, end(NOW + 2000), NOW + 3000).events).toEqual([]);
+    expect(run(later, end(NOW + 9000), NOW + 9000).state.recvMsgOpt).toBe(0);
+  });
+});
