@@ -262,6 +262,7 @@ const outOfRange: Array<[string, string, string, unknown, number[]?]> = [
   ['setConversation', 'recvMsgOpt 5', 'recvMsgOpt', 5],
   ['setConversation', 'groupAtType 9', 'groupAtType', 9],
   ['setConversation', 'a negative burnDuration', 'burnDuration', -1],
+  ['setConversation', 'a msgDestructTime of 0', 'msgDestructTime', 0],
   ['syncConversations', 'a negative sinceVersion', 'sinceVersion', -1],
   ['syncConversations', 'a fractional sinceVersion', 'sinceVersion', 0.5],
   ['joinGroup', 'over 10 000 userIDs', 'userIDs', many(10_001, (i) => `u${i}`), TOO_LARGE],

@@ -36,6 +36,8 @@ const ConfigSchema = z.object({
   PROJECTOR_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   READ_YOUR_WRITES_TIMEOUT_MS: integer(10_000),
   LIST_CACHE_MB: z.coerce.number().int().nonnegative().default(16),
+  /** How often self-destructing messages are looked for (SPEC §8.2 rule 22: within a minute). */
+  MESSAGE_DESTRUCT_EVERY_MS: integer(10_000),
   /** Serves Prometheus metrics at GET /metrics on this port; unset: none. */
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -25,6 +25,7 @@ import {
 import { type Config, callbackPrefix, projectorThreads, readReplicaUrls } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
+import { startMessageDestruct } from './message-destruct.ts';
 import { createMetrics, serveMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrate.ts';
 import { connectNats } from './nats-connection.ts';
@@ -255,6 +256,11 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     answered: metrics.answered,
   });
   const timers = startTimedRecvMsgOpt(context, { held: () => projection.held(), logger });
+  const destruct = startMessageDestruct(context, {
+    held: () => projection.held(),
+    logger,
+    everyMs: config.MESSAGE_DESTRUCT_EVERY_MS,
+  });
   // Once the server has the endpoints' subscriptions, a request sent now finds a responder.
   await nc.flush();
   logger.info('engine started', {
@@ -270,6 +276,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     async stop() {
       await service.stop();
       await timers.stop();
+      await destruct.stop();
       await new Promise((closed) =>
         metricsServer ? metricsServer.close(closed) : closed(undefined),
       );

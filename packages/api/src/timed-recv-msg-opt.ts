@@ -2,6 +2,7 @@ import type { Logger } from '@im/domain';
 import { sql } from 'kysely';
 import { runOwnerCommand } from './commands/owner-commands.ts';
 import type { EngineContext } from './context.ts';
+import { startPeriodic } from './periodic.ts';
 import { withRequestContext } from './request-context.ts';
 
 const EVERY_MS = 250;
@@ -18,50 +19,28 @@ const AT_ONCE = 500;
 export const startTimedRecvMsgOpt = (
   context: EngineContext,
   options: { held: () => readonly number[]; logger: Logger },
-) => {
-  let running = true;
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> = Promise.resolve();
-
-  const endDue = async () => {
-    const partitions = options.held();
-    if (partitions.length === 0) return;
-    const now = context.now();
-    const due = await sql<{ owner: string; conversation_id: string; until: string }>`
-      SELECT owner, conversation_id, recv_msg_opt_until::text AS until FROM conversation_item
-      WHERE recv_msg_opt_until > 0 AND recv_msg_opt_until <= ${now}
-        AND partition = ANY(${[...partitions]}::smallint[])
-      ORDER BY recv_msg_opt_until LIMIT ${AT_ONCE}`.execute(context.database.db);
-    for (const row of due.rows) {
-      if (!running) return;
-      await withRequestContext({ cause: { method: 'recvMsgOptUntil' } }, () =>
-        runOwnerCommand(context, {
-          type: 'EndTimedRecvMsgOpt',
-          owner: row.owner,
-          conversationID: row.conversation_id,
-          until: Number(row.until),
-        }),
-      );
-    }
-  };
-
-  const next = () => {
-    if (!running) return;
-    timer = setTimeout(() => {
-      round = endDue()
-        .catch((error) => options.logger.warn('ending timed do-not-disturbs failed', { error }))
-        .finally(next);
-    }, EVERY_MS);
-  };
-  round = endDue()
-    .catch((error) => options.logger.warn('ending timed do-not-disturbs failed', { error }))
-    .finally(next);
-
-  return {
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      await round;
+) =>
+  startPeriodic(
+    async (running) => {
+      const partitions = options.held();
+      if (partitions.length === 0) return;
+      const now = context.now();
+      const due = await sql<{ owner: string; conversation_id: string; until: string }>`
+        SELECT owner, conversation_id, recv_msg_opt_until::text AS until FROM conversation_item
+        WHERE recv_msg_opt_until > 0 AND recv_msg_opt_until <= ${now}
+          AND partition = ANY(${[...partitions]}::smallint[])
+        ORDER BY recv_msg_opt_until LIMIT ${AT_ONCE}`.execute(context.database.db);
+      for (const row of due.rows) {
+        if (!running()) return;
+        await withRequestContext({ cause: { method: 'recvMsgOptUntil' } }, () =>
+          runOwnerCommand(context, {
+            type: 'EndTimedRecvMsgOpt',
+            owner: row.owner,
+            conversationID: row.conversation_id,
+            until: Number(row.until),
+          }),
+        );
+      }
     },
-  };
-};
+    { everyMs: EVERY_MS, logger: options.logger, what: 'ending timed do-not-disturbs' },
+  );

@@ -1,4 +1,7 @@
 export type RecvMsgOpt = 0 | 1 | 2;
+
+/** OpenIM's default window of self-destructing messages: a week. */
+export const DEFAULT_MSG_DESTRUCT_SECONDS = 604_800;
 export type GroupAtType = 0 | 1 | 2 | 3 | 4;
 export type ConversationType = 1 | 3 | 4;
 
@@ -34,6 +37,11 @@ export interface ConversationItem {
   isPinned: boolean;
   isPrivateChat: boolean;
   burnDuration: number;
+  /** Messages older than msgDestructTime seconds are cleared for this owner (SPEC §8.2 rule 22). */
+  isMsgDestruct: boolean;
+  msgDestructTime: number;
+  /** When messages were last cleared so, ms since epoch; 0 before. */
+  latestMsgDestructTime: number;
   isNotInGroup: boolean;
   isHidden: boolean;
   /** Marked unread by the owner (SPEC §8.1 rule 18): counts as at least 1 until read. */
@@ -77,6 +85,9 @@ export const newConversationState = (
   isPinned: false,
   isPrivateChat: false,
   burnDuration: 0,
+  isMsgDestruct: false,
+  msgDestructTime: DEFAULT_MSG_DESTRUCT_SECONDS,
+  latestMsgDestructTime: 0,
   isNotInGroup: false,
   isHidden: true,
   isMarkedUnread: false,

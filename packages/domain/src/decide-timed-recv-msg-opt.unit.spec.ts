@@ -52,3 +52,29 @@ describe('rule 21: timed do-not-disturb, on a clock the test holds', () => {
     expect(run(later, end(NOW + 9000), NOW + 9000).state.recvMsgOpt).toBe(0);
   });
 });
+
+describe('rule 22: messages that destroy themselves', () => {
+  const destruct = (minSeq: number): OwnerCommand => ({
+    type: 'DestructMessages',
+    ...ids,
+    minSeq,
+    at: NOW,
+  });
+  const on = (state: ConversationState) =>
+    run(state, { type: 'ChangeSettings', ...ids, settings: { isMsgDestruct: true } }).state;
+
+  it('moves minSeq past the messages out of the window; latestMsg stays while the newest survives', () => {
+    const cleared = run(on(chat()), destruct(2)).state;
+    expect(cleared).toMatchObject({ minSeq: 2, latestMsgDestructTime: NOW });
+    expect(cleared.latestMsg).not.toBe('');
+    const gone = run(cleared, destruct(3)).state;
+    expect(gone).toMatchObject({ minSeq: 3, latestMsg: '' });
+    expect(unreadContribution(gone)).toBe(0);
+  });
+
+  it('does nothing while self-destruct is off, or for what is already cleared', () => {
+    expect(run(chat(), destruct(2)).events).toEqual([]);
+    const cleared = run(on(chat()), destruct(2)).state;
+    expect(run(cleared, destruct(2)).events).toEqual([]);
+  });
+});

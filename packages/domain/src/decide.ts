@@ -21,6 +21,14 @@ export type OwnerCommand =
     }
   | { type: 'MarkConversationUnread'; owner: string; conversationID: string; fromSeq?: number }
   | {
+      /** The engine's own: messages below `minSeq` are past the window (rule 22). */
+      type: 'DestructMessages';
+      owner: string;
+      conversationID: string;
+      minSeq: number;
+      at: number;
+    }
+  | {
       /** The engine's own: a timed do-not-disturb that ends at `until` ends (rule 21). */
       type: 'EndTimedRecvMsgOpt';
       owner: string;
@@ -52,6 +60,17 @@ const candidate = (
         data: { owner, conversationID, hasReadSeq: Math.min(upTo, state.maxSeq) },
       };
     }
+    case 'DestructMessages':
+      return {
+        type: 'ConversationMessagesDestructed',
+        data: {
+          owner,
+          conversationID,
+          // Only while self-destruct is on, and only forward.
+          minSeq: state.isMsgDestruct ? command.minSeq : state.minSeq,
+          at: command.at,
+        },
+      };
     case 'EndTimedRecvMsgOpt':
       // Only the timer that is due and still set: a new opt replaced any other.
       return {

@@ -9,6 +9,8 @@ export interface ConversationSettings {
   groupAtType: GroupAtType;
   isPrivateChat: boolean;
   burnDuration: number;
+  isMsgDestruct: boolean;
+  msgDestructTime: number;
   attachedInfo: string;
   ex: string;
 }
@@ -64,6 +66,15 @@ export type ConversationSettingsChanged = OwnerEvent<
   { settings: Partial<ConversationSettings> }
 >;
 
+/**
+ * Messages below `minSeq` destroyed themselves for the owner (SPEC §8.2 rule 22): sent longer ago
+ * than the conversation's msgDestructTime, as the engine found at `at`.
+ */
+export type ConversationMessagesDestructed = OwnerEvent<
+  'ConversationMessagesDestructed',
+  { minSeq: number; at: number }
+>;
+
 /** The conversation's groups, all of them, after one was added or taken out (rule 17). */
 export type ConversationGroupsSet = OwnerEvent<
   'ConversationGroupsSet',
@@ -103,6 +114,7 @@ export type OwnerConversationEvent =
   | ConversationMarkedRead
   | ConversationGroupsSet
   | ConversationMarkedUnread
+  | ConversationMessagesDestructed
   | ConversationDeleted
   | ConversationHidden
   | ConversationCleared

@@ -191,6 +191,19 @@ export const evolve = (
     }
     case 'ConversationSettingsChanged':
       return { ...state, ...event.data.settings };
+    case 'ConversationMessagesDestructed': {
+      const minSeq = Math.max(state.minSeq, event.data.minSeq);
+      if (minSeq === state.minSeq) return state;
+      // The latest message is the newest: gone only when all of them are.
+      const allGone = state.latestMsgSeq < minSeq;
+      return {
+        ...state,
+        minSeq,
+        latestMsgDestructTime: event.data.at,
+        ...(allGone ? { latestMsg: '' } : {}),
+        ...(minSeq > state.maxSeq ? { groupAtType: 0 as const } : {}),
+      };
+    }
     case 'ConversationGroupsSet':
       return { ...state, conversationGroupIDs: event.data.conversationGroupIDs };
     case 'ConversationGroupCreated':
@@ -212,6 +225,9 @@ const FIELDS_COMPARED = [
   'isPinned',
   'isPrivateChat',
   'burnDuration',
+  'isMsgDestruct',
+  'msgDestructTime',
+  'latestMsgDestructTime',
   'isNotInGroup',
   'isHidden',
   'isMarkedUnread',

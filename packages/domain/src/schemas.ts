@@ -165,6 +165,14 @@ export const requestSchemas = {
       .optional(),
     attachedInfo: bytesAtMost(DRAFT_MAX_BYTES).optional(),
     ex: bytesAtMost(DRAFT_MAX_BYTES).optional(),
+    isMsgDestruct: z.boolean().optional(),
+    /** Seconds (SPEC §8.2 rule 22). */
+    msgDestructTime: z
+      .number()
+      .int()
+      .min(1)
+      .max(INT32_MAX, { error: `must be at most ${INT32_MAX}` })
+      .optional(),
   }),
   recordMessage: request({
     clientMsgID: z.string().min(1).max(128),

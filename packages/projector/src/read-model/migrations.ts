@@ -34,6 +34,9 @@ export const createConversationTable = async (db: Db, table: string): Promise<vo
       is_marked_unread boolean NOT NULL DEFAULT false,
       conversation_group_ids text[] NOT NULL DEFAULT '{}',
       recv_msg_opt_until bigint NOT NULL DEFAULT 0,
+      is_msg_destruct boolean NOT NULL DEFAULT false,
+      msg_destruct_time integer NOT NULL DEFAULT 604800,
+      latest_msg_destruct_time bigint NOT NULL DEFAULT 0,
       -- The owner's partition (see the domain's partitionOf): whose projector writes the row.
       partition smallint NOT NULL DEFAULT 0,
       -- The list order as three ascending keys, so a keyset page is one index range.
@@ -45,6 +48,7 @@ export const createConversationTable = async (db: Db, table: string): Promise<vo
   await createConversationIndexes(db, table);
   await createGroupedIndex(db, table);
   await createTimedIndex(db, table);
+  await createDestructIndex(db, table);
 };
 
 /**
@@ -68,6 +72,11 @@ const createConversationIndexes = async (db: Db, table: string): Promise<void> =
 const createGroupedIndex = (db: Db, table: string) =>
   sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_grouped`)} ON ${sql.table(table)} (owner)
       WHERE cardinality(conversation_group_ids) > 0`.execute(db);
+
+/** Conversations whose messages destroy themselves, looked at by partition (SPEC §8.2 rule 22). */
+const createDestructIndex = (db: Db, table: string) =>
+  sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_destruct`)} ON ${sql.table(table)} (partition)
+      WHERE is_msg_destruct`.execute(db);
 
 /** Timed do-not-disturbs by when they end: the engine's schedule (SPEC §8.2 rule 21). */
 const createTimedIndex = (db: Db, table: string) =>
@@ -223,6 +232,17 @@ export const readModelMigrations: Record<string, Migration> = {
       await sql`ALTER TABLE conversation_item ADD COLUMN IF NOT EXISTS
                   recv_msg_opt_until bigint NOT NULL DEFAULT 0`.execute(db);
       await createTimedIndex(db, 'conversation_item');
+    },
+  },
+  '0108_message_destruct': {
+    async up(db: Db) {
+      await sql`ALTER TABLE conversation_item
+                  ADD COLUMN IF NOT EXISTS is_msg_destruct boolean NOT NULL DEFAULT false,
+                  ADD COLUMN IF NOT EXISTS msg_destruct_time integer NOT NULL DEFAULT 604800,
+                  ADD COLUMN IF NOT EXISTS latest_msg_destruct_time bigint NOT NULL DEFAULT 0`.execute(
+        db,
+      );
+      await createDestructIndex(db, 'conversation_item');
     },
   },
   '0106_outbox_traceparent': {
