@@ -14,7 +14,10 @@ export const startPeriodic = (
     work(() => running)
       .catch((error) => options.logger.warn(`${options.what} failed`, { error }))
       .finally(() => {
-        if (running) timer = setTimeout(() => void (round = once()), options.everyMs);
+        if (!running) return;
+        timer = setTimeout(() => {
+          round = once();
+        }, options.everyMs);
       });
   let round = once();
   return {
