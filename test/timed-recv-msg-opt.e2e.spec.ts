@@ -1,7 +1,9 @@
 import { startEngine } from '@im/api';
-import { silentLogger } from '@im/domain';
+import { silentLogger, singleConversationID } from '@im/domain';
+import { openDatabase } from '@im/eventstore';
 import { type Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { configEnv, startEngineProcess, stopProcess } from './support/cli-process.ts';
 import {
   connectClient,
   message,
@@ -108,4 +110,43 @@ describe('a do-not-disturb that ends while no engine runs, or while two do', () 
     await new Promise((done) => setTimeout(done, 1000));
     expect(await endings(engines[0]?.database.db, 'dnd-b')).toBe(1);
   }, 60_000);
+});
+
+describe('a do-not-disturb that ends as its engine is killed', () => {
+  const cleanup = useCleanup();
+
+  it('ends each once when the engine is SIGKILLed while they come due and another takes over', async () => {
+    const config = await testConfig({ PROJECTOR_PARTITIONS: '2' });
+    const env = configEnv(config);
+    let engine = await startEngineProcess(env);
+    cleanup(() => stopProcess(engine, 'SIGKILL'));
+    const client = await connectClient(config);
+    cleanup(() => client.close());
+    const database = await openDatabase({ url: config.DATABASE_URL });
+    cleanup(() => database.close());
+    const owners = Array.from({ length: 20 }, (_, i) => `dnd-k${String(i).padStart(2, '0')}`);
+    const started = Date.now();
+    for (const [i, owner] of owners.entries()) {
+      await client.api.recordMessage(message({ clientMsgID: '1', sendID: 'dnd-s', recvID: owner }));
+      await client.api.setConversationRecvMessageOpt({
+        userID: owner,
+        conversationIDs: [singleConversationID(owner, 'dnd-s')],
+        opt: 2,
+        until: started + 1500 + i * 25,
+      });
+    }
+    // Killed while the timers come due: some ended, some perhaps mid-command, the rest not yet.
+    await new Promise((done) => setTimeout(done, started + 1750 - Date.now()));
+    await stopProcess(engine, 'SIGKILL');
+    engine = await startEngineProcess(env);
+    for (const owner of owners)
+      await expect
+        .poll(async () => (await client.api.getTotalUnreadMsgCount({ userID: owner })).total, {
+          timeout: 15_000,
+        })
+        .toBe(1);
+    await new Promise((done) => setTimeout(done, 1000));
+    for (const owner of owners)
+      expect({ owner, ends: await endings(database.db, owner) }).toEqual({ owner, ends: 1 });
+  }, 90_000);
 });
