@@ -1,6 +1,5 @@
 import type { Logger, LogLevel } from '@im/domain';
-
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 /** PostgreSQL's fields on a driver error: what says which constraint, table or line failed. */
 const DATABASE_FIELDS = ['code', 'detail', 'hint', 'constraint', 'table', 'column', 'where'];
@@ -22,7 +21,19 @@ const describe = (value: unknown, depth = 0): unknown => {
   };
 };
 
-/** JSON lines on stderr, one object per line: what log shippers read. */
+/** Our Logger over a pino logger: fields first, the message last, as our call sites write them. */
+const wrap = (logger: PinoLogger): Logger => ({
+  debug: (msg, fields = {}) => logger.debug(fields, msg),
+  info: (msg, fields = {}) => logger.info(fields, msg),
+  warn: (msg, fields = {}) => logger.warn(fields, msg),
+  error: (msg, fields = {}) => logger.error(fields, msg),
+  child: (fields) => wrap(logger.child(fields)),
+});
+
+/**
+ * JSON lines on stderr, one object per line, by pino: `time` (ISO), `level` (its name), `msg`, and
+ * the fields, an error's cause and PostgreSQL fields kept (whatever field holds it).
+ */
 export const createLogger = (
   options: {
     level?: LogLevel;
@@ -30,28 +41,26 @@ export const createLogger = (
     write?: (line: string) => void;
   } = {},
 ): Logger => {
-  const threshold = LEVELS[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const base = options.base ?? {};
-  const log =
-    (level: Exclude<LogLevel, 'silent'>) =>
-    (msg: string, fields: Record<string, unknown> = {}) => {
-      if (LEVELS[level] < threshold) return;
-      const entries = Object.entries({ ...base, ...fields }).map(([k, v]) => [k, describe(v)]);
-      write(
-        JSON.stringify({
-          time: new Date().toISOString(),
-          level,
-          msg,
-          ...Object.fromEntries(entries),
-        }),
-      );
-    };
-  return {
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-    child: (fields) => createLogger({ ...options, base: { ...base, ...fields } }),
-  };
+  const write = options.write;
+  const destination: DestinationStream = write
+    ? { write: (line: string) => write(line.endsWith('\n') ? line.slice(0, -1) : line) }
+    : pino.destination({ fd: 2, sync: true });
+  return wrap(
+    pino(
+      {
+        level: options.level ?? 'info',
+        base: options.base ?? {},
+        timestamp: pino.stdTimeFunctions.isoTime,
+        messageKey: 'msg',
+        formatters: {
+          level: (label) => ({ level: label }),
+          log: (object) =>
+            Object.fromEntries(
+              Object.entries(object).map(([key, value]) => [key, describe(value)]),
+            ),
+        },
+      },
+      destination,
+    ),
+  );
 };

@@ -1,7 +1,11 @@
 import { type Kysely, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
-/** Named so they sort before the read model's migrations. */
+/**
+ * The first ones are named to sort before the read model's; later ones take the next number after
+ * every migration there is, event store or read model: a database runs them in name order, and
+ * one named before a migration it already ran would stop it.
+ */
 export const eventStoreMigrations: Record<string, Migration> = {
   '0001_event_log': {
     async up(db: Kysely<unknown>) {
@@ -48,7 +52,7 @@ export const eventStoreMigrations: Record<string, Migration> = {
       );
     },
   },
-  '0003_event_metadata': {
+  '0109_event_metadata': {
     async up(db: Kysely<unknown>) {
       // What came with the command beside its data (its W3C traceparent): none for most events.
       await sql`ALTER TABLE events ADD COLUMN metadata json`.execute(db);
