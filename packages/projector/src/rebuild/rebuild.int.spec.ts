@@ -113,11 +113,13 @@ describe('rebuild and verify against the live projector', () => {
     expect(result.comparison.liveRows).toBeGreaterThan(100);
     expect(await tables(database)).toEqual([
       'conversation_item',
+      'conversation_item_destruct',
       'conversation_item_grouped',
       'conversation_item_groups',
       'conversation_item_list',
       'conversation_item_members',
       'conversation_item_pkey',
+      'conversation_item_timed',
       'conversation_item_version',
       'group_state',
       'group_state_pkey',
@@ -189,11 +191,13 @@ describe('rebuild and verify against the live projector', () => {
     expect((await verifyReadModel({ database, logger })).equal).toBe(true);
     expect(await tables(database)).toEqual([
       'conversation_item',
+      'conversation_item_destruct',
       'conversation_item_grouped',
       'conversation_item_groups',
       'conversation_item_list',
       'conversation_item_members',
       'conversation_item_pkey',
+      'conversation_item_timed',
       'conversation_item_version',
       'group_state',
       'group_state_pkey',
