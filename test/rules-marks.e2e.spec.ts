@@ -1,21 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { callbacksFor, conversationIDs, message, useTestEngine } from './support/harness.ts';
+import {
+  callbacksFor,
+  conversationIDs,
+  expectTotal as expectTotalOf,
+  sendMessage,
+  useTestEngine,
+} from './support/harness.ts';
 
 describe('mark as unread, read up to a position, hide all (SPEC §8.1 rules 18–20)', () => {
   const t = useTestEngine();
 
-  const send = async (
-    clientMsgID: string,
-    fields: { sendID: string; recvID?: string; groupID?: string; atUserIDList?: string[] },
-  ) => {
-    const reply = await t.request('recordMessage', message({ clientMsgID, ...fields }));
-    expect(reply.code).toBeUndefined();
-  };
-  /** The total is what the owner's badge shows: the callback carrying it must arrive. */
-  const expectTotal = async (owner: string, total: number) => {
-    expect(await t.total(owner)).toBe(total);
-    await t.awaitCallback(owner, 'OnTotalUnreadMessageCountChanged', (data) => data === total);
-  };
+  const send = (clientMsgID: string, fields: Parameters<typeof sendMessage>[2]) =>
+    sendMessage(t, clientMsgID, fields);
+  const expectTotal = (owner: string, total: number) => expectTotalOf(t, owner, total);
   const totalCallbacks = async (owner: string) =>
     callbacksFor(await t.callbacksUntilNow(), owner, 'OnTotalUnreadMessageCountChanged');
 

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { message, useTestEngine } from './support/harness.ts';
+import { expectTotal as expectTotalOf, sendMessage, useTestEngine } from './support/harness.ts';
 
 describe('mark read (SPEC §3 rule 4)', () => {
   const t = useTestEngine();
 
-  const send = async (
-    clientMsgID: string,
-    fields: { sendID: string; recvID?: string; groupID?: string; atUserIDList?: string[] },
-  ) => {
-    const reply = await t.request('recordMessage', message({ clientMsgID, ...fields }));
-    expect(reply.code).toBeUndefined();
-  };
-  /** The total is what the owner's badge shows: the callback carrying it must arrive. */
-  const expectTotal = async (owner: string, total: number) => {
-    expect(await t.total(owner)).toBe(total);
-    await t.awaitCallback(owner, 'OnTotalUnreadMessageCountChanged', (data) => data === total);
-  };
+  const send = (clientMsgID: string, fields: Parameters<typeof sendMessage>[2]) =>
+    sendMessage(t, clientMsgID, fields);
+  const expectTotal = (owner: string, total: number) => expectTotalOf(t, owner, total);
 
   it('reads by conversation, by peer, by group and all at once, dropping the total each time', async () => {
     const owner = 'r4-o';

@@ -5,7 +5,7 @@ import { type ConversationItem, type Method, type RequestOf, replySchemas } from
 import { sql } from 'kysely';
 import { connect, type JsMsg, type NatsConnection } from 'nats';
 import pg from 'pg';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 
 let counter = 0;
 const unique = () => `${inject('runId')}_${process.pid}_${++counter}`;
@@ -312,4 +312,20 @@ export const useCleanup = () => {
   return (step: () => Promise<unknown>) => {
     steps.push(step);
   };
+};
+
+/** Records a message, which the engine must accept. */
+export const sendMessage = async (
+  t: TestEngine,
+  clientMsgID: string,
+  fields: { sendID: string; recvID?: string; groupID?: string; atUserIDList?: string[] },
+) => {
+  const reply = await t.request('recordMessage', message({ clientMsgID, ...fields }));
+  expect(reply.code).toBeUndefined();
+};
+
+/** The total is what the owner's badge shows: the callback carrying it must arrive too. */
+export const expectTotal = async (t: TestEngine, owner: string, total: number) => {
+  expect(await t.total(owner)).toBe(total);
+  await t.awaitCallback(owner, 'OnTotalUnreadMessageCountChanged', (data) => data === total);
 };

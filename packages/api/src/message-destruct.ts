@@ -1,9 +1,7 @@
 import type { Logger } from '@im/domain';
 import { sql } from 'kysely';
-import { runOwnerCommand } from './commands/owner-commands.ts';
 import type { EngineContext } from './context.ts';
-import { startPeriodic } from './periodic.ts';
-import { withRequestContext } from './request-context.ts';
+import { startOwnerSchedule } from './owner-schedule.ts';
 
 /**
  * Clears self-destructing messages (SPEC §8.2 rule 22): for each conversation of the partitions
@@ -14,12 +12,12 @@ export const startMessageDestruct = (
   context: EngineContext,
   options: { held: () => readonly number[]; logger: Logger; everyMs: number },
 ) =>
-  startPeriodic(
-    async (running) => {
-      const partitions = options.held();
-      if (partitions.length === 0) return;
-      const now = context.now();
-      const due = await sql<{ owner: string; conversation_id: string; last_old: string }>`
+  startOwnerSchedule(context, {
+    ...options,
+    what: 'clearing self-destructing messages',
+    cause: { method: 'msgDestructTime' },
+    async due(partitions, now) {
+      const { rows } = await sql<{ owner: string; conversation_id: string; last_old: string }>`
         SELECT m.owner, m.conversation_id, old.seq::text AS last_old
         FROM conversation_item m
         CROSS JOIN LATERAL (
@@ -29,22 +27,12 @@ export const startMessageDestruct = (
         ) old
         WHERE m.is_msg_destruct AND m.partition = ANY(${[...partitions]}::smallint[])
           AND old.seq IS NOT NULL`.execute(context.database.db);
-      for (const row of due.rows) {
-        if (!running()) return;
-        await withRequestContext({ cause: { method: 'msgDestructTime' } }, () =>
-          runOwnerCommand(context, {
-            type: 'DestructMessages',
-            owner: row.owner,
-            conversationID: row.conversation_id,
-            minSeq: Number(row.last_old) + 1,
-            at: now,
-          }),
-        );
-      }
+      return rows.map((row) => ({
+        type: 'DestructMessages',
+        owner: row.owner,
+        conversationID: row.conversation_id,
+        minSeq: Number(row.last_old) + 1,
+        at: now,
+      }));
     },
-    {
-      everyMs: options.everyMs,
-      logger: options.logger,
-      what: 'clearing self-destructing messages',
-    },
-  );
+  });

@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationState } from './conversation.ts';
-import { decideOwnerCommand, type OwnerCommand } from './decide.ts';
 import type { MessageRecorded } from './events.ts';
 import { AT_ALL_TAG, namedOwners } from './evolve.ts';
 import { listPosition } from './order.ts';
-import { apply, singleMessage as message, NOW, T0 } from './test-fixtures.ts';
+import { apply, singleMessage as message, runOwner, T0 } from './test-fixtures.ts';
 import { toItem, unreadContribution } from './unread.ts';
 
-const run = (state: ConversationState, command: OwnerCommand) => {
-  const decision = decideOwnerCommand(command, state, NOW);
-  if (!decision.ok) throw new Error(decision.error.message);
-  return {
-    events: decision.value,
-    state: decision.value.reduce((s, event) => apply(s, event, command.owner), state),
-  };
-};
+const run = runOwner;
 
 const alice = { owner: 'alice', conversationID: 'si_alice_bob' };
 const latestSeq = (state: ConversationState) =>

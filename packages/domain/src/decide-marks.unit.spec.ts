@@ -3,7 +3,7 @@ import type { ConversationState } from './conversation.ts';
 import { decideOwnerCommand, type OwnerCommand } from './decide.ts';
 import type { MessageRecorded } from './events.ts';
 import { AT_ALL_TAG } from './evolve.ts';
-import { apply, singleMessage as message, NOW } from './test-fixtures.ts';
+import { apply, singleMessage as message, NOW, runOwner } from './test-fixtures.ts';
 import { toItem, totalUnread, unreadContribution } from './unread.ts';
 
 /** alice's view of her chat with bob after bob sent `count` messages. */
@@ -20,14 +20,7 @@ const ids = { owner: 'alice', conversationID: 'si_alice_bob' };
 const decide = (state: ConversationState, command: OwnerCommand) =>
   decideOwnerCommand(command, state, NOW);
 
-const run = (state: ConversationState, command: OwnerCommand) => {
-  const decision = decide(state, command);
-  if (!decision.ok) throw new Error(decision.error.message);
-  return {
-    events: decision.value,
-    state: decision.value.reduce((s, event) => apply(s, event, command.owner), state),
-  };
-};
+const run = runOwner;
 
 const markUnread = (fromSeq?: number): OwnerCommand =>
   fromSeq === undefined

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationState } from './conversation.ts';
-import { decideOwnerCommand, type OwnerCommand } from './decide.ts';
 import { compareListPositions, listPosition } from './order.ts';
-import { apply, singleMessage as message, NOW, T0 } from './test-fixtures.ts';
+import { apply, singleMessage as message, NOW, runOwner, T0 } from './test-fixtures.ts';
 import { toItem, totalUnread, unreadContribution } from './unread.ts';
 
 /** alice's view of her chat with `peer` after the peer sent `count` messages. */
@@ -13,14 +12,7 @@ const chat = (count: number, peer = 'bob'): ConversationState => {
   return state;
 };
 
-const run = (state: ConversationState, command: OwnerCommand, now = NOW) => {
-  const decision = decideOwnerCommand(command, state, now);
-  if (!decision.ok) throw new Error(decision.error.message);
-  return {
-    events: decision.value,
-    state: decision.value.reduce((s, event) => apply(s, event, command.owner), state),
-  };
-};
+const run = runOwner;
 
 const ids = { owner: 'alice', conversationID: 'si_alice_bob' };
 

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationState } from './conversation.ts';
-import { decideOwnerCommand, type OwnerCommand } from './decide.ts';
-import { apply, singleMessage as message, NOW } from './test-fixtures.ts';
+import type { OwnerCommand } from './decide.ts';
+import { apply, singleMessage as message, NOW, runOwner } from './test-fixtures.ts';
 import { unreadContribution } from './unread.ts';
 
 const ids = { owner: 'alice', conversationID: 'si_alice_bob' };
 
-const run = (state: ConversationState, command: OwnerCommand, now = NOW) => {
-  const decision = decideOwnerCommand(command, state, now);
-  if (!decision.ok) throw new Error(decision.error.message);
-  return {
-    events: decision.value,
-    state: decision.value.reduce((s, event) => apply(s, event, command.owner), state),
-  };
-};
+const run = runOwner;
 
 const chat = () =>
   apply(apply(undefined, message(1, 'bob', 'alice'), 'alice'), message(2, 'bob', 'alice'), 'alice');

@@ -1,4 +1,5 @@
 import type { ConversationState } from './conversation.ts';
+import { decideOwnerCommand, type OwnerCommand } from './decide.ts';
 import type { ConversationEvent, MessageRecorded } from './events.ts';
 import { evolve } from './evolve.ts';
 import { singleConversationID } from './ids.ts';
@@ -38,4 +39,14 @@ export const apply = (
   const next = evolve(state, event, owner);
   if (!next) throw new Error(`${owner} has no conversation`);
   return next;
+};
+
+/** An owner command decided on `state` at `now` and applied: its events and the state after. */
+export const runOwner = (state: ConversationState, command: OwnerCommand, now = NOW) => {
+  const decision = decideOwnerCommand(command, state, now);
+  if (!decision.ok) throw new Error(decision.error.message);
+  return {
+    events: decision.value,
+    state: decision.value.reduce((s, event) => apply(s, event, command.owner), state),
+  };
 };
