@@ -1,6 +1,7 @@
 import { type ConversationState, storedContribution, unreadContribution } from '@im/domain';
 import { ChangeKind, type ConversationChange, type GroupFanout } from '../callbacks/outbox.ts';
-import type { ConversationGroupRow, PartitionGroup } from '../read-model/columns.ts';
+import type { PartitionGroup } from '../read-model/columns.ts';
+import type { ConversationGroupRow } from '../read-model/conversation-group-rows.ts';
 import { affectedConversationGroups } from './conversation-group-changes.ts';
 import type { LoggedEvent } from './evolve-batch.ts';
 import type { PartitionScope } from './scope.ts';

@@ -3,7 +3,7 @@ import {
   type ConversationState,
   unreadContribution,
 } from '@im/domain';
-import type { ConversationGroupRow } from '../read-model/columns.ts';
+import type { ConversationGroupRow } from '../read-model/conversation-group-rows.ts';
 
 /** Whether a conversation is listed and what it adds to a total: what its groups count. */
 const counted = (state: ConversationState | undefined) =>

@@ -10,16 +10,18 @@ import {
 } from '@im/domain';
 import { sql } from 'kysely';
 import {
-  type ConversationGroupRow,
-  deleteConversationGroups,
   fromRow,
   groupStateColumns,
   type PartitionGroup,
   stateColumns,
-  upsertConversationGroups,
   upsertGroups,
   upsertStates,
 } from '../read-model/columns.ts';
+import {
+  type ConversationGroupRow,
+  deleteConversationGroups,
+  upsertConversationGroups,
+} from '../read-model/conversation-group-rows.ts';
 import type { Db } from '../read-model/schema.ts';
 import { conversationOf, type JoinSeeds, type LoggedEvent } from './evolve-batch.ts';
 import type { PartitionScope } from './scope.ts';

@@ -1,5 +1,6 @@
 import type { ConversationState } from '@im/domain';
-import type { ConversationGroupRow, PartitionGroup } from '../read-model/columns.ts';
+import type { PartitionGroup } from '../read-model/columns.ts';
+import type { ConversationGroupRow } from '../read-model/conversation-group-rows.ts';
 
 const groupKey = (partition: number, conversationID: string) => `${partition}:${conversationID}`;
 

@@ -1,12 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { ReadModelTables } from '../projection/rows.ts';
-import {
-  conversationGroupColumns,
-  fromRow,
-  GROUP_COLUMNS,
-  selectColumns,
-  stateColumns,
-} from '../read-model/columns.ts';
+import { fromRow, GROUP_COLUMNS, selectColumns, stateColumns } from '../read-model/columns.ts';
+import { conversationGroupColumns } from '../read-model/conversation-group-rows.ts';
 import type { Db } from '../read-model/schema.ts';
 import { driftedTotals } from '../read-model/totals.ts';
 
