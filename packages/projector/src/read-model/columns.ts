@@ -1,9 +1,4 @@
-import {
-  type ConversationGroupState,
-  type ConversationState,
-  type GroupState,
-  partitionOf,
-} from '@im/domain';
+import { type ConversationState, type GroupState, partitionOf } from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
 
 /** Each stored field of a conversation state, its column and its SQL type: one list serves every query. */
