@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { ApiClient } from './api-client.ts';
-import { CLI, type EngineEnv, spawnStart } from './cli-process.ts';
+import { type EngineEnv, spawnStart } from './cli-process.ts';
 import { processRunning, statusKb } from './process-memory.ts';
 
 export interface EngineProcess {
@@ -9,6 +9,9 @@ export interface EngineProcess {
   peakRssMb(): number;
   stop(): Promise<void>;
 }
+
+/** What `pnpm start` runs: the compiled engine. */
+const ENGINE = 'dist/engine.mjs';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -38,7 +41,7 @@ export const startEngineProcess = async (
   for (;;) {
     if (gone) throw failure('exited while starting');
     if (Date.now() > deadline) {
-      const stuck = processRunning(child.pid as number, CLI);
+      const stuck = processRunning(child.pid as number, ENGINE);
       if (stuck !== undefined) kill(stuck, 'SIGKILL');
       kill(child, 'SIGKILL');
       throw failure('did not answer within 90 s');
@@ -49,7 +52,7 @@ export const startEngineProcess = async (
     if (reply?.ok) break;
     await sleep(200);
   }
-  const pid = processRunning(child.pid as number, CLI);
+  const pid = processRunning(child.pid as number, ENGINE);
   if (pid === undefined) throw failure('runs in no process found under pnpm');
   return {
     pid,
