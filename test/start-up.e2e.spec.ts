@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,8 +51,12 @@ describe('pnpm start says what it waits for', () => {
       DATA_DIR: dataDir,
       LOG_LEVEL: 'info',
     });
-    // The engine itself (pnpm start runs this): a signal to pnpm does not reach it.
-    const engine = spawnCli(['start'], env);
+    // What pnpm start runs, the compiled engine (built as pnpm start builds it), run here without
+    // pnpm: a signal to pnpm does not reach it.
+    execFileSync(process.execPath, ['scripts/build.mjs', '--if-needed']);
+    const engine = spawnCli([], env, {
+      command: [process.execPath, 'dist/engine.mjs', 'start'],
+    });
     cleanup(() => stopProcess(engine, 'SIGKILL'));
     await engine.waitForLog((line) => line.msg === 'engine started', 30_000);
     const started = engine

@@ -115,7 +115,7 @@ describe('a do-not-disturb that ends while no engine runs, or while two do', () 
 describe('a do-not-disturb that ends as its engine is killed', () => {
   const cleanup = useCleanup();
 
-  it('ends each once when the engine is SIGKILLed while they come due and another takes over', async () => {
+  it('ends each once when the engine is SIGKILLed while they come due and two processes take over', async () => {
     const config = await testConfig({ PROJECTOR_PARTITIONS: '2' });
     const env = configEnv(config);
     let engine = await startEngineProcess(env);
@@ -138,7 +138,10 @@ describe('a do-not-disturb that ends as its engine is killed', () => {
     // Killed while the timers come due: some ended, some perhaps mid-command, the rest not yet.
     await new Promise((done) => setTimeout(done, started + 1750 - Date.now()));
     await stopProcess(engine, 'SIGKILL');
-    engine = await startEngineProcess(env);
+    // Two engine processes take over together, sharing the partitions as they come.
+    engine = await startEngineProcess({ ...env, INSTANCE_ID: `${config.INSTANCE_ID}-a` });
+    const second = await startEngineProcess({ ...env, INSTANCE_ID: `${config.INSTANCE_ID}-b` });
+    cleanup(() => stopProcess(second, 'SIGKILL'));
     for (const owner of owners)
       await expect
         .poll(async () => (await client.api.getTotalUnreadMsgCount({ userID: owner })).total, {
