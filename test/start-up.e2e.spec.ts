@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -80,6 +80,29 @@ describe('pnpm start says what it waits for', () => {
     expect(await answers()).toBe(false);
     expect(existsSync(join(dataDir, 'nats.url'))).toBe(false);
   }, 60_000);
+
+  it('against a NATS without JetStream: one line that says so, and exit 1', async () => {
+    const port = await freePort();
+    const nats = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    cleanup(async () => nats.kill('SIGKILL'));
+    await new Promise<void>((ready) =>
+      nats.stderr?.on('data', (chunk) => String(chunk).includes('Server is ready') && ready()),
+    );
+    const config = await testConfig({ NATS_URL: `nats://127.0.0.1:${port}` });
+    const engine = spawnCli(['start'], configEnv(config, { LOG_LEVEL: 'info' }));
+    cleanup(() => stopProcess(engine, 'SIGKILL'));
+    expect((await engine.exited).code).toBe(1);
+    const lines = engine.stderr().trim().split('\n');
+    expect(lines.at(-1)).toBe(
+      JSON.stringify({
+        level: 'error',
+        msg: `NATS at nats://127.0.0.1:${port} runs without JetStream, which the callbacks need: start nats-server with -js`,
+      }),
+    );
+    expect(engine.stderr()).not.toMatch(/\n\s+at /);
+  }, 30_000);
 
   it('once a NATS server comes up on the port it waits for, it connects and serves', async () => {
     const port = await freePort();

@@ -26,6 +26,7 @@ import { requestCommand, watchCommand } from './cli/nats-commands.ts';
 import { type Config, loadConfig } from './config.ts';
 import { findNatsServer, startEmbeddedNats } from './embedded-nats.ts';
 import { startEngine } from './engine.ts';
+import { StartupFailure } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { migrateToLatest } from './migrate.ts';
 
@@ -215,9 +216,12 @@ const main = async (argv: string[]): Promise<number> => {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    process.stderr.write(
-      `${JSON.stringify({ level: 'error', msg: 'fatal', error: String(error?.stack ?? error) })}\n`,
-    );
+    // A reason start-up gives in a sentence is the whole line; anything else keeps its stack.
+    const line =
+      error instanceof StartupFailure
+        ? { level: 'error', msg: error.message }
+        : { level: 'error', msg: 'fatal', error: String(error?.stack ?? error) };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
     process.exit(EXIT.failed);
   },
 );

@@ -25,6 +25,7 @@ import {
 import { type Config, callbackPrefix, projectorThreads, readReplicaUrls } from './config.ts';
 import type { EngineContext } from './context.ts';
 import { createHandlers } from './endpoints.ts';
+import { StartupFailure } from './errors.ts';
 import { startMessageDestruct } from './message-destruct.ts';
 import { createMetrics, serveMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -63,12 +64,26 @@ const connectDependencies = async (config: Config, logger: Logger) => {
     ),
     connectNats(config, `${config.INSTANCE_ID} conversation-engine`, logger),
   ]);
-  const jsm = await nc.jetstreamManager();
+  const natsUrl = config.NATS_URL.split(',').map(withoutPassword).join(',');
+  // A server without JetStream says so when it greets: no waiting will mend that.
+  if (nc.info && !nc.info.jetstream) {
+    await nc.close();
+    await database.close();
+    throw new StartupFailure(
+      `NATS at ${natsUrl} runs without JetStream, which the callbacks need: start nats-server with -js`,
+    );
+  }
   // A JetStream cluster that is still electing its leader answers with a timeout or 503.
+  const jsm = await untilAvailable(
+    { name: 'JetStream', url: natsUrl },
+    () => nc.jetstreamManager(),
+    logger,
+    { retry: jetStreamForming },
+  );
   await untilAvailable(
     {
       name: 'JetStream',
-      url: config.NATS_URL.split(',').map(withoutPassword).join(','),
+      url: natsUrl,
       hint: 'nats-server runs with -js (a cluster: of enough nodes for STREAM_REPLICAS)',
     },
     () =>

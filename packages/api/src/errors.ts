@@ -21,3 +21,11 @@ export class ProjectionBehind extends ServiceUnavailable {
     this.name = 'ProjectionBehind';
   }
 }
+
+/** Start-up cannot go on, for a reason a sentence tells: logged as that line alone, no stack. */
+export class StartupFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupFailure';
+  }
+}
