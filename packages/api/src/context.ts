@@ -6,9 +6,12 @@ import type { OneAtATime } from './commands/one-at-a-time.ts';
 import type { DecisionStateLoader, StateLoader, VersionLoader } from './commands/turn-loaders.ts';
 import type { OutageLog } from './outage-log.ts';
 import type { ReadRoute } from './read-replicas.ts';
+import type { RequestContext } from './request-context.ts';
 
 /** What command and query handlers need from the running engine; made once per engine. */
 export interface EngineContext {
+  /** The request being handled, its cause and traceparent: none outside one. */
+  request?: RequestContext;
   database: EngineDatabase;
   /** The database's number of partitions (its projection layout). */
   partitions: number;

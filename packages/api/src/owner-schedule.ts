@@ -1,7 +1,6 @@
 import type { Cause, Logger, OwnerCommand } from '@im/domain';
 import { runOwnerCommand } from './commands/owner-commands.ts';
 import type { EngineContext } from './context.ts';
-import { withRequestContext } from './request-context.ts';
 
 export interface OwnerScheduleOptions {
   /** The partitions this process projects: it acts for their owners only. */
@@ -30,7 +29,7 @@ export const startOwnerSchedule = (context: EngineContext, options: OwnerSchedul
     if (partitions.length === 0) return;
     for (const command of await options.due(partitions, context.now())) {
       if (!running) return;
-      await withRequestContext({ cause: options.cause }, () => runOwnerCommand(context, command));
+      await runOwnerCommand({ ...context, request: { cause: options.cause } }, command);
     }
   };
   const once = (): Promise<void> =>

@@ -1,19 +1,20 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Cause, Method } from '@im/domain';
 import type { ServiceMsg } from 'nats';
 
 /** W3C Trace Context's traceparent, version 00: trace id and parent id not all zeros. */
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-/** What a request brings beside its body, kept with the events it appends (events.metadata). */
+/**
+ * What a request brings beside its body, kept with the events it appends (events.metadata). It
+ * travels in the request's EngineContext (`request`), not in an AsyncLocalStorage: on Node 20 that
+ * turns on promise hooks for the whole process, a cost on every promise of every request and batch.
+ */
 export interface RequestContext {
   /** Its `traceparent` header, when well-formed. */
   traceparent?: string;
   /** Who caused it (SPEC §8.2 rule 25): every callback of its events carries it. */
   cause: Cause;
 }
-
-const current = new AsyncLocalStorage<RequestContext>();
 
 /** The request's `traceparent` header, when it is a well-formed one (others are ignored). */
 export const traceparentOf = (msg: ServiceMsg): string | undefined => {
@@ -30,10 +31,3 @@ export const causeOf = (method: Method, request: Record<string, unknown>): Cause
     cause.clientMsgID = request.clientMsgID;
   return cause;
 };
-
-/** Runs `work` with the request's context at hand for the events it appends. */
-export const withRequestContext = <T>(context: RequestContext, work: () => T): T =>
-  current.run(context, work);
-
-/** The context of the request being handled, none outside one. */
-export const currentRequest = (): RequestContext | undefined => current.getStore();

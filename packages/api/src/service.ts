@@ -3,7 +3,7 @@ import type { NatsConnection, Service, ServiceMsg } from 'nats';
 import type { EngineContext } from './context.ts';
 import type { Handlers } from './endpoints.ts';
 import { describeFailure, respondError } from './failures.ts';
-import { causeOf, traceparentOf, withRequestContext } from './request-context.ts';
+import { causeOf, traceparentOf } from './request-context.ts';
 import { SerializedReply } from './serialized-reply.ts';
 
 export const SERVICE_NAME = 'conversation-engine';
@@ -66,14 +66,13 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
     try {
       // The events the request appends keep its traceparent and cause (request-context.ts).
       const traceparent = traceparentOf(msg);
-      const result = await withRequestContext(
-        { ...(traceparent ? { traceparent } : {}), cause: causeOf(method, request) },
-        () =>
-          (handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>)(
-            context,
-            request,
-          ),
-      );
+      const requestContext = {
+        ...(traceparent ? { traceparent } : {}),
+        cause: causeOf(method, request),
+      };
+      const result = await (
+        handlers[method] as (c: EngineContext, r: unknown) => ReturnType<Handlers[Method]>
+      )({ ...context, request: requestContext }, request);
       if (!result.ok) return failed(result.error.code, result.error.message);
       const reply =
         result.value instanceof SerializedReply

@@ -15,7 +15,6 @@ import {
 import { type CallbackName, publishCallbacks, readModel } from '@im/projector';
 import type { JetStreamClient } from 'nats';
 import type { EngineContext } from './context.ts';
-import { currentRequest } from './request-context.ts';
 
 export type SyncHandler = (
   context: EngineContext,
@@ -177,7 +176,7 @@ export const createSyncHandler =
     if (cursor !== undefined && !decodeSyncCursor(cursor))
       return fail(400, 'cursor: not a cursor syncConversations returned');
     const syncID = randomUUID();
-    const cause = currentRequest()?.cause;
+    const cause = context.request?.cause;
     const publish = (name: CallbackName, version: number, data: unknown) =>
       publishCallbacks(js, callbackPrefix, [
         {

@@ -7,7 +7,7 @@ import {
 } from '@im/eventstore';
 import type { EngineContext } from '../context.ts';
 import { ProjectionBehind } from '../errors.ts';
-import { currentRequest } from '../request-context.ts';
+import type { RequestContext } from '../request-context.ts';
 
 /** A state to decide on, and what says whether it is current. */
 export interface Read<State> {
@@ -94,16 +94,16 @@ const currentRead = async <State>(context: EngineContext, target: CommandTarget<
   return again;
 };
 
-/** The decided events as the log takes them: in today's shape. */
 /** The events as appended: in today's shape, with the request's cause and traceparent. */
-const toNewEvents = (events: readonly NewEvent[]): NewEvent[] => {
-  const request = currentRequest();
-  return events.map((event) => ({
+const toNewEvents = (
+  events: readonly NewEvent[],
+  request: RequestContext | undefined,
+): NewEvent[] =>
+  events.map((event) => ({
     ...event,
     schemaVersion: EVENT_SCHEMA_VERSION,
     ...(request ? { metadata: { ...request } } : {}),
   }));
-};
 
 /** Decides on the state read and appends the events, expecting the version read. */
 const decideAndAppend = async <State, Reply>(
@@ -114,9 +114,13 @@ const decideAndAppend = async <State, Reply>(
 ): Promise<Attempt<Reply>> => {
   const decided = decide(read.state);
   if (!decided.ok || decided.value.events.length === 0) return { kind: 'decided', decided };
-  const outcome = await context.appends.append(stream, toNewEvents(decided.value.events), {
-    expectedVersion: read.version,
-  });
+  const outcome = await context.appends.append(
+    stream,
+    toNewEvents(decided.value.events, context.request),
+    {
+      expectedVersion: read.version,
+    },
+  );
   return outcome.ok
     ? { kind: 'appended', reply: decided.value.reply, result: outcome.value }
     : { kind: 'conflict' };
