@@ -41,10 +41,13 @@ export const spawnCli = (
   options: { command?: readonly string[] } = {},
 ): CliProcess => {
   const [file, ...rest] = options.command ?? cliCommand(args);
+  // A process group of its own: stopProcess signals all of it, so that an engine under
+  // `pnpm start` (pnpm, a shell, node) never outlives its test as an orphan.
   const child = spawn(file as string, rest, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
   let err = '';
@@ -132,11 +135,23 @@ export const startEngineProcess = async (env: Record<string, string>): Promise<C
 };
 
 /** Stops a child: SIGTERM and a wait, or SIGKILL; either way it is gone afterwards. */
-export const stopProcess = async (process: CliProcess, signal: NodeJS.Signals = 'SIGTERM') => {
-  if (process.child.exitCode !== null || process.child.signalCode !== null) return process.exited;
-  process.child.kill(signal);
-  const timer = setTimeout(() => process.child.kill('SIGKILL'), 15_000);
-  const exit = await process.exited;
+export const stopProcess = async (cli: CliProcess, signal: NodeJS.Signals = 'SIGTERM') => {
+  const group = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-(cli.child.pid as number), name);
+    } catch {
+      // the group is gone
+    }
+  };
+  if (cli.child.exitCode !== null || cli.child.signalCode !== null) {
+    // What it started may still run (pnpm gone, its node not): nothing of it outlives the test.
+    group('SIGKILL');
+    return cli.exited;
+  }
+  group(signal);
+  const timer = setTimeout(() => group('SIGKILL'), 15_000);
+  const exit = await cli.exited;
   clearTimeout(timer);
+  if (signal === 'SIGKILL') group('SIGKILL');
   return exit;
 };
