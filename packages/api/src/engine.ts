@@ -1,16 +1,9 @@
 import type { Logger } from '@im/domain';
-import {
-  createAppendNotice,
-  createAppendQueue,
-  openDatabase,
-  StorageUnavailable,
-} from '@im/eventstore';
+import { createAppendNotice, createAppendQueue } from '@im/eventstore';
 import {
   createListCache,
   createProjectionWatcher,
   type EngineDatabase,
-  type EngineSchema,
-  ensureCallbackStream,
   ensureLayout,
   type ProjectionWatcher,
 } from '@im/projector';
@@ -24,19 +17,17 @@ import {
 } from './commands/turn-loaders.ts';
 import { type Config, callbackPrefix, projectorThreads, readReplicaUrls } from './config.ts';
 import type { EngineContext } from './context.ts';
+import { connectDependencies } from './dependencies.ts';
 import { createHandlers } from './endpoints.ts';
-import { StartupFailure } from './errors.ts';
 import { startMessageDestruct } from './message-destruct.ts';
 import { createMetrics, serveMetrics } from './metrics.ts';
-import { migrateToLatest } from './migrate.ts';
-import { connectNats } from './nats-connection.ts';
 import { createOutageLog } from './outage-log.ts';
 import { createProjectionHost, type ProjectionHost } from './projection/projection-host.ts';
 import { createReadRoute, type ReadRoute } from './read-replicas.ts';
 import { startService } from './service.ts';
 import { createSyncHandler } from './sync.ts';
 import { startTimedRecvMsgOpt } from './timed-recv-msg-opt.ts';
-import { untilAvailable, withoutPassword } from './until-available.ts';
+import { withoutPassword } from './until-available.ts';
 
 export interface Engine {
   database: EngineDatabase;
@@ -45,74 +36,6 @@ export interface Engine {
   stats(): Record<string, unknown>;
   stop(): Promise<void>;
 }
-
-/**
- * Opens the database and migrates it, and connects NATS and makes sure of the callback stream;
- * both at once, so that start-up says at once everything it waits for.
- */
-const connectDependencies = async (config: Config, logger: Logger) => {
-  const database = await openDatabase<EngineSchema>({
-    url: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-  });
-  const [, nc] = await Promise.all([
-    untilAvailable(
-      { name: 'PostgreSQL', url: withoutPassword(config.DATABASE_URL ?? config.DATA_DIR) },
-      () => migrateToLatest(database),
-      logger,
-      { retry: (error) => error instanceof StorageUnavailable },
-    ),
-    connectNats(config, `${config.INSTANCE_ID} conversation-engine`, logger),
-  ]);
-  const natsUrl = config.NATS_URL.split(',').map(withoutPassword).join(',');
-  // A server without JetStream says so when it greets: no waiting will mend that.
-  if (nc.info && !nc.info.jetstream) {
-    await nc.close();
-    await database.close();
-    throw new StartupFailure(
-      `NATS at ${natsUrl} runs without JetStream, which the callbacks need: start nats-server with -js`,
-    );
-  }
-  // A JetStream cluster that is still electing its leader answers with a timeout or 503.
-  const jsm = await untilAvailable(
-    { name: 'JetStream', url: natsUrl },
-    () => nc.jetstreamManager(),
-    logger,
-    { retry: jetStreamForming },
-  );
-  await untilAvailable(
-    {
-      name: 'JetStream',
-      url: natsUrl,
-      hint: 'nats-server runs with -js (a cluster: of enough nodes for STREAM_REPLICAS)',
-    },
-    () =>
-      ensureCallbackStream(jsm, {
-        name: config.STREAM_NAME,
-        subjectPrefix: callbackPrefix(config),
-        duplicateWindowMs: config.STREAM_DUPLICATE_WINDOW_MS,
-        maxAgeMs: config.STREAM_MAX_AGE_MS,
-        maxBytes: config.STREAM_MAX_BYTES,
-        maxMsgsPerSubject: config.STREAM_MAX_MSGS_PER_SUBJECT,
-        replicas: config.STREAM_REPLICAS,
-      }),
-    logger,
-    { retry: jetStreamForming },
-  );
-  return { database, nc };
-};
-
-/** JetStream's placement error: fewer JetStream servers known than the stream's replicas. */
-const NO_SUITABLE_PEERS = 10005;
-
-/**
- * Errors of a JetStream that is not ready yet: a cluster still electing its leader answers with a
- * timeout or 503, and one whose servers have not all joined has no peers to place replicas on.
- */
-const jetStreamForming = (error: unknown): boolean => {
-  const { code, api_error } = error as { code?: string; api_error?: { err_code?: number } };
-  return ['TIMEOUT', '503'].includes(String(code)) || api_error?.err_code === NO_SUITABLE_PEERS;
-};
 
 /**
  * Queries on the read replicas, if any; the engines tell each other whose writes they answered
@@ -254,21 +177,25 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     };
   };
   await projection.start();
-  const metrics = createMetrics({
-    projection: () => projection.stats(),
-    listCache: () => context.listCache.stats(),
-  });
-  const metricsServer =
+  // Only where they are served: nothing is counted, and no process metrics run, otherwise.
+  const metrics =
     config.METRICS_PORT === undefined
       ? undefined
-      : await serveMetrics(metrics, config.METRICS_PORT, logger);
+      : await serveMetrics(
+          createMetrics({
+            projection: () => projection.stats(),
+            listCache: () => context.listCache.stats(),
+          }),
+          config.METRICS_PORT,
+          logger,
+        );
   const service = await startService({
     nc,
     context,
     handlers: createHandlers(createSyncHandler(nc.jetstream(), callbackPrefix(config))),
     subjectPrefix: config.SUBJECT_PREFIX,
     stats,
-    answered: metrics.answered,
+    ...(metrics ? { answered: metrics.answered } : {}),
   });
   const timers = startTimedRecvMsgOpt(context, { held: () => projection.held(), logger });
   const destruct = startMessageDestruct(context, {
@@ -292,9 +219,7 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       await service.stop();
       await timers.stop();
       await destruct.stop();
-      await new Promise((closed) =>
-        metricsServer ? metricsServer.close(closed) : closed(undefined),
-      );
+      await metrics?.close();
       await projection.stop();
       await watcher.close();
       await nc.drain();

@@ -112,13 +112,12 @@ export const createMetrics = (sources: MetricsSources) => {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Serves the metrics at `GET /metrics` on `port` (all interfaces: Prometheus scrapes from afar). */
-export const serveMetrics = async (
-  metrics: Metrics,
-  port: number,
-  logger: Logger,
-): Promise<Server> => {
-  const server = createServer((request, response) => {
+/**
+ * Serves the metrics at `GET /metrics` on `port` (all interfaces: Prometheus scrapes from afar);
+ * answers what counts a request, and how to stop serving.
+ */
+export const serveMetrics = async (metrics: Metrics, port: number, logger: Logger) => {
+  const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url !== '/metrics') {
       response.writeHead(404).end('metrics are at GET /metrics\n');
       return;
@@ -133,5 +132,8 @@ export const serveMetrics = async (
   });
   await new Promise<void>((listening) => server.listen(port, listening));
   logger.info('metrics served', { url: `http://0.0.0.0:${port}/metrics` });
-  return server;
+  return {
+    answered: metrics.answered,
+    close: () => new Promise<void>((closed) => server.close(() => closed())),
+  };
 };

@@ -110,7 +110,8 @@ const fullSyncPage = async (
  */
 const answer = async (
   context: EngineContext,
-  { userID, sinceVersion, limit, cursor }: RequestOf<'syncConversations'>,
+  { userID, sinceVersion, limit }: RequestOf<'syncConversations'>,
+  continued: ReturnType<typeof decodeSyncCursor>,
 ): Promise<Answered> =>
   context.database.db
     .transaction()
@@ -119,7 +120,6 @@ const answer = async (
       const conversationGroups = await readModel.conversationGroupsOf(tx, userID);
       const budget = context.maxPayload() - ENVELOPE_BYTES - bytesOf(conversationGroups);
       const most = limit ?? Number.MAX_SAFE_INTEGER;
-      const continued = cursor === undefined ? undefined : decodeSyncCursor(cursor);
       if (continued) {
         const from = {
           after: continued.position,
@@ -173,7 +173,8 @@ export const createSyncHandler =
     const { userID, sinceVersion, cursor } = request;
     if (cursor !== undefined && sinceVersion !== undefined)
       return fail(400, 'cursor: continues a full sync; send it without sinceVersion');
-    if (cursor !== undefined && !decodeSyncCursor(cursor))
+    const continued = cursor === undefined ? undefined : decodeSyncCursor(cursor);
+    if (cursor !== undefined && !continued)
       return fail(400, 'cursor: not a cursor syncConversations returned');
     const syncID = randomUUID();
     const cause = context.request?.cause;
@@ -193,7 +194,7 @@ export const createSyncHandler =
     // A paged sync's first page starts it; the pages after it only report progress.
     if (cursor === undefined) await publish('OnSyncServerStart', from, { full });
     try {
-      const { answer: result, progress } = await answer(context, request);
+      const { answer: result, progress } = await answer(context, request, continued);
       if (progress !== undefined)
         await publish('OnSyncServerProgress', result.version, { progress });
       if (result.nextCursor === null)

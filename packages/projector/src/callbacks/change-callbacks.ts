@@ -1,5 +1,4 @@
 import {
-  type Cause,
   type ConversationGroupItem,
   type ConversationState,
   toItem,
@@ -22,6 +21,7 @@ import {
   type ConversationChange,
   type GroupFanout,
   type OutboxEntry,
+  originOf,
 } from './outbox.ts';
 
 type ViewOf = (owner: string, conversationID: string) => ConversationState | undefined;
@@ -38,7 +38,7 @@ export const callbacksOf = (
   conversationGroups: ReadonlyMap<string, ConversationGroupItem> = new Map(),
 ): Callback[] => {
   const callbacks: Callback[] = [];
-  let origin: ReturnType<typeof traceOf> = {};
+  let origin: ReturnType<typeof originOf> = {};
   const push = (userID: string, version: number, name: CallbackName, data: unknown) =>
     callbacks.push({
       userID,
@@ -50,7 +50,7 @@ export const callbacksOf = (
     });
   const lastOfGroup = lastConversationGroupChanges(changes);
   for (const change of changes) {
-    origin = traceOf(change);
+    origin = originOf(change);
     if (isConversationGroupChange(change)) {
       if (lastOfGroup.has(change))
         callbacks.push(...conversationGroupCallbacks(change, conversationGroups));
@@ -137,7 +137,7 @@ const fanoutChanges = async (
         conversationID: conversationGroupID,
         kind: ChangeKind.conversationGroupChanged,
         totalChanged: false,
-        ...traceOf(fanout),
+        ...originOf(fanout),
       });
     memberChanges.push({
       partition: fanout.partition,
@@ -146,17 +146,11 @@ const fanoutChanges = async (
       conversationID: fanout.conversationID,
       kind: was_hidden ? ChangeKind.entered : ChangeKind.changed,
       totalChanged: unreadContribution(view) !== unreadContribution(before),
-      ...traceOf(fanout),
+      ...originOf(fanout),
     });
   }
   return { changes, views };
 };
-
-/** The traceparent and cause of what a change came from, for the changes that follow from it. */
-const traceOf = (from: { traceparent?: string; cause?: Cause }) => ({
-  ...(from.traceparent === undefined ? {} : { traceparent: from.traceparent }),
-  ...(from.cause === undefined ? {} : { cause: from.cause }),
-});
 
 const key = (owner: string, conversationID: string) => `${owner}\u0000${conversationID}`;
 

@@ -1,6 +1,6 @@
 import type { ConversationGroupItem } from '@im/domain';
 import { type Callback, changeMsgID } from './callback.ts';
-import { ChangeKind, type ConversationChange } from './outbox.ts';
+import { ChangeKind, type ConversationChange, originOf } from './outbox.ts';
 
 /** A change of an owner's conversation group (its conversationID is the group's ID). */
 export const isConversationGroupChange = (change: ConversationChange): boolean =>
@@ -25,8 +25,7 @@ export const conversationGroupCallbacks = (
       name,
       data,
       msgID: `${changeMsgID(userID, version, name)}.${conversationGroupID}`,
-      ...(change.traceparent === undefined ? {} : { traceparent: change.traceparent }),
-      ...(change.cause === undefined ? {} : { cause: change.cause }),
+      ...originOf(change),
     },
   ];
   if (change.kind === ChangeKind.conversationGroupDeleted)

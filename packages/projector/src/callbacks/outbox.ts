@@ -49,6 +49,15 @@ export interface GroupFanout {
   cause?: Cause;
 }
 
+/** Where a change came from, as its callbacks carry it: the command's traceparent and cause. */
+export const originOf = (from: {
+  traceparent?: string;
+  cause?: Cause;
+}): { traceparent?: string; cause?: Cause } => ({
+  ...(from.traceparent === undefined ? {} : { traceparent: from.traceparent }),
+  ...(from.cause === undefined ? {} : { cause: from.cause }),
+});
+
 /** What the outbox records of a batch, in version order: changes and group messages. */
 export type OutboxEntry =
   | { type: 'change'; change: ConversationChange }

@@ -1,5 +1,10 @@
 import { type ConversationState, storedContribution, unreadContribution } from '@im/domain';
-import { ChangeKind, type ConversationChange, type GroupFanout } from '../callbacks/outbox.ts';
+import {
+  ChangeKind,
+  type ConversationChange,
+  type GroupFanout,
+  originOf,
+} from '../callbacks/outbox.ts';
 import type { PartitionGroup } from '../read-model/columns.ts';
 import type { ConversationGroupRow } from '../read-model/conversation-group-rows.ts';
 import { affectedConversationGroups } from './conversation-group-changes.ts';
@@ -53,10 +58,7 @@ export const createTally = (states: StateSet, scope: PartitionScope, recording: 
   return {
     recording,
     tracing(event: LoggedEvent) {
-      origin = {
-        ...(event.traceparent === undefined ? {} : { traceparent: event.traceparent }),
-        ...(event.cause === undefined ? {} : { cause: event.cause }),
-      };
+      origin = originOf(event);
     },
     /**
      * A row the event changed by name: stored, its stored total moved, and the change of the

@@ -217,28 +217,40 @@ export const groupStateColumns: RawBuilder<unknown> = sql.raw(
   ['partition', ...GROUP_COLUMNS.map(([field, column]) => `${column} AS "${field}"`)].join(', '),
 );
 
-/** An upsert of group rows into `table`, one array parameter per column. */
-export const upsertGroups = (
+/**
+ * An upsert of `rows` into `table`, one array parameter per column ([field, column, SQL type]),
+ * every column but the key's set from the row on a conflict over `key`.
+ */
+export const upsertByColumns = <Row>(
   table: string,
-  groups: readonly PartitionGroup[],
+  columns: ReadonlyArray<readonly [keyof Row & string, string, string]>,
+  rows: readonly Row[],
+  key: readonly string[],
 ): RawBuilder<unknown> => {
-  const columns = sql.raw(['partition', ...GROUP_COLUMNS.map(([, column]) => column)].join(', '));
-  const arrays = [
-    sql`${groups.map((group) => group.partition)}::smallint[]`,
-    ...GROUP_COLUMNS.map(
-      ([field, , type]) => sql`${groups.map((group) => group[field])}::${sql.raw(type)}[]`,
-    ),
-  ];
+  const names = sql.raw(columns.map(([, column]) => column).join(', '));
+  const arrays = columns.map(
+    ([field, , type]) => sql`${rows.map((row) => row[field])}::${sql.raw(type)}[]`,
+  );
   const updates = sql.raw(
-    GROUP_COLUMNS.filter(([, column]) => column !== 'conversation_id')
+    columns
+      .filter(([, column]) => !key.includes(column))
       .map(([, column]) => `${column} = excluded.${column}`)
       .join(', '),
   );
   return sql`
-    INSERT INTO ${sql.table(table)} (${columns})
+    INSERT INTO ${sql.table(table)} (${names})
     SELECT * FROM unnest(${sql.join(arrays)})
-    ON CONFLICT (partition, conversation_id) DO UPDATE SET ${updates}`;
+    ON CONFLICT (${sql.raw(key.join(', '))}) DO UPDATE SET ${updates}`;
 };
+
+const PARTITION_GROUP_COLUMNS = [
+  ['partition', 'partition', 'smallint'],
+  ...GROUP_COLUMNS,
+] as const satisfies ReadonlyArray<readonly [keyof PartitionGroup, string, string]>;
+
+/** An upsert of group rows into `table`, one array parameter per column. */
+export const upsertGroups = (table: string, groups: readonly PartitionGroup[]) =>
+  upsertByColumns(table, PARTITION_GROUP_COLUMNS, groups, ['partition', 'conversation_id']);
 
 /** The state fields' names, quoted, as a select list over a relation that has them. */
 export const STATE_FIELDS = COLUMNS.map(([field]) => `"${field}"`).join(', ');

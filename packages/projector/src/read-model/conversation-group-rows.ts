@@ -1,5 +1,6 @@
 import type { ConversationGroupState } from '@im/domain';
 import { type RawBuilder, sql } from 'kysely';
+import { upsertByColumns } from './columns.ts';
 
 /** An owner's conversation group as a batch leaves it: its row, or `deleted` for none. */
 export type ConversationGroupRow = ConversationGroupState & {
@@ -24,25 +25,8 @@ export const conversationGroupColumns: RawBuilder<unknown> = sql.raw(
 );
 
 /** An upsert of conversation groups into `table`, one array parameter per column. */
-export const upsertConversationGroups = (
-  table: string,
-  rows: readonly ConversationGroupRow[],
-): RawBuilder<unknown> => {
-  const arrays = CONVERSATION_GROUP_COLUMNS.map(
-    ([field, , type]) => sql`${rows.map((row) => row[field])}::${sql.raw(type)}[]`,
-  );
-  const updates = sql.raw(
-    CONVERSATION_GROUP_COLUMNS.filter(
-      ([field]) => field !== 'owner' && field !== 'conversationGroupID',
-    )
-      .map(([, column]) => `${column} = excluded.${column}`)
-      .join(', '),
-  );
-  return sql`
-    INSERT INTO ${sql.table(table)} (${conversationGroupColumns})
-    SELECT * FROM unnest(${sql.join(arrays)})
-    ON CONFLICT (owner, conversation_group_id) DO UPDATE SET ${updates}`;
-};
+export const upsertConversationGroups = (table: string, rows: readonly ConversationGroupRow[]) =>
+  upsertByColumns(table, CONVERSATION_GROUP_COLUMNS, rows, ['owner', 'conversation_group_id']);
 
 /** Deletes the owners' conversation groups named. */
 export const deleteConversationGroups = (

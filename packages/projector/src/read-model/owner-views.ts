@@ -67,6 +67,11 @@ const listed = (owner: string, columns: RawBuilder<unknown>, page: ListPage) => 
     ORDER BY b, t, cid ${limit} ${offset}`;
 };
 
+/** How many conversations the owner has listed: the list's keys alone, counted. */
+export const listedCountOf = (owner: string) =>
+  sql<{ n: number }>`SELECT count(*)::int AS n FROM (
+    ${listed(owner, sql`m.conversation_id`, {})}) page`;
+
 /** The owner's listed conversations as states, in list order. */
 export const listedStates = (owner: string, page: ListPage) =>
   sql<Record<string, unknown>>`SELECT ${sql.raw(STATE_FIELDS)} FROM (

@@ -4,6 +4,7 @@ import { fromRow } from './columns.ts';
 import {
   changedStates,
   type ListPage,
+  listedCountOf,
   listedJSON,
   listedStates,
   ownerVersionOf,
@@ -77,8 +78,7 @@ export const listConversationsJSON = async (
 
 /** How many conversations the owner has listed: a paged full sync's whole. */
 export const listedCount = async (db: Db, owner: string): Promise<number> => {
-  const result = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM (${listedStates(owner, {})}) listed`.execute(db);
+  const result = await listedCountOf(owner).execute(db);
   return result.rows[0]?.n ?? 0;
 };
 
