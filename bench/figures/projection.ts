@@ -50,7 +50,7 @@ export const measureProjection = async (
     await appendWorkload(db.db, appends, { concurrency: 4 });
 
     const rate = async (threads: number) => {
-      await sql`TRUNCATE conversation_item, group_state, owner_unread, conversation_change`.execute(
+      await sql`TRUNCATE conversation_item, group_state, conversation_group, owner_unread, conversation_change`.execute(
         db.db,
       );
       await sql`DELETE FROM checkpoints WHERE name LIKE 'projector:%'`.execute(db.db);
