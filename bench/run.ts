@@ -150,6 +150,8 @@ const main = async (): Promise<number> => {
     progress(name);
     try {
       Object.assign(figures, await work());
+      // Which step makes the engine's peak: its high-water mark after each.
+      if (engine) progress(`${name}: engine peak RSS ${Math.round(engine.peakRssMb())} MB so far`);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       failures.push(`${name}: ${reason}`);

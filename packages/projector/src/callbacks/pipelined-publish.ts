@@ -17,6 +17,15 @@ interface JetStreamAck {
 }
 
 /**
+ * A batch's messages, made when sent: an array, or one that encodes message i only then, so a
+ * group message's tens of thousands of bodies are never in memory at once.
+ */
+export interface OutgoingMessages {
+  readonly length: number;
+  at(index: number): OutgoingMessage | undefined;
+}
+
+/**
  * One batch on its way to JetStream: which of its messages went out, which were acked. Message i
  * asks for its ack on `<inbox>.<firstToken + i>`, so acks may come in any order.
  */
@@ -27,7 +36,7 @@ export class PendingBatch {
   lastProgressAt = Date.now();
 
   constructor(
-    readonly messages: readonly OutgoingMessage[],
+    readonly messages: OutgoingMessages,
     /** The reply token of the first message. */
     readonly firstToken: number,
     /** The connection the batch started on: all of it goes out on that one, or none of the rest. */
@@ -51,7 +60,7 @@ export class PendingBatch {
   send(nc: NatsConnection, inbox: string, window: number): void {
     const until = Math.min(this.messages.length, this.messages.length - this.remaining + window);
     for (; this.sent < until; this.sent++) {
-      const message = this.messages[this.sent] as OutgoingMessage;
+      const message = this.messages.at(this.sent) as OutgoingMessage;
       const h = headers();
       h.set('Nats-Msg-Id', message.msgID);
       if (message.traceparent) h.set('traceparent', message.traceparent);
@@ -68,15 +77,15 @@ export class PendingBatch {
    */
   ack(index: number, msg: Msg): Error | 'done' | 'more' | undefined {
     if (!(index >= 0 && index < this.acked.length) || this.acked[index]) return undefined;
-    const subject = this.messages[index]?.subject;
+    const subject = () => this.messages.at(index)?.subject;
     if (msg.headers?.hasError) {
       return new Error(
-        `JetStream did not take ${subject}: ${msg.headers.code} ${msg.headers.description}`,
+        `JetStream did not take ${subject()}: ${msg.headers.code} ${msg.headers.description}`,
       );
     }
     const ack = JSON.parse(decoder.decode(msg.data)) as JetStreamAck;
     if (ack.error)
-      return new Error(`JetStream refused ${subject}: ${ack.error.code} ${ack.error.description}`);
+      return new Error(`JetStream refused ${subject()}: ${ack.error.code} ${ack.error.description}`);
     this.acked[index] = 1;
     this.remaining -= 1;
     this.lastProgressAt = Date.now();
@@ -193,7 +202,7 @@ export const createPipelinedPublisher = (
     connected: () => connected && !nc.isClosed(),
 
     /** Resolves when JetStream acked every message; rejects with PublishFailed otherwise. */
-    publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    publish(messages: OutgoingMessages): Promise<void> {
       if (messages.length === 0) return Promise.resolve();
       if (current) return Promise.reject(new Error('a batch is already in flight'));
       const clientID = nc.info?.client_id;

@@ -155,9 +155,13 @@ const publishNext = async (parts: PublishingParts): Promise<boolean> => {
   const { batch } = next;
   const readDone = performance.now();
   await pipeline
-    .publish(
-      batch.callbacks.slice(batch.from).map((callback) => toMessage(parts.subjectPrefix, callback)),
-    )
+    .publish({
+      length: batch.callbacks.length - batch.from,
+      at: (index) => {
+        const callback = batch.callbacks[batch.from + index];
+        return callback && toMessage(parts.subjectPrefix, callback);
+      },
+    })
     .catch((error) => {
       const acked = error instanceof PublishFailed ? error.acked : 0;
       if (next.handed) parts.handover.failed(batch, acked);
