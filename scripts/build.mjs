@@ -15,6 +15,7 @@ const OUT = join(ROOT, 'dist');
 const ENTRIES = {
   engine: join(ROOT, 'packages/api/src/cli.ts'),
   'projection-worker': join(ROOT, 'packages/api/src/projection/projection-worker.ts'),
+  'replay-thread': join(ROOT, 'packages/projector/src/rebuild/replay-thread.ts'),
 };
 
 /** The newest modification time under the packages' sources and the lockfile. */

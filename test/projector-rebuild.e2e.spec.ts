@@ -78,13 +78,17 @@ describe('rebuild while the engine serves', () => {
   }, 300_000);
   afterAll(() => t.stop());
 
-  it('switches to the rebuilt table while commands keep arriving; no request fails and verify finds it equal', async () => {
+  it('switches to the table rebuilt in two threads while commands keep arriving; no request fails and verify finds it equal', async () => {
     const before = await tableOid(t);
     const load = startLoad(t, 4);
     await expect
       .poll(() => load.sent.length >= 50, { message: 'the load running', timeout: 60_000 })
       .toBe(true);
-    const rebuild = spawnCli(['rebuild', '--batch-size', '1000', '--progress-every', '1'], env);
+    // Its partitions split over two replay threads; verify below replays in one.
+    const rebuild = spawnCli(
+      ['rebuild', '--batch-size', '1000', '--progress-every', '1', '--threads', '2'],
+      env,
+    );
     const { code } = await rebuild.exited;
     const switchedAt = Date.now();
     const sentBefore = load.sent.length;

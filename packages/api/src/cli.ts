@@ -23,7 +23,7 @@ import {
 } from './cli/commands.ts';
 import { describeRebuild, describeStatus, describeVerify } from './cli/describe.ts';
 import { requestCommand, watchCommand } from './cli/nats-commands.ts';
-import { type Config, loadConfig } from './config.ts';
+import { type Config, loadConfig, projectorThreads } from './config.ts';
 import { findNatsServer, startEmbeddedNats } from './embedded-nats.ts';
 import { startEngine } from './engine.ts';
 import { StartupFailure } from './errors.ts';
@@ -62,6 +62,7 @@ const replayOptions = (options: Options, config: Config, logger: Logger, label: 
   databaseUrl: config.DATABASE_URL,
   batchSize: positiveInteger(options, 'batch-size'),
   cacheRows: positiveInteger(options, 'cache-rows'),
+  threads: positiveInteger(options, 'threads') ?? projectorThreads(config),
   signal: interruptible(),
   progress: createProgress({
     label,

@@ -22,3 +22,4 @@ export * from './rebuild/rebuild.ts';
 export * from './rebuild/rebuild-partition.ts';
 export type { ReplayRunOptions } from './rebuild/replay-run.ts';
 export * from './rebuild/verify.ts';
+export * from './worker-thread.ts';

@@ -5,7 +5,10 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 const REPLAY_OPTIONS = `  --batch-size <n>         events read and applied at a time (default 10000)
   --cache-rows <n>         conversation rows kept in memory before the replay goes through
-                           its table instead (default 2000000)`;
+                           its table instead (default 2000000; each thread keeps its share)
+  --threads <n>            worker threads the replay is split over by partition, each reading
+                           the whole log for its partitions' owners (PostgreSQL only; default:
+                           PROJECTOR_THREADS's, one when PostgreSQL runs on this machine)`;
 
 export const COMMANDS = {
   start: {
@@ -42,6 +45,7 @@ exit codes: 0 switched (--dry-run: equal), 1 failed (--dry-run: differs), 2 usag
       partition: { type: 'string' },
       'batch-size': { type: 'string' },
       'cache-rows': { type: 'string' },
+      threads: { type: 'string' },
       'progress-every': { type: 'string' },
     },
   },
@@ -62,6 +66,7 @@ exit codes: 0 equal, 1 different (a short summary says how) or failed, 2 usage`,
       partition: { type: 'string' },
       'batch-size': { type: 'string' },
       'cache-rows': { type: 'string' },
+      threads: { type: 'string' },
       'progress-every': { type: 'string' },
       json: { type: 'boolean' },
     },

@@ -1,35 +1,12 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '@im/domain';
-import type { PublisherStats, RunnerCounts } from '@im/projector';
+import { type PublisherStats, type RunnerCounts, startThread, threadEntry } from '@im/projector';
 import type { Config } from '../config.ts';
 import type { LaneEvents, ProjectionLane } from './lane.ts';
 import type { FromWorker, ToWorker, WorkerData } from './worker-protocol.ts';
 
-/**
- * Starts the thread's module: TypeScript through tsx's loader (the engine runs from source),
- * JavaScript as it is. Plain JavaScript itself, as `eval` code needs no loader.
- */
-const LAUNCH = `
-const { workerData } = require('node:worker_threads');
-const { entry, tsx } = workerData.launch;
-(entry.endsWith('.ts') ? import(tsx).then((api) => api.tsImport(entry, entry)) : import(entry))
-  .catch((error) => { console.error(error); process.exit(1); });
-`;
-
 /** The worker's module beside this one: TypeScript from source, JavaScript in the build (dist/). */
-const ENTRY = new URL(
-  import.meta.url.endsWith('.ts') ? './projection-worker.ts' : './projection-worker.mjs',
-  import.meta.url,
-).href;
-
-/** tsx's ESM API, where the engine runs from source; none in a build without tsx. */
-const tsxApi = () => {
-  try {
-    return import.meta.resolve('tsx/esm/api');
-  } catch {
-    return '';
-  }
-};
+const ENTRY = threadEntry(import.meta.url, './projection-worker.ts', './projection-worker.mjs');
 
 const RESPAWN_MS = 1000;
 const STOP_WAIT_MS = 10_000;
@@ -43,24 +20,21 @@ const noCounts = (): RunnerCounts => ({
 });
 
 /** Starts the projection worker thread (projection-worker.ts), from source through tsx or as JavaScript. */
-const launchWorker = (options: WorkerData) => {
-  const data: WorkerData & { launch: { entry: string; tsx: string } } = {
-    config: options.config,
-    partitionCount: options.partitionCount,
-    holder: options.holder,
-    index: options.index,
-    launch: { entry: ENTRY, tsx: tsxApi() },
-  };
-  return new Worker(LAUNCH, {
-    eval: true,
-    workerData: data,
-    name: `projection ${options.index}`,
-    // Not the process's own flags: `--import tsx` would load tsx twice (LAUNCH loads it).
-    execArgv: [],
-    // The young generation `pnpm start` gives the main thread (--max-semi-space-size=4).
-    resourceLimits: { maxYoungGenerationSizeMb: 12 },
-  });
-};
+const launchWorker = (options: WorkerData) =>
+  startThread(
+    ENTRY,
+    {
+      config: options.config,
+      partitionCount: options.partitionCount,
+      holder: options.holder,
+      index: options.index,
+    },
+    {
+      name: `projection ${options.index}`,
+      // The young generation `pnpm start` gives the main thread (--max-semi-space-size=4).
+      resourceLimits: { maxYoungGenerationSizeMb: 12 },
+    },
+  );
 
 /** Hands a worker's message to the lane's events, or to the lane itself (its stats, its stop). */
 const dispatch = (

@@ -85,7 +85,9 @@ export class PendingBatch {
     }
     const ack = JSON.parse(decoder.decode(msg.data)) as JetStreamAck;
     if (ack.error)
-      return new Error(`JetStream refused ${subject()}: ${ack.error.code} ${ack.error.description}`);
+      return new Error(
+        `JetStream refused ${subject()}: ${ack.error.code} ${ack.error.description}`,
+      );
     this.acked[index] = 1;
     this.remaining -= 1;
     this.lastProgressAt = Date.now();

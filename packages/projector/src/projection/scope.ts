@@ -56,20 +56,14 @@ export const createScope = (
 };
 
 /**
- * Every partition (or `only` one) from the log's start, each up to its place in `until` if it has
- * one: a replay of the read model.
+ * Every partition (or `only` those) from the log's start, each up to its place in `until` if it
+ * has one: a replay of the read model.
  */
 export const wholeLog = (
   count: number,
-  options: { only?: number; until?: ReadonlyMap<number, LogPosition> } = {},
-): PartitionScope =>
-  createScope(
-    count,
-    new Map(
-      (options.only === undefined ? allPartitions(count) : [options.only]).map((p) => [
-        p,
-        LOG_START,
-      ]),
-    ),
-    options.until,
-  );
+  options: { only?: number | readonly number[]; until?: ReadonlyMap<number, LogPosition> } = {},
+): PartitionScope => {
+  const { only } = options;
+  const held = only === undefined ? allPartitions(count) : typeof only === 'number' ? [only] : only;
+  return createScope(count, new Map(held.map((p) => [p, LOG_START])), options.until);
+};

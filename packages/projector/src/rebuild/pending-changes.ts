@@ -65,6 +65,12 @@ export const createPendingChanges = () => {
     get size() {
       return rows.size;
     },
+    /** What it holds, to move to another thread (see absorb). */
+    entries: () => [...rows],
+    /** Takes rows another replay recorded, of other owners than its own. */
+    absorb(entries: ReadonlyArray<readonly [string, Pending]>) {
+      for (const [key, row] of entries) rows.set(key, row);
+    },
   };
 };
 
@@ -77,6 +83,9 @@ export type PendingChanges = ReturnType<typeof createPendingChanges>;
 export interface LivePositions {
   of(owner: string): LogPosition;
   earliest: LogPosition;
+  /** What they were made of (see livePositions), to make them again in another thread. */
+  count: number;
+  positions: ReadonlyMap<number, LogPosition>;
 }
 
 /** The live positions of a layout of `count` partitions, from their checkpoints' positions. */
@@ -89,10 +98,18 @@ export const livePositions = (
   return {
     of: (owner) => at(partitionOf(owner, count)),
     earliest: all.reduce((a, b) => (comparePositions(b, a) < 0 ? b : a), all[0] ?? LOG_START),
+    count,
+    positions,
   };
 };
 
-export const NOTHING_PROJECTED: LivePositions = { of: () => LOG_START, earliest: LOG_START };
+export const NOTHING_PROJECTED: LivePositions = livePositions(0, new Map());
+
+/** What a replay remembered of unprojected events, moved between threads. */
+export interface UnprojectedExport {
+  rows: Array<[string, Pending]>;
+  fanouts: Array<{ fanout: GroupFanout; at: LogPosition }>;
+}
 
 /**
  * The changes a replay made to events the live projectors have not projected yet: those it owes
@@ -132,6 +149,15 @@ export const createUnprojectedChanges = () => {
         if (change.version - handled - 1 >= first) pending.record(change, at(change.version));
       for (const fanout of changed.fanouts)
         if (fanout.version - handled - 1 >= first) fanouts.push({ fanout, at: at(fanout.version) });
+    },
+    /** Where the live projectors are, as last told. */
+    projected: () => projected,
+    /** What it remembered, to move to another thread. */
+    exported: (): UnprojectedExport => ({ rows: pending.entries(), fanouts }),
+    /** Takes what a replay of other partitions remembered (see exported). */
+    absorb(other: UnprojectedExport) {
+      pending.absorb(other.rows);
+      fanouts = [...fanouts, ...other.fanouts];
     },
     /**
      * What the outbox owes for the events after `live`: a change a conversation row (a burst

@@ -2,6 +2,7 @@ import { silentLogger } from '@im/domain';
 import { eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../../test/support/harness.ts';
 import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import {
   appendWorkload,
@@ -27,11 +28,11 @@ const countOf = (appends: ReturnType<typeof workload>) =>
 /** The read models here are split in four partitions, projected together. */
 const PARTITIONS = [0, 1, 2, 3];
 
-const migratedDatabase = async (): Promise<EngineDatabase> => {
-  const database = await openMigratedDatabase<EngineSchema>({
-    ...eventStoreMigrations,
-    ...readModelMigrations,
-  });
+const migratedDatabase = async (url?: string): Promise<EngineDatabase> => {
+  const database = await openMigratedDatabase<EngineSchema>(
+    { ...eventStoreMigrations, ...readModelMigrations },
+    url,
+  );
   await ensureLayout(database.db, PARTITIONS.length);
   return database;
 };
@@ -215,70 +216,78 @@ describe('rebuild and verify against the live projector', () => {
   });
 });
 
-describe('a rebuild that overtakes the live projector', () => {
-  let full: EngineDatabase;
-  let half: EngineDatabase;
-  const appends = workload({ events: 3000, users: 60, groups: 5, seed: 7 });
-  const EVENTS = countOf(appends);
-  beforeAll(async () => {
-    // Two logs alike event for event: appended one at a time, they read in the same order.
-    full = await migratedDatabase();
-    half = await migratedDatabase();
-    await appendWorkload(full.db, appends, { concurrency: 1 });
-    await appendWorkload(half.db, appends, { concurrency: 1 });
-  });
-  afterAll(async () => {
-    await full.close();
-    await half.close();
-  });
+// One replay thread, and three that split the partitions (each reading the whole log).
+describe.each([1, 3])(
+  'a rebuild that overtakes the live projector (%i replay threads)',
+  (threads) => {
+    let full: EngineDatabase;
+    let half: EngineDatabase;
+    let halfUrl: string;
+    const appends = workload({ events: 3000, users: 60, groups: 5, seed: 7 });
+    const EVENTS = countOf(appends);
+    beforeAll(async () => {
+      // Two logs alike event for event: appended one at a time, they read in the same order.
+      full = await migratedDatabase();
+      halfUrl = await createTestDatabase();
+      half = await migratedDatabase(halfUrl);
+      await appendWorkload(full.db, appends, { concurrency: 1 });
+      await appendWorkload(half.db, appends, { concurrency: 1 });
+    });
+    afterAll(async () => {
+      await full.close();
+      await half.close();
+    });
 
-  it('ends with the read model and versions the projector would have built, and outbox changes for the rest of the events', async () => {
-    await projectUntil(full, EVENTS);
-    const live = await projectUntil(half, Math.floor(EVENTS / 2));
-    expect(live.handled).toBeLessThan(EVENTS);
+    it('ends with the read model and versions the projector would have built, and outbox changes for the rest of the events', async () => {
+      await projectUntil(full, EVENTS);
+      const live = await projectUntil(half, Math.floor(EVENTS / 2));
+      expect(live.handled).toBeLessThan(EVENTS);
 
-    const result = await rebuildReadModel({ database: half, logger, batchSize: 400 });
-    expect(result.replaced).toEqual(live);
-    // Transaction ids differ between the two databases; positions and counts do not.
-    const projected = await checkpointOf(full);
-    expect(result.checkpoint.handled).toBe(projected.handled);
-    expect(result.checkpoint.position.globalPosition).toBe(projected.position.globalPosition);
-    expect(await rows(half)).toEqual(await rows(full));
+      const replay = { logger, batchSize: 400, databaseUrl: halfUrl, threads };
+      const result = await rebuildReadModel({ database: half, ...replay });
+      expect(result.replaced).toEqual(live);
+      // Transaction ids differ between the two databases; positions and counts do not.
+      const projected = await checkpointOf(full);
+      expect(result.checkpoint.handled).toBe(projected.handled);
+      expect(result.checkpoint.position.globalPosition).toBe(projected.position.globalPosition);
+      expect(await rows(half)).toEqual(await rows(full));
 
-    // What the projector wrote, then for the events it had not reached one change per row and
-    // each group message, in version order.
-    const expected = await outbox(full);
-    const written = await outbox(half);
-    const projectedPart = expected.filter((change) => change.version <= live.handled);
-    expect(written.slice(0, projectedPart.length)).toEqual(projectedPart);
-    const rest = written.slice(projectedPart.length);
-    expect(rest.map((c) => c.version)).toEqual(
-      [...rest.map((c) => c.version)].sort((a, b) => a - b),
-    );
-    const isGroup = (c: { kind: number }) => c.kind === ChangeKind.group;
-    expect(rest.filter(isGroup)).toEqual(
-      expected.filter((c) => c.version > live.handled && isGroup(c)),
-    );
-    const bursts = new Map<string, typeof expected>();
-    for (const change of expected.filter((c) => c.version > live.handled && !isGroup(c))) {
-      const key = `${change.owner}/${change.conversation_id}`;
-      bursts.set(key, [...(bursts.get(key) ?? []), change]);
-    }
-    expect(rest.filter((c) => !isGroup(c)).length).toBe(bursts.size);
-    for (const change of rest.filter((c) => !isGroup(c))) {
-      const burst = bursts.get(`${change.owner}/${change.conversation_id}`) ?? [];
-      const last = burst.at(-1);
-      const lastTurn = burst.filter((c) => c.kind !== ChangeKind.changed).at(-1);
-      expect(change.version).toBe(last?.version);
-      expect(change.kind).toBe(
-        last?.kind === ChangeKind.changed && lastTurn?.kind === ChangeKind.entered
-          ? ChangeKind.entered
-          : last?.kind,
+      // What the projector wrote, then for the events it had not reached one change per row and
+      // each group message, in version order.
+      const expected = await outbox(full);
+      const written = await outbox(half);
+      const projectedPart = expected.filter((change) => change.version <= live.handled);
+      expect(written.slice(0, projectedPart.length)).toEqual(projectedPart);
+      const rest = written.slice(projectedPart.length);
+      expect(rest.map((c) => c.version)).toEqual(
+        [...rest.map((c) => c.version)].sort((a, b) => a - b),
       );
-      expect(change.total_changed).toBe(burst.some((c) => c.total_changed));
-    }
-  });
-});
+      const isGroup = (c: { kind: number }) => c.kind === ChangeKind.group;
+      expect(rest.filter(isGroup)).toEqual(
+        expected.filter((c) => c.version > live.handled && isGroup(c)),
+      );
+      const bursts = new Map<string, typeof expected>();
+      for (const change of expected.filter((c) => c.version > live.handled && !isGroup(c))) {
+        const key = `${change.owner}/${change.conversation_id}`;
+        bursts.set(key, [...(bursts.get(key) ?? []), change]);
+      }
+      expect(rest.filter((c) => !isGroup(c)).length).toBe(bursts.size);
+      for (const change of rest.filter((c) => !isGroup(c))) {
+        const burst = bursts.get(`${change.owner}/${change.conversation_id}`) ?? [];
+        const last = burst.at(-1);
+        const lastTurn = burst.filter((c) => c.kind !== ChangeKind.changed).at(-1);
+        expect(change.version).toBe(last?.version);
+        expect(change.kind).toBe(
+          last?.kind === ChangeKind.changed && lastTurn?.kind === ChangeKind.entered
+            ? ChangeKind.entered
+            : last?.kind,
+        );
+        expect(change.total_changed).toBe(burst.some((c) => c.total_changed));
+      }
+      expect((await verifyReadModel({ database: half, ...replay })).equal).toBe(true);
+    });
+  },
+);
 
 describe('a 10,000-member group’s burst', () => {
   let database: EngineDatabase;

@@ -9,6 +9,7 @@ import { livePositions } from './pending-changes.ts';
 import type { ProgressReporter } from './progress.ts';
 import { createQueryWorker } from './query-worker.ts';
 import { createReplay, type Replay } from './replay.ts';
+import { buildInThreads } from './replay-threads.ts';
 import { createScratchTable, type ScratchTable } from './scratch-table.ts';
 
 export interface ReplayRunOptions {
@@ -30,6 +31,11 @@ export interface ReplayRunOptions {
    * worker thread, beside the main thread's work instead of in turn with it.
    */
   databaseUrl?: string;
+  /**
+   * Worker threads the bulk fold is split over by partition (default 1: the fold runs in this
+   * thread, with the log read beside it); PostgreSQL only, and a whole-log replay only.
+   */
+  threads?: number;
 }
 
 export const DEFAULTS = {
@@ -79,24 +85,39 @@ export const withReplay = async <T>(
     .execute(db)
     .catch((error) => logger.warn('ANALYZE events failed', { error }));
   const table = await createScratchTable(db, scratchName(purpose));
-  const worker =
-    options.databaseUrl && database.kind === 'postgres'
-      ? createQueryWorker(options.databaseUrl)
-      : undefined;
+  const url = database.kind === 'postgres' ? options.databaseUrl : undefined;
+  const threads = url && options.only === undefined ? (options.threads ?? 1) : 1;
+  // Folded here, the log is read beside the fold; in threads, each reads its own.
+  const worker = url && threads <= 1 ? createQueryWorker(url) : undefined;
   let events = 0;
+  const partitions = options.partitions ?? (await readLayout(db))?.partitions ?? 1;
+  const batchSize = options.batchSize ?? DEFAULTS.batchSize;
+  const cacheRows = options.cacheRows ?? DEFAULTS.cacheRows;
+  const onEvents = (count: number) => {
+    options.signal?.throwIfAborted();
+    events += count;
+    options.progress?.add(count);
+  };
   const replay = createReplay({
     db,
     table,
-    partitions: options.partitions ?? (await readLayout(db))?.partitions ?? 1,
+    partitions,
     ...(options.only === undefined ? {} : { only: options.only }),
-    batchSize: options.batchSize ?? DEFAULTS.batchSize,
-    cacheRows: options.cacheRows ?? DEFAULTS.cacheRows,
+    batchSize,
+    cacheRows,
     indexes: purpose === 'rebuild',
-    onEvents: (count) => {
-      options.signal?.throwIfAborted();
-      events += count;
-      options.progress?.add(count);
-    },
+    onEvents,
+    ...(url && threads > 1
+      ? {
+          buildInThreads: (upTo, live) =>
+            buildInThreads(
+              { url, tables: table.tables, partitions, batchSize, cacheRows, threads },
+              upTo,
+              live,
+              onEvents,
+            ),
+        }
+      : {}),
     readBatch:
       worker &&
       (async (after, batch) => {

@@ -7,7 +7,11 @@ import { insertNewStates, loadJoinSeeds, writeStates } from '../projection/rows.
 import { wholeLog } from '../projection/scope.ts';
 import { createStateSet, type StateSet } from '../projection/state-set.ts';
 import type { Db } from '../read-model/schema.ts';
-import { createUnprojectedChanges } from './pending-changes.ts';
+import {
+  createUnprojectedChanges,
+  type LivePositions,
+  type UnprojectedExport,
+} from './pending-changes.ts';
 import type { ScratchTable } from './scratch-table.ts';
 
 export interface ReplayOptions {
@@ -15,7 +19,7 @@ export interface ReplayOptions {
   table: ScratchTable;
   /** The number of partitions the read model is built for, and the one to build if not all. */
   partitions: number;
-  only?: number;
+  only?: number | readonly number[];
   /** Events read and applied at a time. */
   batchSize: number;
   /**
@@ -31,6 +35,18 @@ export interface ReplayOptions {
   onEvents?: (events: number) => void;
   /** How the bulk fold reads the log, when not through `db` (see createQueryWorker). */
   readBatch?: (after: LogPosition, options: LogBatchOptions) => Promise<LoggedEvent[]>;
+  /**
+   * Folds the log up to `upTo` into the table in threads of their own, each for its share of the
+   * partitions (see buildInThreads), instead of in this one.
+   */
+  buildInThreads?: (upTo: LogPosition, live: LivePositions) => Promise<BuiltElsewhere>;
+}
+
+/** Where a fold in other threads left the table: its position, count and owed changes. */
+export interface BuiltElsewhere {
+  position: LogPosition;
+  handled: number;
+  unprojected: UnprojectedExport;
 }
 
 /**
@@ -149,6 +165,16 @@ const createFold = (options: ReplayOptions) => {
       options.onEvents?.(events.length);
     },
 
+    /** Takes the place where other threads built the table to; from here on it reads the table. */
+    async resume(built: BuiltElsewhere) {
+      position = built.position;
+      handled = built.handled;
+      states = undefined;
+      unprojected.absorb(built.unprojected);
+      if (options.indexes) await table.createIndexes();
+      loaded = true;
+    },
+
     /** Past `cacheRows` rows in memory, the table takes over, with the indexes its reads need. */
     async spillWhenFull() {
       if (!states || states.size <= options.cacheRows) return;
@@ -182,6 +208,10 @@ export const createReplay = (options: ReplayOptions) => {
      * then loads the table.
      */
     async build(upTo: LogPosition): Promise<void> {
+      if (options.buildInThreads) {
+        const live = fold.unprojected.projected();
+        return fold.resume(await options.buildInThreads(upTo, live));
+      }
       const readBatch =
         options.readBatch ??
         ((after: LogPosition, o: LogBatchOptions) => readLogBatch(db, after, o));
@@ -215,6 +245,9 @@ export const createReplay = (options: ReplayOptions) => {
 
     /** Where a partition stopped in catchUp's `until`, with the count of events there. */
     stoppedAt: (partition: number) => fold.stopped.get(partition),
+
+    /** The changes it owes callbacks for, to move to another thread (see BuiltElsewhere). */
+    unprojected: () => fold.unprojected.exported(),
   };
 };
 
