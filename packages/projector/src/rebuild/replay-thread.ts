@@ -17,13 +17,7 @@ const run = async () => {
     const replay = createReplay({
       db: database.db,
       // The table's secondary indexes are built once, by the thread that started this one.
-      table: {
-        name: task.tables.items,
-        tables: task.tables,
-        createIndexes: async () => {},
-        setLogged: async () => {},
-        drop: async () => {},
-      },
+      table: { tables: task.tables, createIndexes: async () => {} },
       partitions: task.partitions,
       only: task.only,
       batchSize: task.batchSize,

@@ -16,7 +16,8 @@ import type { ScratchTable } from './scratch-table.ts';
 
 export interface ReplayOptions {
   db: Db;
-  table: ScratchTable;
+  /** Its tables, and how their secondary indexes are built (a replay thread leaves that to its starter). */
+  table: Pick<ScratchTable, 'tables' | 'createIndexes'>;
   /** The number of partitions the read model is built for, and the one to build if not all. */
   partitions: number;
   only?: number | readonly number[];
