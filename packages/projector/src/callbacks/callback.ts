@@ -1,4 +1,5 @@
 import type { CallbackName, Cause } from '@im/domain';
+import type { JetStreamClient } from 'nats';
 
 export type { CallbackName };
 
@@ -46,3 +47,15 @@ export const toMessage = (prefix: string, callback: Callback): OutgoingMessage =
   msgID: callback.msgID,
   ...(callback.traceparent === undefined ? {} : { traceparent: callback.traceparent }),
 });
+
+/** Publishes a few callbacks (the sync brackets) and resolves once JetStream acked each. */
+export const publishCallbacks = async (
+  js: JetStreamClient,
+  prefix: string,
+  callbacks: readonly Callback[],
+): Promise<void> => {
+  for (const callback of callbacks) {
+    const message = toMessage(prefix, callback);
+    await js.publish(message.subject, message.data, { msgID: message.msgID });
+  }
+};

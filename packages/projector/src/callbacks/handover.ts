@@ -1,4 +1,4 @@
-import type { OutboxBatch, ReadBatch } from './change-callbacks.ts';
+import type { OutboxBatch, ReadBatch } from './callback-pages.ts';
 
 /** Outbox entries held in memory at most; past it, batches are read back from the outbox instead. */
 const MAX_HELD_ENTRIES = 100_000;
@@ -36,11 +36,10 @@ export const createHandover = () => {
       while (held[0] && held[0].batch.lastID <= published) shift();
       return held[0]?.batch.after === published ? held[0] : undefined;
     },
-    /** The head batch failed after JetStream took `acked` more of its callbacks. */
-    failed(resolved: ReadBatch, acked: number) {
+    /** The head batch failed part way: it resumes where its callbacks stopped. */
+    failed(resolved: ReadBatch) {
       const head = held[0];
-      if (head?.batch.after === resolved.after)
-        head.resolved = { ...resolved, from: resolved.from + acked };
+      if (head?.batch.after === resolved.after) head.resolved = resolved;
     },
     size: () => held.length,
     /** Forgets everything held: another process publishes now. */

@@ -1,19 +1,16 @@
 import type { Cause } from '@im/domain';
 import { sql } from 'kysely';
 import type { Db } from '../read-model/schema.ts';
-import { type ReadBatch, resolveBatch } from './change-callbacks.ts';
+import { type OutboxBatch, type ReadBatch, resolveBatch } from './callback-pages.ts';
 import { ChangeKind, type OutboxEntry } from './outbox.ts';
 
-/**
- * The outbox rows after `after` read back (after a crash, a failover or an outage, when what the
- * projector handed over in memory is gone), with their callbacks.
- */
-export const readOutbox = async (
+/** The outbox rows of `partitions` after `after`, `limit` at most, as a batch's entries. */
+export const readOutboxEntries = async (
   db: Db,
   partitions: readonly number[],
   after: number,
   limit: number,
-): Promise<ReadBatch> => {
+): Promise<OutboxBatch> => {
   const rows = (
     await sql<{
       id: number;
@@ -63,8 +60,20 @@ export const readOutbox = async (
             },
           },
   );
-  return resolveBatch(db, { after, lastID: Number(rows.at(-1)?.id ?? after), entries }, limit);
+  return { after, lastID: Number(rows.at(-1)?.id ?? after), entries };
 };
+
+/**
+ * The outbox rows after `after` read back (after a crash, a failover or an outage, when what the
+ * projector handed over in memory is gone), with their callbacks.
+ */
+const readOutbox = async (
+  db: Db,
+  partitions: readonly number[],
+  after: number,
+  limit: number,
+): Promise<ReadBatch> =>
+  resolveBatch(db, await readOutboxEntries(db, partitions, after, limit), limit);
 
 /**
  * Reads the outbox back for the publisher a batch at a time: the next batch while the one before
@@ -101,9 +110,9 @@ export const createOutboxReader = (
       );
       ahead.catch(() => {});
     },
-    /** The batch failed after JetStream took `acked` more of its callbacks. */
-    failed(batch: ReadBatch, acked: number) {
-      resume = { ...batch, from: batch.from + acked };
+    /** The batch failed part way: it resumes where its callbacks stopped. */
+    failed(batch: ReadBatch) {
+      resume = batch;
     },
     /** Forgets what was read ahead (nothing is due). */
     drop() {

@@ -1,11 +1,11 @@
 import type { Logger } from '@im/domain';
 import { StorageUnavailable } from '@im/eventstore';
-import type { JetStreamClient, NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { createSignal } from '../projection/signal.ts';
 import { quietWhileAway } from '../quiet-while-away.ts';
 import type { EngineDatabase } from '../read-model/schema.ts';
 import { type Callback, toMessage } from './callback.ts';
-import { type OutboxBatch, resolveBatch } from './change-callbacks.ts';
+import { type CallbackPages, type OutboxBatch, resolveBatch } from './callback-pages.ts';
 import { createHandover, type Handover } from './handover.ts';
 import { createOutboxVacuum, markPublished, outboxPosition } from './outbox.ts';
 import { createOutboxReader } from './outbox-reader.ts';
@@ -20,19 +20,8 @@ export {
   type CallbackName,
   callbackSubject,
   changeMsgID,
+  publishCallbacks,
 } from './callback.ts';
-
-/** Publishes a few callbacks (the sync brackets) and resolves once JetStream acked each. */
-export const publishCallbacks = async (
-  js: JetStreamClient,
-  prefix: string,
-  callbacks: readonly Callback[],
-): Promise<void> => {
-  for (const callback of callbacks) {
-    const message = toMessage(prefix, callback);
-    await js.publish(message.subject, message.data, { msgID: message.msgID });
-  }
-};
 
 export interface PublisherOptions {
   database: EngineDatabase;
@@ -141,6 +130,22 @@ const nextBatch = async (parts: PublishingParts) => {
   return { batch, handed: false, more: batch.lastID < head };
 };
 
+/** Publishes a batch's callbacks page by page; a failure counts what JetStream took of its page. */
+const publishPages = async (parts: PublishingParts, pages: CallbackPages) => {
+  const messageOf = (callback?: Callback) => callback && toMessage(parts.subjectPrefix, callback);
+  for (let page = await pages.current(); page; page = await pages.current()) {
+    const { callbacks, from } = page;
+    const length = callbacks.length - from;
+    await parts.pipeline
+      .publish({ length, at: (index) => messageOf(callbacks[from + index]) })
+      .catch((error) => {
+        pages.took(error instanceof PublishFailed ? error.acked : 0);
+        throw error;
+      });
+    pages.took(length);
+  }
+};
+
 /**
  * Publishes the next batch and moves the checkpoint past it once JetStream acked it all; answers
  * whether more callbacks are due. One batch is in flight at a time, so a failed one is resumed
@@ -154,32 +159,23 @@ const publishNext = async (parts: PublishingParts): Promise<boolean> => {
   if (!next) return false;
   const { batch } = next;
   const readDone = performance.now();
-  await pipeline
-    .publish({
-      length: batch.callbacks.length - batch.from,
-      at: (index) => {
-        const callback = batch.callbacks[batch.from + index];
-        return callback && toMessage(parts.subjectPrefix, callback);
-      },
-    })
-    .catch((error) => {
-      const acked = error instanceof PublishFailed ? error.acked : 0;
-      if (next.handed) parts.handover.failed(batch, acked);
-      else parts.reader.failed(batch, acked);
-      throw error;
-    });
+  await publishPages(parts, batch.pages).catch((error) => {
+    if (next.handed) parts.handover.failed(batch);
+    else parts.reader.failed(batch);
+    throw error;
+  });
   const acked = performance.now();
   await markPublished(db, parts.partitions, batch.lastID);
   parts.published = batch.lastID;
   parts.vacuum.published(batch.lastID - batch.after);
   parts.logger.debug('published batch', {
-    callbacks: batch.callbacks.length,
+    callbacks: batch.pages.published(),
     handedOver: next.handed,
     readMs: Math.round(readDone - started),
     publishMs: Math.round(acked - readDone),
     checkpointMs: Math.round(performance.now() - acked),
   });
-  stats.published += batch.callbacks.length;
+  stats.published += batch.pages.published();
   stats.backlog = next.handed ? 0 : Math.max(0, stats.backlog - (batch.lastID - batch.after));
   stats.lastPublishedAt = Date.now();
   return next.more;

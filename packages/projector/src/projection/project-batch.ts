@@ -8,7 +8,7 @@ import {
   storeCheckpoints,
 } from '@im/eventstore';
 import { sql } from 'kysely';
-import type { OutboxBatch } from '../callbacks/change-callbacks.ts';
+import type { OutboxBatch } from '../callbacks/callback-pages.ts';
 import { changesInsert, outboxEntries } from '../callbacks/outbox.ts';
 import { PROJECTED_CHANNEL, projectorCheckpoint, projectorLease } from '../read-model/names.ts';
 import type { Db, EngineDatabase } from '../read-model/schema.ts';

@@ -62,8 +62,9 @@ const createConversationIndexes = async (db: Db, table: string): Promise<void> =
             WHERE NOT is_hidden AND conversation_type <> 3`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_groups`)} ON ${sql.table(table)} (owner)
             WHERE conversation_type = 3`.execute(db);
+  // In owner order: a large group's members are expanded a page at a time (callback-pages.ts).
   await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_members`)} ON ${sql.table(table)}
-            (conversation_id, partition)`.execute(db);
+            (conversation_id, partition, owner)`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${table}_version`)} ON ${sql.table(table)}
             (owner, version)`.execute(db);
 };
@@ -251,6 +252,12 @@ export const readModelMigrations: Record<string, Migration> = {
       await sql`ALTER TABLE conversation_change ADD COLUMN traceparent text, ADD COLUMN cause json`.execute(
         db,
       );
+    },
+  },
+  '0109_members_by_owner': {
+    async up(db: Db) {
+      await sql`DROP INDEX IF EXISTS conversation_item_members`.execute(db);
+      await createConversationIndexes(db, 'conversation_item');
     },
   },
 };
