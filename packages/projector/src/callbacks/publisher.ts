@@ -7,13 +7,15 @@ import type { EngineDatabase } from '../read-model/schema.ts';
 import { type Callback, toMessage } from './callback.ts';
 import { type CallbackPages, type OutboxBatch, resolveBatch } from './callback-pages.ts';
 import { createHandover, type Handover } from './handover.ts';
-import { createOutboxVacuum, markPublished, outboxPosition } from './outbox.ts';
+import { createOutboxVacuum, outboxPosition } from './outbox.ts';
 import { createOutboxReader } from './outbox-reader.ts';
 import {
   createPipelinedPublisher,
   type PipelinedPublisher,
   PublishFailed,
 } from './pipelined-publish.ts';
+import { createPublishedMarks } from './published-marks.ts';
+import { createPublisherStats, type PublisherStats } from './publisher-stats.ts';
 
 export {
   type Callback,
@@ -22,6 +24,7 @@ export {
   changeMsgID,
   publishCallbacks,
 } from './callback.ts';
+export type { PublisherStats } from './publisher-stats.ts';
 
 export interface PublisherOptions {
   database: EngineDatabase;
@@ -39,55 +42,8 @@ export interface PublisherOptions {
   ackTimeoutMs?: number;
 }
 
-export interface PublisherStats {
-  /** `degraded` while NATS is away or the last attempt failed: callbacks wait in the outbox. */
-  status: 'ok' | 'degraded';
-  connected: boolean;
-  published: number;
-  failures: number;
-  /** Outbox rows not yet published, as of the last attempt. */
-  backlog: number;
-  lastError: string | undefined;
-  lastPublishedAt: number | undefined;
-}
-
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
-
-/** The publisher's figures, and its status as they make it. */
-const createPublisherStats = () => {
-  const stats: PublisherStats = {
-    status: 'ok',
-    connected: true,
-    published: 0,
-    failures: 0,
-    backlog: 0,
-    lastError: undefined,
-    lastPublishedAt: undefined,
-  };
-  let failing = false;
-  const refresh = () => {
-    stats.status = stats.connected && !failing ? 'ok' : 'degraded';
-  };
-  return {
-    stats,
-    failing: () => failing,
-    connection(connected: boolean) {
-      stats.connected = connected;
-      refresh();
-    },
-    succeeded() {
-      failing = false;
-      refresh();
-    },
-    failed(error: unknown) {
-      stats.failures += 1;
-      stats.lastError = String((error as Error)?.message ?? error);
-      failing = true;
-      refresh();
-    },
-  };
-};
 
 interface PublishingParts {
   db: EngineDatabase['db'];
@@ -95,6 +51,7 @@ interface PublishingParts {
   reader: ReturnType<typeof createOutboxReader>;
   pipeline: PipelinedPublisher;
   vacuum: ReturnType<typeof createOutboxVacuum>;
+  marks: ReturnType<typeof createPublishedMarks>;
   stats: PublisherStats;
   subjectPrefix: string;
   logger: Logger;
@@ -118,6 +75,7 @@ const nextBatch = async (parts: PublishingParts) => {
     const batch = held.resolved ?? (await resolveBatch(parts.db, held.batch));
     return { batch, handed: true, more: parts.handover.size() > 1 };
   }
+  await parts.marks.settled();
   const { published, head } = await outboxPosition(parts.db, parts.partitions);
   parts.published = published;
   parts.stats.backlog = head - published;
@@ -147,12 +105,13 @@ const publishPages = async (parts: PublishingParts, pages: CallbackPages) => {
 };
 
 /**
- * Publishes the next batch and moves the checkpoint past it once JetStream acked it all; answers
- * whether more callbacks are due. One batch is in flight at a time, so a failed one is resumed
- * before anything after it goes out.
+ * Publishes the next batch and moves the checkpoint past it once JetStream acked it all (written
+ * while the next goes out); answers whether more callbacks are due. One batch is in flight at a
+ * time, so a failed one is resumed before anything after it goes out.
  */
 const publishNext = async (parts: PublishingParts): Promise<boolean> => {
-  const { db, pipeline, stats } = parts;
+  const { pipeline, stats } = parts;
+  parts.marks.check();
   if (!pipeline.connected()) throw new Error('NATS is not connected');
   const started = performance.now();
   const next = await nextBatch(parts);
@@ -165,7 +124,7 @@ const publishNext = async (parts: PublishingParts): Promise<boolean> => {
     throw error;
   });
   const acked = performance.now();
-  await markPublished(db, parts.partitions, batch.lastID);
+  parts.marks.mark(parts.partitions, batch.lastID);
   parts.published = batch.lastID;
   parts.vacuum.published(batch.lastID - batch.after);
   parts.logger.debug('published batch', {
@@ -173,7 +132,6 @@ const publishNext = async (parts: PublishingParts): Promise<boolean> => {
     handedOver: next.handed,
     readMs: Math.round(readDone - started),
     publishMs: Math.round(acked - readDone),
-    checkpointMs: Math.round(performance.now() - acked),
   });
   stats.published += batch.pages.published();
   stats.backlog = next.handed ? 0 : Math.max(0, stats.backlog - (batch.lastID - batch.after));
@@ -196,6 +154,7 @@ const publishingParts = (
     }),
     pipeline,
     vacuum: createOutboxVacuum(options.database.db, options.logger),
+    marks: createPublishedMarks(options.database.db),
     stats,
     subjectPrefix: options.subjectPrefix,
     logger: options.logger,
@@ -287,6 +246,7 @@ export const createCallbackPublisher = (options: PublisherOptions) => {
       running = false;
       signal.notify();
       await loop;
+      await parts.marks.settled();
       await parts.vacuum.settled();
       pipeline.close();
     },
