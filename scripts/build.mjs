@@ -8,7 +8,6 @@
 import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist');
@@ -45,6 +44,8 @@ const builtAt = () => {
 };
 
 if (!(process.argv.includes('--if-needed') && builtAt() > newestSource())) {
+  // Loaded only to build: `pnpm start` checks the build on every start.
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: ENTRIES,
     bundle: true,

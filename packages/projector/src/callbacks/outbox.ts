@@ -36,7 +36,8 @@ export interface ConversationChange {
 /**
  * A group message at `version`, for the views of the members it does not name: each member whose
  * row is older than it (unchanged since) saw `seq` arrive after `previousMaxSeq`. Who they are and
- * how their views changed is worked out when the callbacks are published (expandFanouts).
+ * how their views changed is worked out when the callbacks are published, a page of members at
+ * a time (fanout-changes.ts).
  */
 export interface GroupFanout {
   /** The partition whose members it is for, and whose group row it changed. */
