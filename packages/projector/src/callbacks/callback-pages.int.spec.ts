@@ -1,6 +1,5 @@
-import { eventStoreMigrations } from '@im/eventstore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
+import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
 import {
   appendWorkload,
   groupBurst,
@@ -9,9 +8,8 @@ import {
 import { ensureLayout } from '../projection/layout.ts';
 import { acquireLeases } from '../projection/lease.ts';
 import { projectBatch } from '../projection/project-batch.ts';
-import { readModelMigrations } from '../read-model/migrations.ts';
 import { projectorLease } from '../read-model/names.ts';
-import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 import type { Callback } from './callback.ts';
 import { type CallbackPages, resolveBatch } from './callback-pages.ts';
 import { readOutboxEntries } from './outbox-reader.ts';
@@ -35,10 +33,7 @@ const drain = async (pages: CallbackPages, share = 1) => {
 describe('a batch’s callbacks worked out a page of members at a time', () => {
   let database: EngineDatabase;
   beforeAll(async () => {
-    database = await openMigratedDatabase<EngineSchema>({
-      ...eventStoreMigrations,
-      ...readModelMigrations,
-    });
+    database = await openEngineDatabase();
     await ensureLayout(database.db, PARTITIONS.length);
     await appendWorkload(database.db, groupBurst({ members: 300, messages: 30 }), {
       concurrency: 1,

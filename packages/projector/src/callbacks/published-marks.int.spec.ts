@@ -1,19 +1,14 @@
-import { eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
-import { readModelMigrations } from '../read-model/migrations.ts';
-import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
+import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 import { outboxPosition } from './outbox.ts';
 import { createPublishedMarks } from './published-marks.ts';
 
 describe('the publisher’s checkpoint, written beside the publishing', () => {
   let database: EngineDatabase;
   beforeAll(async () => {
-    database = await openMigratedDatabase<EngineSchema>({
-      ...eventStoreMigrations,
-      ...readModelMigrations,
-    });
+    database = await openEngineDatabase();
   });
   afterAll(() => database.close());
 

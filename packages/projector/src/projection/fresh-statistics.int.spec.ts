@@ -1,10 +1,8 @@
-import { eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstMessageState } from '../../../../test/support/conversation-states.ts';
-import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
-import { readModelMigrations } from '../read-model/migrations.ts';
-import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
+import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 import { refreshStatistics } from './fresh-statistics.ts';
 import { LIVE_TABLES, writeStates } from './rows.ts';
 
@@ -12,10 +10,7 @@ describe('refreshStatistics', () => {
   let database: EngineDatabase;
 
   beforeAll(async () => {
-    database = await openMigratedDatabase<EngineSchema>({
-      ...eventStoreMigrations,
-      ...readModelMigrations,
-    });
+    database = await openEngineDatabase();
   });
   afterAll(() => database.close());
 

@@ -1,9 +1,7 @@
 import { silentLogger } from '@im/domain';
-import { eventStoreMigrations } from '@im/eventstore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
-import { readModelMigrations } from '../read-model/migrations.ts';
-import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
+import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 import { holdProjectors } from '../rebuild/replay-run.ts';
 import { createPartitionLeases, type PartitionLeases } from './lease-keeper.ts';
 
@@ -27,10 +25,7 @@ describe('partition leases', () => {
   };
 
   beforeAll(async () => {
-    database = await openMigratedDatabase<EngineSchema>({
-      ...eventStoreMigrations,
-      ...readModelMigrations,
-    });
+    database = await openEngineDatabase();
     // A rebuild's hold leaves placeholder leases that expired at -infinity: they are free.
     await database.db.transaction().execute((tx) => holdProjectors(tx, PARTITIONS));
   });

@@ -2,7 +2,6 @@ import { type MessageRecorded, silentLogger, singleConversationID, streams } fro
 import {
   appendInTransaction,
   appendToStream,
-  eventStoreMigrations,
   LOG_START,
   lockStream,
   readCheckpoint,
@@ -10,11 +9,10 @@ import {
 } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
 import { holdOpen } from '../../../../test/support/hold-open.ts';
-import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
-import { readModelMigrations } from '../read-model/migrations.ts';
 import { projectorCheckpoint } from '../read-model/names.ts';
-import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 import { createProjector, type Projector } from './projector.ts';
 
 /** One partition: the checkpoint counts every event. */
@@ -71,10 +69,7 @@ describe('the live projector with a transaction held open across later commits',
   };
 
   beforeAll(async () => {
-    database = await openMigratedDatabase<EngineSchema>({
-      ...eventStoreMigrations,
-      ...readModelMigrations,
-    });
+    database = await openEngineDatabase();
     projector = createProjector({
       database,
       holder: 'int-test',

@@ -1,23 +1,18 @@
 import { singleConversationID } from '@im/domain';
-import { eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstMessageState } from '../../../../test/support/conversation-states.ts';
-import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
+import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
 import { LIVE_TABLES, writeStates } from '../projection/rows.ts';
 import { selectColumns } from './columns.ts';
 import { createListCache } from './list-cache.ts';
-import { readModelMigrations } from './migrations.ts';
-import type { EngineDatabase, EngineSchema } from './schema.ts';
+import type { EngineDatabase } from './schema.ts';
 
 describe('the whole-list cache', () => {
   let database: EngineDatabase;
 
   beforeAll(async () => {
-    database = await openMigratedDatabase<EngineSchema>({
-      ...eventStoreMigrations,
-      ...readModelMigrations,
-    });
+    database = await openEngineDatabase();
   });
   afterAll(() => database.close());
 

@@ -5,19 +5,18 @@ import {
   silentLogger,
   streams,
 } from '@im/domain';
-import { appendToStream, eventStoreMigrations } from '@im/eventstore';
+import { appendToStream } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
+import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
 import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
 import { earliestOf, liveCheckpoints } from '../projection/checkpoints.ts';
 import { ensureLayout, readLayout } from '../projection/layout.ts';
 import { acquireLeases } from '../projection/lease.ts';
 import { projectBatch } from '../projection/project-batch.ts';
-import { readModelMigrations } from '../read-model/migrations.ts';
 import { projectorLease } from '../read-model/names.ts';
 import { getConversationStates } from '../read-model/queries.ts';
-import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 import { rebuildReadModel } from './rebuild.ts';
 import { rebuildPartition } from './rebuild-partition.ts';
 import { verifyReadModel } from './verify.ts';
@@ -27,10 +26,7 @@ const HOLDER = 'partition-test';
 const COUNT = 4;
 
 const migrated = async (): Promise<EngineDatabase> => {
-  const database = await openMigratedDatabase<EngineSchema>({
-    ...eventStoreMigrations,
-    ...readModelMigrations,
-  });
+  const database = await openEngineDatabase();
   await ensureLayout(database.db, COUNT);
   return database;
 };

@@ -1,9 +1,8 @@
 import { silentLogger } from '@im/domain';
-import { eventStoreMigrations } from '@im/eventstore';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
 import { createTestDatabase } from '../../../../test/support/harness.ts';
-import { openMigratedDatabase } from '../../../../test/support/migrated-database.ts';
 import {
   appendWorkload,
   groupBurst,
@@ -14,9 +13,8 @@ import { earliestOf, liveCheckpoints } from '../projection/checkpoints.ts';
 import { ensureLayout } from '../projection/layout.ts';
 import { acquireLeases } from '../projection/lease.ts';
 import { projectBatch } from '../projection/project-batch.ts';
-import { readModelMigrations } from '../read-model/migrations.ts';
 import { projectorLease } from '../read-model/names.ts';
-import type { EngineDatabase, EngineSchema } from '../read-model/schema.ts';
+import type { EngineDatabase } from '../read-model/schema.ts';
 import { rebuildReadModel } from './rebuild.ts';
 import { verifyReadModel } from './verify.ts';
 
@@ -29,10 +27,7 @@ const countOf = (appends: ReturnType<typeof workload>) =>
 const PARTITIONS = [0, 1, 2, 3];
 
 const migratedDatabase = async (url?: string): Promise<EngineDatabase> => {
-  const database = await openMigratedDatabase<EngineSchema>(
-    { ...eventStoreMigrations, ...readModelMigrations },
-    url,
-  );
+  const database = await openEngineDatabase(url);
   await ensureLayout(database.db, PARTITIONS.length);
   return database;
 };
