@@ -39,4 +39,4 @@ VOLUME /data
 USER node
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/metrics').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=100", "--enable-source-maps", "dist/engine.mjs", "start"]
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=200", "--enable-source-maps", "dist/engine.mjs", "start"]
