@@ -11,8 +11,8 @@ import { fanoutChanges } from './fanout-changes.ts';
 import type { ConversationChange, OutboxEntry } from './outbox.ts';
 
 /**
- * Members of a group message expanded into one page at most: a page's callbacks (two a member)
- * are in memory together, so a large group's are never all at once.
+ * Group members expanded into one page at most, over all its group messages: a page's callbacks
+ * (two a member) are in memory together, so a large group's are never all at once.
  */
 export const PAGE_MEMBERS = 2000;
 
@@ -38,7 +38,10 @@ interface Cursor {
   afterOwner: string;
 }
 
-/** The entries' changes from the cursor on, a group message's members up to `pageMembers`. */
+/**
+ * The entries' changes from the cursor on, with `pageMembers` group members in all at most, and
+ * where the next page starts.
+ */
 const pageChanges = async (
   db: Db,
   entries: readonly OutboxEntry[],
