@@ -63,7 +63,7 @@ describe('a batch’s callbacks worked out a page of members at a time', () => {
     return drain(read.pages, share);
   };
 
-  it('gives the callbacks of one page whatever the page size, and resumes part way', async () => {
+  it('gives a batch the same callbacks whatever the page size, and resumes part way', async () => {
     const whole = await callbacksWith(1_000_000);
     expect(whole.published.length).toBeGreaterThan(5000);
     const fanned = whole.published.filter((c) => c.userID.startsWith('b'));
