@@ -26,6 +26,7 @@ import {
 } from './support/delivery.ts';
 import { testConfig, useCleanup } from './support/harness.ts';
 import { startPrivateNats } from './support/private-nats.ts';
+import { deleteStream } from './support/streams.ts';
 
 describe('delivery while the engine is killed', () => {
   const cleanup = useCleanup();
@@ -43,7 +44,7 @@ describe('delivery while the engine is killed', () => {
     await client.request('joinGroup', { groupID: 'crowd', userIDs: members });
     const gateway = await connect({ servers: config.NATS_URL });
     cleanup(async () => {
-      await (await gateway.jetstreamManager()).streams.delete(config.STREAM_NAME);
+      await deleteStream(gateway, config.STREAM_NAME);
       await gateway.close();
     });
     const consumer = await durableConsumer(gateway, config, 'gateway');

@@ -3,6 +3,7 @@ import { silentLogger } from '@im/domain';
 import { connect, type NatsConnection, nanos } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, message, testConfig } from './support/harness.ts';
+import { deleteStream } from './support/streams.ts';
 
 const silent = silentLogger;
 
@@ -13,8 +14,7 @@ describe('the callback stream', () => {
     nc = await connect({ servers: (await testConfig()).NATS_URL });
   });
   afterAll(async () => {
-    const jsm = await nc.jetstreamManager();
-    for (const name of streams) await jsm.streams.delete(name).catch(() => {});
+    for (const name of streams) await deleteStream(nc, name);
     await nc.close();
   });
 

@@ -5,6 +5,7 @@ import { type Config, type Engine, loadConfig, startEngine } from '@im/api';
 import { silentLogger } from '@im/domain';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { collectCallbacks, connectClient, message, type TestClient } from './support/harness.ts';
+import { deleteStream } from './support/streams.ts';
 
 describe('with DATABASE_URL unset: the embedded PGlite', () => {
   let dataDir: string;
@@ -27,7 +28,7 @@ describe('with DATABASE_URL unset: the embedded PGlite', () => {
   });
   afterAll(async () => {
     await engine.stop();
-    await (await client.nc.jetstreamManager()).streams.delete(config.STREAM_NAME).catch(() => {});
+    await deleteStream(client.nc, config.STREAM_NAME);
     await client.close();
     await rm(dataDir, { recursive: true, force: true });
   });

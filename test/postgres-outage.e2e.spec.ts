@@ -12,6 +12,7 @@ import {
 } from './support/cli-process.ts';
 import { connectClient, message, type TestClient, testConfig } from './support/harness.ts';
 import { type PrivatePostgres, startPrivatePostgres } from './support/private-postgres.ts';
+import { deleteStream } from './support/streams.ts';
 
 describe('PostgreSQL stopped and started under load', () => {
   let postgres: PrivatePostgres;
@@ -32,8 +33,7 @@ describe('PostgreSQL stopped and started under load', () => {
   }, 120_000);
   afterAll(async () => {
     await stopProcess(engine, 'SIGKILL');
-    const jsm = await client.nc.jetstreamManager();
-    await jsm.streams.delete(config.STREAM_NAME).catch(() => false);
+    await deleteStream(client.nc, config.STREAM_NAME);
     await client.close();
     await postgres.remove();
   });

@@ -12,6 +12,7 @@ import {
 } from './support/cli-process.ts';
 import { testConfig } from './support/harness.ts';
 import { appendWorkload, workload } from './support/projector-workload.ts';
+import { deleteStream } from './support/streams.ts';
 
 const handled = async (database: EngineDatabase) => (await projectedUpTo(database.db)).handled;
 
@@ -33,7 +34,7 @@ describe('the projector killed with SIGKILL during a large catch-up', () => {
     if (engine) await stopProcess(engine, 'SIGKILL');
     await database.close();
     const nc = await connect({ servers: config.NATS_URL });
-    await (await nc.jetstreamManager()).streams.delete(config.STREAM_NAME).catch(() => false);
+    await deleteStream(nc, config.STREAM_NAME);
     await nc.close();
   });
 

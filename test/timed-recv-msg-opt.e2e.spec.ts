@@ -11,6 +11,7 @@ import {
   useCleanup,
   useTestEngine,
 } from './support/harness.ts';
+import { deleteStream } from './support/streams.ts';
 
 /** The events that ended the timer of the owner's conversation (the engine's own commands). */
 const endings = async (db: Kysely<any>, owner: string) =>
@@ -82,7 +83,7 @@ describe('a do-not-disturb that ends while no engine runs, or while two do', () 
     const first = await startEngine(config, silentLogger);
     const client = await connectClient(config);
     cleanup(() => client.close());
-    cleanup(async () => (await client.nc.jetstreamManager()).streams.delete(config.STREAM_NAME));
+    cleanup(() => deleteStream(client.nc, config.STREAM_NAME));
     const chat = 'si_dnd-a_dnd-b';
     await client.api.recordMessage(message({ clientMsgID: '1', sendID: 'dnd-a', recvID: 'dnd-b' }));
     const until = Date.now() + 1500;
@@ -123,7 +124,7 @@ describe('a do-not-disturb that ends as its engine is killed', () => {
     cleanup(() => stopProcess(engine, 'SIGKILL'));
     const client = await connectClient(config);
     cleanup(() => client.close());
-    cleanup(async () => (await client.nc.jetstreamManager()).streams.delete(config.STREAM_NAME));
+    cleanup(() => deleteStream(client.nc, config.STREAM_NAME));
     const database = await openDatabase({ url: config.DATABASE_URL });
     cleanup(() => database.close());
     const owners = Array.from({ length: 20 }, (_, i) => `dnd-k${String(i).padStart(2, '0')}`);

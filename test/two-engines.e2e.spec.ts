@@ -2,6 +2,7 @@ import { type Config, type Engine, startEngine } from '@im/api';
 import { silentLogger } from '@im/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, message, type TestClient, testConfig } from './support/harness.ts';
+import { deleteStream } from './support/streams.ts';
 
 describe('two engine processes serving one chat through the queue group', () => {
   let config: Config;
@@ -18,7 +19,7 @@ describe('two engine processes serving one chat through the queue group', () => 
   });
   afterAll(async () => {
     for (const engine of engines) await engine.stop();
-    await (await client.nc.jetstreamManager()).streams.delete(config.STREAM_NAME).catch(() => {});
+    await deleteStream(client.nc, config.STREAM_NAME);
     await client.close();
   });
 

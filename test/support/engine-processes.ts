@@ -4,6 +4,7 @@ import type { EngineDatabase, EngineSchema } from '@im/projector';
 import { afterAll, beforeAll } from 'vitest';
 import { type CliProcess, configEnv, startEngineProcess, stopProcess } from './cli-process.ts';
 import { connectClient, type TestClient, testConfig } from './harness.ts';
+import { deleteStream } from './streams.ts';
 
 /** Several engine processes on one database, each named `<INSTANCE_ID>-<name>` in the leases. */
 export interface EngineProcesses {
@@ -42,8 +43,7 @@ export const useEngineProcesses = (
   }, 120_000);
   afterAll(async () => {
     for (const engine of handle.engines.values()) await stopProcess(engine, 'SIGKILL');
-    const jsm = await handle.client.nc.jetstreamManager();
-    await jsm.streams.delete(handle.config.STREAM_NAME).catch(() => false);
+    await deleteStream(handle.client.nc, handle.config.STREAM_NAME);
     await handle.client.close();
     await handle.database.close();
   });

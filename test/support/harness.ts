@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { connect, type JsMsg, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
+import { deleteStream } from './streams.ts';
 
 let counter = 0;
 const unique = () => `${inject('runId')}_${process.pid}_${++counter}`;
@@ -210,8 +211,7 @@ export const startTestEngine = async (
     async stop() {
       await callbacks.stop();
       await engine.stop();
-      const jsm = await client.nc.jetstreamManager();
-      await jsm.streams.delete(config.STREAM_NAME).catch(() => {});
+      await deleteStream(client.nc, config.STREAM_NAME);
       await client.close();
     },
   };
