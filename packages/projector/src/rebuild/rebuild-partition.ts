@@ -97,33 +97,37 @@ export const rebuildPartition = async (
     throw new RangeError(`partition: ${only} is not one of the database's 0–${partitions - 1}`);
   const head = await logHead(db);
   options.progress?.setTotal(await eventsUpTo(db, LOG_START, head ?? LOG_START));
-  return withReplay({ ...options, partitions, only }, 'rebuild', async (replay, table, counted) => {
-    const phase = timer(options.logger);
-    replay.projectedUpTo(positionsOf(partitions, await liveCheckpoints(db, partitions)));
-    await replay.build(head ?? LOG_START);
-    phase('built');
-    // What arrived meanwhile is applied before the switch, which holds the partition's projector.
-    const now = await logHead(db);
-    if (now) {
+  return withReplay(
+    { ...options, partitions, only },
+    'partition',
+    async (replay, table, counted) => {
+      const phase = timer(options.logger);
       replay.projectedUpTo(positionsOf(partitions, await liveCheckpoints(db, partitions)));
-      await replay.catchUp(db, now);
-    }
-    phase('followed the log');
-    const switched = await switchPartition(db, replay, table.tables, { partitions, only });
-    phase('switched');
-    await table.drop();
-    options.progress?.finish();
-    const seconds = (performance.now() - started) / 1000;
-    const { rows } = await sql<{ n: number }>`
+      await replay.build(head ?? LOG_START);
+      phase('built');
+      // What arrived meanwhile is applied before the switch, which holds the partition's projector.
+      const now = await logHead(db);
+      if (now) {
+        replay.projectedUpTo(positionsOf(partitions, await liveCheckpoints(db, partitions)));
+        await replay.catchUp(db, now);
+      }
+      phase('followed the log');
+      const switched = await switchPartition(db, replay, table.tables, { partitions, only });
+      phase('switched');
+      await table.drop();
+      options.progress?.finish();
+      const seconds = (performance.now() - started) / 1000;
+      const { rows } = await sql<{ n: number }>`
       SELECT count(*)::int AS n FROM ${sql.table(LIVE_TABLES.items)}
       WHERE partition = ${only}`.execute(db);
-    return {
-      ...switched,
-      partitions,
-      events: counted(),
-      rows: rows[0]?.n ?? 0,
-      seconds,
-      eventsPerSecond: Math.round(counted() / seconds),
-    };
-  });
+      return {
+        ...switched,
+        partitions,
+        events: counted(),
+        rows: rows[0]?.n ?? 0,
+        seconds,
+        eventsPerSecond: Math.round(counted() / seconds),
+      };
+    },
+  );
 };

@@ -198,6 +198,16 @@ describe('rebuild and verify against the live projector', () => {
       'group_state',
       'group_state_pkey',
     ]);
+    // Switched in, the tables survive a crash as the ones they replaced did (none is unlogged).
+    const persistence = await sql<{ name: string; persistence: string }>`
+      SELECT relname AS name, relpersistence AS persistence FROM pg_class
+      WHERE relname IN ('conversation_item', 'group_state', 'conversation_group')
+      ORDER BY relname`.execute(database.db);
+    expect(persistence.rows).toEqual([
+      { name: 'conversation_group', persistence: 'p' },
+      { name: 'conversation_item', persistence: 'p' },
+      { name: 'group_state', persistence: 'p' },
+    ]);
   });
 
   it('builds the same read model when the rows do not fit in memory', async () => {

@@ -143,7 +143,7 @@ export const rebuildReadModel = async (options: RebuildOptions): Promise<Rebuild
       replay.projectedUpTo(positionsOf(before, live));
       await replay.build(target);
       phase('built');
-      // Follow the log until a round finds little to do, then once more after the table is logged.
+      // Follow the log until a round finds little to do, then once more after the table is vacuumed.
       const follow = async () => {
         const now = await logHead(db);
         if (!now) return 0;
@@ -156,9 +156,9 @@ export const rebuildReadModel = async (options: RebuildOptions): Promise<Rebuild
       const batchSize = options.batchSize ?? DEFAULTS.batchSize;
       for (let round = 0; round < 20 && (await follow()) >= batchSize; round++);
       phase('followed the log');
-      await table.setLogged();
+      await table.prepareToServe();
       await follow();
-      phase('logged the table');
+      phase('vacuumed the table');
 
       const attempts = options.switchAttempts ?? DEFAULTS.attempts;
       for (let attempt = 1; ; attempt++) {

@@ -75,7 +75,11 @@ export const eventsUpTo = async (
 /** A replay into a new scratch table, with progress, and the table dropped if anything fails. */
 export const withReplay = async <T>(
   options: ReplayRunOptions,
-  purpose: string,
+  /**
+   * What the scratch tables are for: a rebuild's serve once switched in; a partition's rebuild
+   * copies its rows into the live tables; verify only compares.
+   */
+  purpose: 'rebuild' | 'partition' | 'verify',
   work: (replay: Replay, table: ScratchTable, counted: () => number) => Promise<T>,
 ): Promise<T> => {
   const { database, logger } = options;
@@ -84,7 +88,9 @@ export const withReplay = async <T>(
   await sql`ANALYZE events`
     .execute(db)
     .catch((error) => logger.warn('ANALYZE events failed', { error }));
-  const table = await createScratchTable(db, scratchName(purpose));
+  const table = await createScratchTable(db, scratchName(purpose), {
+    serves: purpose === 'rebuild',
+  });
   const url = database.kind === 'postgres' ? options.databaseUrl : undefined;
   const threads = url && options.only === undefined ? (options.threads ?? 1) : 1;
   // Folded here, the log is read beside the fold; in threads, each reads its own.
@@ -105,7 +111,7 @@ export const withReplay = async <T>(
     ...(options.only === undefined ? {} : { only: options.only }),
     batchSize,
     cacheRows,
-    indexes: purpose === 'rebuild',
+    indexes: purpose !== 'verify',
     onEvents,
     ...(url && threads > 1
       ? {

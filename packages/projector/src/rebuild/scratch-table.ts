@@ -15,20 +15,25 @@ export interface ScratchTable {
   /** Builds the secondary indexes that creation left out; a bulk load is faster without them. */
   createIndexes(): Promise<void>;
   /**
-   * Makes the table crash-safe again before it serves (it is written to the WAL once, whole), and
-   * vacuums it: a table that serves straight after a bulk load has every page's hint bits and
-   * visibility to set on its first reads and autovacuum's visit to come, which slowed the first
-   * minute of load after a rebuild.
+   * Vacuums the tables before they serve: a table that serves straight after a bulk load has
+   * every page's hint bits and visibility to set on its first reads and autovacuum's visit to
+   * come, which slowed the first minute of load after a rebuild.
    */
-  setLogged(): Promise<void>;
+  prepareToServe(): Promise<void>;
   drop(): Promise<void>;
 }
 
 /**
- * Tables to build a read model in, beside the live ones: created by the same definitions,
- * unlogged, with the conversation table's secondary indexes held back until the bulk load is done.
+ * Tables to build a read model in, beside the live ones: created by the same definitions, with
+ * the conversation table's secondary indexes held back until the bulk load is done. Tables that
+ * will serve are logged from the start: making an unlogged table logged rewrites it whole, which
+ * cost more than logging its load. Tables that are only compared or copied stay unlogged.
  */
-export const createScratchTable = async (db: Db, name: string): Promise<ScratchTable> => {
+export const createScratchTable = async (
+  db: Db,
+  name: string,
+  options: { serves: boolean },
+): Promise<ScratchTable> => {
   const tables = {
     items: name,
     groups: `${name}_group_state`,
@@ -37,8 +42,9 @@ export const createScratchTable = async (db: Db, name: string): Promise<ScratchT
   await createConversationTable(db, name);
   await createGroupTable(db, tables.groups);
   await createConversationGroupTable(db, tables.conversationGroups);
-  for (const table of tablesOf(tables))
-    await sql`ALTER TABLE ${sql.table(table)} SET UNLOGGED`.execute(db);
+  if (!options.serves)
+    for (const table of tablesOf(tables))
+      await sql`ALTER TABLE ${sql.table(table)} SET UNLOGGED`.execute(db);
   const secondary = await sql<{ indexname: string; indexdef: string }>`
     SELECT i.indexname, i.indexdef FROM pg_indexes i
     WHERE i.schemaname = current_schema() AND i.tablename = ${name}
@@ -55,11 +61,9 @@ export const createScratchTable = async (db: Db, name: string): Promise<ScratchT
       await sql`ANALYZE ${sql.table(name)}`.execute(db);
       indexed = true;
     },
-    async setLogged() {
-      for (const table of tablesOf(tables)) {
-        await sql`ALTER TABLE ${sql.table(table)} SET LOGGED`.execute(db);
+    async prepareToServe() {
+      for (const table of tablesOf(tables))
         await sql`VACUUM (ANALYZE) ${sql.table(table)}`.execute(db);
-      }
     },
     async drop() {
       for (const table of tablesOf(tables))
