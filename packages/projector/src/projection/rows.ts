@@ -168,6 +168,12 @@ const writeConversationGroups = async (
 };
 
 /**
+ * Rows per statement of a bulk load: PostgreSQL took longer over the same rows in statements of
+ * WRITE_CHUNK (README, Performance).
+ */
+const LOAD_CHUNK = 1000;
+
+/**
  * Inserts rows that are not in the tables yet (a rebuild's bulk load into its empty scratch
  * tables): no conflict check for the conversation rows, and several statements at once on the
  * pool's connections.
@@ -182,8 +188,8 @@ export const insertNewStates = async (
   let next = 0;
   const insertChunks = async () => {
     for (let start = next; start < rows.length; start = next) {
-      next += WRITE_CHUNK;
-      await upsertStates(tables.items, rows.slice(start, start + WRITE_CHUNK), {
+      next += LOAD_CHUNK;
+      await upsertStates(tables.items, rows.slice(start, start + LOAD_CHUNK), {
         partitions: options.partitions,
         newRows: true,
       }).execute(db);
