@@ -45,14 +45,19 @@ const accumulateMention = (current: GroupAtType, flag: GroupAtType): GroupAtType
   return (current | flag) as GroupAtType;
 };
 
-/** One serialisation per message, however many member rows a group message reaches. */
-const serialized = new WeakMap<RecordedMessage, string>();
+/**
+ * The message serialised last: the owners an event reaches (both sides of a chat, the members a
+ * group message names) are evolved one after another, so one serialisation serves them all. A
+ * WeakMap of every message did the same at twice the cost, and kept a replay's garbage collector
+ * busy with its entries.
+ */
+let lastMessage: RecordedMessage | undefined;
+let lastJSON = '';
 
 /** The recorded message as `latestMsg`, its fields in SPEC §2's order whatever order storage kept. */
 export const latestMsgJSON = (m: RecordedMessage): string => {
-  const known = serialized.get(m);
-  if (known !== undefined) return known;
-  const json = JSON.stringify({
+  if (m === lastMessage) return lastJSON;
+  lastJSON = JSON.stringify({
     clientMsgID: m.clientMsgID,
     serverMsgID: m.serverMsgID,
     sendID: m.sendID,
@@ -64,8 +69,8 @@ export const latestMsgJSON = (m: RecordedMessage): string => {
     sendTime: m.sendTime,
     seq: m.seq,
   });
-  serialized.set(m, json);
-  return json;
+  lastMessage = m;
+  return lastJSON;
 };
 
 const evolveMessage = (
