@@ -108,46 +108,43 @@ const evolveMessage = (
   return next;
 };
 
-/**
- * One owner's conversation after an event: the single definition of every rule of SPEC §3 that
- * the read model follows. Returns the state unchanged (same reference) when the event does not
- * touch it, and undefined when the owner has no such conversation.
- */
-export const evolve = (
+/** A member's group conversation after a join: made, or unfrozen on a rejoin. */
+const evolveJoin = (
   state: ConversationState | undefined,
-  event: ConversationEvent,
+  event: Extract<ConversationEvent, { type: 'GroupMembersJoined' }>,
   owner: string,
-): ConversationState | undefined => {
-  switch (event.type) {
-    case 'MessageRecorded':
-      return evolveMessage(state, event, owner);
-    case 'GroupMembersJoined': {
-      const { groupID, maxSeq } = event.data;
-      if (!state) {
-        return {
-          ...newConversationState(owner, `sg_${groupID}`, 3, { groupID }),
-          maxSeq,
-          minSeq: maxSeq + 1,
-        };
-      }
-      if (!state.isNotInGroup) return state;
-      // Rejoining lifts the freeze; what was sent while away stays below minSeq. Nothing is unread
-      // then, so no @ flag is left pointing at it.
-      return {
-        ...state,
-        isNotInGroup: false,
-        maxSeq: Math.max(state.maxSeq, maxSeq),
-        minSeq: Math.max(state.minSeq, maxSeq + 1),
-        groupAtType: 0,
-      };
-    }
-    case 'GroupMembersLeft':
-      if (!state || state.isNotInGroup) return state;
-      return { ...state, isNotInGroup: true, maxSeq: Math.max(state.maxSeq, event.data.maxSeq) };
-    default:
-      break;
+): ConversationState => {
+  const { groupID, maxSeq } = event.data;
+  if (!state) {
+    return {
+      ...newConversationState(owner, `sg_${groupID}`, 3, { groupID }),
+      maxSeq,
+      minSeq: maxSeq + 1,
+    };
   }
-  if (!state) return undefined;
+  if (!state.isNotInGroup) return state;
+  // Rejoining lifts the freeze; what was sent while away stays below minSeq. Nothing is unread
+  // then, so no @ flag is left pointing at it.
+  return {
+    ...state,
+    isNotInGroup: false,
+    maxSeq: Math.max(state.maxSeq, maxSeq),
+    minSeq: Math.max(state.minSeq, maxSeq + 1),
+    groupAtType: 0,
+  };
+};
+
+/** The events that only change a conversation the owner has: reads, marks, settings, clears. */
+type OwnConversationEvent = Exclude<
+  ConversationEvent,
+  { type: 'MessageRecorded' | 'GroupMembersJoined' | 'GroupMembersLeft' }
+>;
+
+/** An existing conversation after one of the owner's own events (or a sweep on the owner's behalf). */
+const evolveExisting = (
+  state: ConversationState,
+  event: OwnConversationEvent,
+): ConversationState => {
   switch (event.type) {
     case 'ConversationMarkedRead': {
       const hasReadSeq = Math.max(state.hasReadSeq, event.data.hasReadSeq);
@@ -215,6 +212,29 @@ export const evolve = (
     case 'ConversationGroupUpdated':
     case 'ConversationGroupDeleted':
       return state;
+  }
+};
+
+/**
+ * One owner's conversation after an event: the single definition of every rule of SPEC §3 that
+ * the read model follows. Returns the state unchanged (same reference) when the event does not
+ * touch it, and undefined when the owner has no such conversation.
+ */
+export const evolve = (
+  state: ConversationState | undefined,
+  event: ConversationEvent,
+  owner: string,
+): ConversationState | undefined => {
+  switch (event.type) {
+    case 'MessageRecorded':
+      return evolveMessage(state, event, owner);
+    case 'GroupMembersJoined':
+      return evolveJoin(state, event, owner);
+    case 'GroupMembersLeft':
+      if (!state || state.isNotInGroup) return state;
+      return { ...state, isNotInGroup: true, maxSeq: Math.max(state.maxSeq, event.data.maxSeq) };
+    default:
+      return state && evolveExisting(state, event);
   }
 };
 
