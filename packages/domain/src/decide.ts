@@ -46,6 +46,23 @@ export type OwnerCommand =
       settings: Partial<ConversationSettings>;
     };
 
+/** The settings asked for that differ from the conversation's. */
+const changedSettings = (
+  asked: Partial<ConversationSettings>,
+  state: ConversationState,
+): Partial<ConversationSettings> => {
+  const settings: Partial<ConversationSettings> = {};
+  // A new opt replaces a timer: without an end of its own, it has none.
+  const wanted =
+    asked.recvMsgOpt !== undefined && asked.recvMsgOptUntil === undefined
+      ? { ...asked, recvMsgOptUntil: 0 }
+      : asked;
+  for (const [key, value] of Object.entries(wanted) as Array<[keyof ConversationSettings, never]>) {
+    if (state[key] !== value) settings[key] = value;
+  }
+  return settings;
+};
+
 const candidate = (
   command: OwnerCommand,
   state: ConversationState,
@@ -113,20 +130,11 @@ const candidate = (
         data: { owner, conversationID, draftText, draftTextTime },
       };
     }
-    case 'ChangeSettings': {
-      const settings: Partial<ConversationSettings> = {};
-      // A new opt replaces a timer: without an end of its own, it has none.
-      const wanted =
-        command.settings.recvMsgOpt !== undefined && command.settings.recvMsgOptUntil === undefined
-          ? { ...command.settings, recvMsgOptUntil: 0 }
-          : command.settings;
-      for (const [key, value] of Object.entries(wanted) as Array<
-        [keyof ConversationSettings, never]
-      >) {
-        if (state[key] !== value) settings[key] = value;
-      }
-      return { type: 'ConversationSettingsChanged', data: { owner, conversationID, settings } };
-    }
+    case 'ChangeSettings':
+      return {
+        type: 'ConversationSettingsChanged',
+        data: { owner, conversationID, settings: changedSettings(command.settings, state) },
+      };
   }
 };
 
