@@ -126,22 +126,17 @@ const databasePartitions = async (config: Config, database: EngineDatabase, logg
   return partitions;
 };
 
-/**
- * Opens storage, migrates, connects NATS, and runs the projection (projector and publisher, on
- * worker threads or here) and the service.
- */
-export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
-  const { database, nc } = await connectDependencies(config, logger);
-  const partitions = await databasePartitions(config, database, logger);
-  const watcher = await createProjectionWatcher(database, { partitions });
-  const threads = database.kind === 'postgres' ? projectorThreads(config) : 1;
-  const projection = createProjectionHost({
-    config,
-    database,
-    nc,
-    logger,
-    partitions,
-    threads,
+/** The projection host of the engine's partitions, telling the watcher where each partition got. */
+const createProjection = (
+  parts: { config: Config; database: EngineDatabase; nc: NatsConnection; logger: Logger },
+  layout: { partitions: number; threads: number },
+  watcher: ProjectionWatcher,
+) => {
+  const { logger } = parts;
+  const { partitions } = layout;
+  return createProjectionHost({
+    ...parts,
+    ...layout,
     onProjected(checkpoints) {
       for (const [partition, checkpoint] of checkpoints)
         watcher.advance([partition], checkpoint.position);
@@ -155,6 +150,32 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
       process.kill(process.pid, 'SIGTERM');
     },
   });
+};
+
+/** Metrics only where they are served: nothing is counted, and no process metrics run, otherwise. */
+const metricsIfServed = async (
+  config: Config,
+  sources: Parameters<typeof createMetrics>[0],
+  logger: Logger,
+) =>
+  config.METRICS_PORT === undefined
+    ? undefined
+    : serveMetrics(createMetrics(sources), config.METRICS_PORT, logger);
+
+/**
+ * Opens storage, migrates, connects NATS, and runs the projection (projector and publisher, on
+ * worker threads or here) and the service.
+ */
+export const startEngine = async (config: Config, logger: Logger): Promise<Engine> => {
+  const { database, nc } = await connectDependencies(config, logger);
+  const partitions = await databasePartitions(config, database, logger);
+  const watcher = await createProjectionWatcher(database, { partitions });
+  const threads = database.kind === 'postgres' ? projectorThreads(config) : 1;
+  const projection = createProjection(
+    { config, database, nc, logger },
+    { partitions, threads },
+    watcher,
+  );
   const reads = await openReadRoute(config, database, nc, logger);
   const context = createContext(config, {
     database,
@@ -177,18 +198,11 @@ export const startEngine = async (config: Config, logger: Logger): Promise<Engin
     };
   };
   await projection.start();
-  // Only where they are served: nothing is counted, and no process metrics run, otherwise.
-  const metrics =
-    config.METRICS_PORT === undefined
-      ? undefined
-      : await serveMetrics(
-          createMetrics({
-            projection: () => projection.stats(),
-            listCache: () => context.listCache.stats(),
-          }),
-          config.METRICS_PORT,
-          logger,
-        );
+  const metrics = await metricsIfServed(
+    config,
+    { projection: () => projection.stats(), listCache: () => context.listCache.stats() },
+    logger,
+  );
   const service = await startService({
     nc,
     context,
