@@ -72,6 +72,60 @@ const replayOptions = (options: Options, config: Config, logger: Logger, label: 
   }),
 });
 
+/** `start`: the engine until SIGINT or SIGTERM, with a nats-server of its own when NATS_URL is unset. */
+const startCommand = async (config: Config, logger: Logger): Promise<number> => {
+  // Without NATS_URL, a nats-server of its own where there is one to run (as PGlite).
+  const binary = process.env.NATS_URL === undefined ? findNatsServer() : undefined;
+  const nats = binary ? await startEmbeddedNats(binary, config.DATA_DIR, logger) : undefined;
+  try {
+    const engine = await startEngine(nats ? { ...config, NATS_URL: nats.url } : config, logger);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    logger.info('stopping');
+    await engine.stop();
+  } finally {
+    await nats?.stop();
+  }
+  return EXIT.ok;
+};
+
+/** `rebuild`: the whole read model, one partition in place, or a dry run that only compares. */
+const rebuildCommand = async (
+  options: Options,
+  config: Config,
+  logger: Logger,
+): Promise<number> => {
+  const dryRun = options['dry-run'] === true;
+  const replay = replayOptions(options, config, logger, dryRun ? 'rebuild (dry run)' : 'rebuild');
+  const only = partitionNumber(options);
+  if (only !== undefined && options.partitions !== undefined)
+    throw new UsageError('--partition and --partitions: choose one');
+  const onePartition = only === undefined ? {} : { only };
+  return withDatabase(config, async (database) => {
+    await migrateToLatest(database);
+    if (dryRun) {
+      const result = await verifyReadModel({ database, ...replay, ...onePartition }).catch(
+        asUsageError,
+      );
+      logger.info('rebuild dry run done', { ...result, comparison: undefined });
+      process.stdout.write(describeVerify(result));
+      return result.equal ? EXIT.ok : EXIT.failed;
+    }
+    const partitions = positiveInteger(options, 'partitions');
+    if (partitions !== undefined && partitions > MAX_PARTITIONS)
+      throw new UsageError(`--partitions: at most ${MAX_PARTITIONS}`);
+    const result =
+      only === undefined
+        ? await rebuildReadModel({ database, ...replay, partitions })
+        : await rebuildPartition({ database, ...replay, only }).catch(asUsageError);
+    logger.info('rebuild done: switched to the rebuilt read model', { ...result });
+    process.stdout.write(describeRebuild(result));
+    return EXIT.ok;
+  });
+};
+
 const run = async (
   name: Command,
   options: Options,
@@ -90,57 +144,10 @@ const run = async (
         logger.info('migrated', { applied: result.results?.map((r) => r.migrationName) ?? [] });
         return EXIT.ok;
       });
-    case 'start': {
-      // Without NATS_URL, a nats-server of its own where there is one to run (as PGlite).
-      const binary = process.env.NATS_URL === undefined ? findNatsServer() : undefined;
-      const nats = binary ? await startEmbeddedNats(binary, config.DATA_DIR, logger) : undefined;
-      try {
-        const engine = await startEngine(nats ? { ...config, NATS_URL: nats.url } : config, logger);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', () => resolve());
-          process.once('SIGTERM', () => resolve());
-        });
-        logger.info('stopping');
-        await engine.stop();
-      } finally {
-        await nats?.stop();
-      }
-      return EXIT.ok;
-    }
-    case 'rebuild': {
-      const dryRun = options['dry-run'] === true;
-      const replay = replayOptions(
-        options,
-        config,
-        logger,
-        dryRun ? 'rebuild (dry run)' : 'rebuild',
-      );
-      const only = partitionNumber(options);
-      if (only !== undefined && options.partitions !== undefined)
-        throw new UsageError('--partition and --partitions: choose one');
-      const onePartition = only === undefined ? {} : { only };
-      return withDatabase(config, async (database) => {
-        await migrateToLatest(database);
-        if (dryRun) {
-          const result = await verifyReadModel({ database, ...replay, ...onePartition }).catch(
-            asUsageError,
-          );
-          logger.info('rebuild dry run done', { ...result, comparison: undefined });
-          process.stdout.write(describeVerify(result));
-          return result.equal ? EXIT.ok : EXIT.failed;
-        }
-        const partitions = positiveInteger(options, 'partitions');
-        if (partitions !== undefined && partitions > MAX_PARTITIONS)
-          throw new UsageError(`--partitions: at most ${MAX_PARTITIONS}`);
-        const result =
-          only === undefined
-            ? await rebuildReadModel({ database, ...replay, partitions })
-            : await rebuildPartition({ database, ...replay, only }).catch(asUsageError);
-        logger.info('rebuild done: switched to the rebuilt read model', { ...result });
-        process.stdout.write(describeRebuild(result));
-        return EXIT.ok;
-      });
-    }
+    case 'start':
+      return startCommand(config, logger);
+    case 'rebuild':
+      return rebuildCommand(options, config, logger);
     case 'verify': {
       const replay = replayOptions(options, config, logger, 'verify');
       const only = partitionNumber(options);
