@@ -5,7 +5,7 @@ import { message, useTestEngine } from './support/harness.ts';
 const port = await freePort();
 const t = useTestEngine({ METRICS_PORT: String(port) });
 
-it('serves Prometheus metrics: request counts and latency histograms by method and code, projection and publisher figures', async () => {
+it('serves Prometheus metrics: request counts and latency histograms by method and code, projection, publisher and list-cache figures', async () => {
   await t.request(
     'recordMessage',
     message({ clientMsgID: 'mt-1', sendID: 'mt-a', recvID: 'mt-b' }),
@@ -17,6 +17,8 @@ it('serves Prometheus metrics: request counts and latency histograms by method a
     isPinned: true,
   });
   await t.raw('getTotalUnreadMsgCount', { userID: 'not.an.id' });
+  // The whole list twice, unchanged in between: read once, then answered from the cache.
+  for (let i = 0; i < 2; i++) await t.request('getAllConversationList', { userID: 'mt-a' });
 
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
   expect(response.status).toBe(200);
@@ -39,6 +41,10 @@ it('serves Prometheus metrics: request counts and latency histograms by method a
   );
   expect(value('im_engine_projection_events_total')).toBeGreaterThanOrEqual(1);
   expect(value('im_engine_publisher_backlog')).toBeGreaterThanOrEqual(0);
+  expect(value('im_engine_publisher_connected')).toBe(1);
+  expect(value('im_engine_list_cache_misses_total')).toBe(1);
+  expect(value('im_engine_list_cache_hits_total')).toBe(1);
+  expect(value('im_engine_list_cache_bytes')).toBeGreaterThan(0);
   expect(text).toMatch(/^im_engine_projection_lag_events\{partition="\d+"\} \d+$/m);
   expect(text).toContain('im_engine_process_resident_memory_bytes');
   expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);

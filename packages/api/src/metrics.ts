@@ -9,6 +9,45 @@ export interface MetricsSources {
   listCache(): { hits: number; misses: number; bytes: number };
 }
 
+/** Gauges read from the engine's own figures when scraped: name, help and value. */
+const SCRAPED: ReadonlyArray<[string, string, (sources: MetricsSources) => number]> = [
+  [
+    'im_engine_projection_events_per_second',
+    'Events this process projected per second, lately',
+    (sources) => sources.projection().projector.eventsPerSecond ?? 0,
+  ],
+  [
+    'im_engine_projection_events_total',
+    'Events this process projected since it started',
+    (sources) => sources.projection().projector.eventsProjected,
+  ],
+  [
+    'im_engine_publisher_backlog',
+    'Callbacks in the outbox not published yet',
+    (sources) => sources.projection().publisher.backlog,
+  ],
+  [
+    'im_engine_publisher_connected',
+    '1 while the callback publisher is connected to NATS',
+    (sources) => (sources.projection().publisher.connected ? 1 : 0),
+  ],
+  [
+    'im_engine_list_cache_hits_total',
+    'Whole lists answered from the cache',
+    (sources) => sources.listCache().hits,
+  ],
+  [
+    'im_engine_list_cache_misses_total',
+    'Whole lists read from the database',
+    (sources) => sources.listCache().misses,
+  ],
+  [
+    'im_engine_list_cache_bytes',
+    'Bytes of whole lists cached',
+    (sources) => sources.listCache().bytes,
+  ],
+];
+
 /**
  * The engine's Prometheus metrics (prom-client): each request by method and outcome, with its
  * latency; the projection's lag and throughput per partition, the publisher's backlog, and the
@@ -42,50 +81,15 @@ export const createMetrics = (sources: MetricsSources) => {
     labelNames: ['partition'],
     registers: [registry],
   });
-  const gauge = (name: string, help: string, value: () => number) =>
+  for (const [name, help, value] of SCRAPED)
     new Gauge({
       name,
       help,
       registers: [registry],
       collect() {
-        this.set(value());
+        this.set(value(sources));
       },
     });
-  gauge(
-    'im_engine_projection_events_per_second',
-    'Events this process projected per second, lately',
-    () => sources.projection().projector.eventsPerSecond ?? 0,
-  );
-  gauge(
-    'im_engine_projection_events_total',
-    'Events this process projected since it started',
-    () => sources.projection().projector.eventsProjected,
-  );
-  gauge(
-    'im_engine_publisher_backlog',
-    'Callbacks in the outbox not published yet',
-    () => sources.projection().publisher.backlog,
-  );
-  gauge(
-    'im_engine_publisher_connected',
-    '1 while the callback publisher is connected to NATS',
-    () => (sources.projection().publisher.connected ? 1 : 0),
-  );
-  gauge(
-    'im_engine_list_cache_hits_total',
-    'Whole lists answered from the cache',
-    () => sources.listCache().hits,
-  );
-  gauge(
-    'im_engine_list_cache_misses_total',
-    'Whole lists read from the database',
-    () => sources.listCache().misses,
-  );
-  gauge(
-    'im_engine_list_cache_bytes',
-    'Bytes of whole lists cached',
-    () => sources.listCache().bytes,
-  );
 
   const refreshLag = () => {
     lagEvents.reset();
