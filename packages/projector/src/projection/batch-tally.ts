@@ -44,22 +44,66 @@ const CONVERSATION_GROUP_KINDS = {
   deleted: ChangeKind.conversationGroupDeleted,
 } as const;
 
-/** The batch's bookkeeping while it evolves. */
-export const createTally = (states: StateSet, scope: PartitionScope, recording: boolean) => {
-  /** The traceparent and cause of the event being applied: its changes' callbacks carry them. */
+type ConversationGroupChange = keyof typeof CONVERSATION_GROUP_KINDS;
+
+/**
+ * What a batch records for its callbacks (when `recording`): changes by name and group messages,
+ * each carrying the traceparent and cause of the event being applied.
+ */
+const createChangeLog = (scope: PartitionScope, recording: boolean) => {
   let origin: Pick<LoggedEvent, 'traceparent' | 'cause'> = {};
-  const traced = () => origin;
-  const changed = new Set<ConversationState>();
-  const changedGroups = new Set<PartitionGroup>();
-  const changedConversationGroups = new Map<string, ConversationGroupRow>();
   const changes: ConversationChange[] = [];
   const fanouts: GroupFanout[] = [];
-  const unreadDeltas = new Map<string, number>();
   return {
     recording,
+    changes,
+    fanouts,
     tracing(event: LoggedEvent) {
       origin = originOf(event);
     },
+    change(change: Omit<ConversationChange, 'partition' | 'traceparent' | 'cause'>) {
+      if (recording)
+        changes.push({ partition: scope.partitionOf(change.owner), ...change, ...origin });
+    },
+    /** An owner's conversation group changed at `version`: its callback, by kind. */
+    conversationGroupChanged(
+      owner: string,
+      version: number,
+      conversationGroupID: string,
+      kind: ConversationGroupChange,
+    ) {
+      this.change({
+        owner,
+        version,
+        conversationID: conversationGroupID,
+        kind: CONVERSATION_GROUP_KINDS[kind],
+        totalChanged: false,
+      });
+    },
+    /** A group message's row: the views of the members it does not name changed. */
+    fanout(after: PartitionGroup, previousMaxSeq: number) {
+      if (!recording) return;
+      fanouts.push({
+        partition: after.partition,
+        version: after.version,
+        conversationID: after.conversationID,
+        seq: after.maxSeq,
+        previousMaxSeq,
+        ...origin,
+      });
+    },
+  };
+};
+
+/** The batch's bookkeeping while it evolves. */
+export const createTally = (states: StateSet, scope: PartitionScope, recording: boolean) => {
+  const log = createChangeLog(scope, recording);
+  const changed = new Set<ConversationState>();
+  const changedGroups = new Set<PartitionGroup>();
+  const changedConversationGroups = new Map<string, ConversationGroupRow>();
+  const unreadDeltas = new Map<string, number>();
+  return {
+    tracing: log.tracing,
     /**
      * A row the event changed by name: stored, its stored total moved, and the change of the
      * owner's view (before, `view` after) recorded.
@@ -75,45 +119,20 @@ export const createTally = (states: StateSet, scope: PartitionScope, recording: 
       changed.add(after);
       const delta = storedContribution(after) - (before ? storedContribution(before) : 0);
       if (delta !== 0) unreadDeltas.set(after.owner, (unreadDeltas.get(after.owner) ?? 0) + delta);
-      if (!recording) return;
+      if (!log.recording) return;
       for (const conversationGroupID of affectedConversationGroups(before, view))
-        this.conversationGroupChanged(after.owner, after.version, conversationGroupID, 'changed');
+        log.conversationGroupChanged(after.owner, after.version, conversationGroupID, 'changed');
       const kind = changeKind(before, view);
       if (kind === undefined) return;
       const totalChanged = unreadContribution(view) !== (before ? unreadContribution(before) : 0);
-      changes.push({
-        partition: scope.partitionOf(after.owner),
-        owner: after.owner,
-        version: after.version,
-        conversationID: after.conversationID,
-        kind,
-        totalChanged,
-        ...traced(),
-      });
+      const { owner, version, conversationID } = after;
+      log.change({ owner, version, conversationID, kind, totalChanged });
     },
     /** An owner's conversation group made, changed or deleted by its own event. */
-    conversationGroup(row: ConversationGroupRow, kind: 'added' | 'changed' | 'deleted') {
+    conversationGroup(row: ConversationGroupRow, kind: ConversationGroupChange) {
       states.rememberConversationGroup(row);
       changedConversationGroups.set(`${row.owner}\u0000${row.conversationGroupID}`, row);
-      this.conversationGroupChanged(row.owner, row.version, row.conversationGroupID, kind);
-    },
-    /** An owner's conversation group changed at `version`: its callback, by kind. */
-    conversationGroupChanged(
-      owner: string,
-      version: number,
-      conversationGroupID: string,
-      kind: 'added' | 'changed' | 'deleted',
-    ) {
-      if (!recording) return;
-      changes.push({
-        partition: scope.partitionOf(owner),
-        owner,
-        version,
-        conversationID: conversationGroupID,
-        kind: CONVERSATION_GROUP_KINDS[kind],
-        totalChanged: false,
-        ...traced(),
-      });
+      log.conversationGroupChanged(row.owner, row.version, row.conversationGroupID, kind);
     },
     /** A partition's group row made or changed; by a message, `fanout` for its members. */
     group(after: PartitionGroup, fanout?: { previousMaxSeq: number }) {
@@ -121,23 +140,15 @@ export const createTally = (states: StateSet, scope: PartitionScope, recording: 
       states.rememberGroup(after);
       if (before) changedGroups.delete(before);
       changedGroups.add(after);
-      if (recording && fanout)
-        fanouts.push({
-          partition: after.partition,
-          version: after.version,
-          conversationID: after.conversationID,
-          seq: after.maxSeq,
-          previousMaxSeq: fanout.previousMaxSeq,
-          ...traced(),
-        });
+      if (fanout) log.fanout(after, fanout.previousMaxSeq);
     },
     result: (handled: number): EvolvedBatch => ({
       handled,
       changed: [...changed],
       changedGroups: [...changedGroups],
       changedConversationGroups: [...changedConversationGroups.values()],
-      changes,
-      fanouts,
+      changes: log.changes,
+      fanouts: log.fanouts,
       unreadDeltas,
     }),
   };
