@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
-import {
-  appendWorkload,
-  groupBurst,
-  workload,
-} from '../../../../test/support/projector-workload.ts';
+import { groupBurst } from '../../../../test/support/group-burst.ts';
+import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
 import { ensureLayout } from '../projection/layout.ts';
 import { acquireLeases } from '../projection/lease.ts';
 import { projectBatch } from '../projection/project-batch.ts';

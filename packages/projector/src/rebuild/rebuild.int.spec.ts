@@ -2,12 +2,9 @@ import { silentLogger } from '@im/domain';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngineDatabase } from '../../../../test/support/engine-database.ts';
+import { groupBurst } from '../../../../test/support/group-burst.ts';
 import { createTestDatabase } from '../../../../test/support/harness.ts';
-import {
-  appendWorkload,
-  groupBurst,
-  workload,
-} from '../../../../test/support/projector-workload.ts';
+import { appendWorkload, workload } from '../../../../test/support/projector-workload.ts';
 import { ChangeKind } from '../callbacks/outbox.ts';
 import { earliestOf, liveCheckpoints } from '../projection/checkpoints.ts';
 import { ensureLayout } from '../projection/layout.ts';
