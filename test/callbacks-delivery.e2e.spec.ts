@@ -7,7 +7,6 @@ import { connect } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { configEnv, spawnCli, stopProcess } from './support/cli-process.ts';
 import {
-  answers,
   changesDue,
   crowd,
   dedupe,
@@ -17,14 +16,13 @@ import {
   expectLastStates,
   expectVersionOrder,
   freezeWhileDue,
-  gatewayConnection,
   markerDone,
   nextGroupMessage,
-  patientClient,
   readStream,
   runCommands,
 } from './support/delivery.ts';
 import { testConfig, useCleanup } from './support/harness.ts';
+import { answers, gatewayConnection, patientClient } from './support/patient-client.ts';
 import { startPrivateNats } from './support/private-nats.ts';
 import { deleteStream } from './support/streams.ts';
 

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  message,
-  type ReceivedCallback,
-  startTestEngine,
-  type TestEngine,
-} from './support/harness.ts';
+import type { ReceivedCallback } from './support/callback-collector.ts';
+import { message, startTestEngine, type TestEngine } from './support/harness.ts';
 
 const MEMBERS = 10_000;
 const members = Array.from({ length: MEMBERS }, (_, i) => `m${String(i).padStart(5, '0')}`);

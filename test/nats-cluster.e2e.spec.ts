@@ -12,13 +12,12 @@ import {
   expectedMsgIDs,
   expectLastStates,
   expectVersionOrder,
-  gatewayConnection,
   markerDone,
-  patientClient,
   readStream,
   runCommands,
 } from './support/delivery.ts';
 import { testConfig, useCleanup } from './support/harness.ts';
+import { gatewayConnection, patientClient } from './support/patient-client.ts';
 import { startPrivateNatsCluster } from './support/private-nats.ts';
 
 /** JetStream's API answers nothing for moments while the cluster elects a meta leader: ask again. */

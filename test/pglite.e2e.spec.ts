@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { type Config, type Engine, loadConfig, startEngine } from '@im/api';
 import { silentLogger } from '@im/domain';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { collectCallbacks, connectClient, message, type TestClient } from './support/harness.ts';
+import { collectCallbacks } from './support/callback-collector.ts';
+import { connectClient, message, type TestClient } from './support/harness.ts';
 import { deleteStream } from './support/streams.ts';
 
 describe('with DATABASE_URL unset: the embedded PGlite', () => {

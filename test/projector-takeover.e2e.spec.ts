@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { collectCallbacks } from './support/callback-collector.ts';
 import { type CliProcess, configEnv, runCli, stopProcess } from './support/cli-process.ts';
 import { useEngineProcesses } from './support/engine-processes.ts';
-import { collectCallbacks, message, type Reply } from './support/harness.ts';
+import { message, type Reply } from './support/harness.ts';
 import { holderOf } from './support/partitions.ts';
 
 describe('two engine processes on one database', () => {

@@ -3,8 +3,8 @@ import { silentLogger } from '@im/domain';
 import { openDatabase } from '@im/eventstore';
 import { type EngineSchema, readModel } from '@im/projector';
 import { describe, expect, it } from 'vitest';
-import { patientClient } from './support/delivery.ts';
 import { message, testConfig, useCleanup } from './support/harness.ts';
+import { patientClient } from './support/patient-client.ts';
 import { startPrivatePostgres, startPrivateReplica } from './support/private-postgres.ts';
 
 const APPLY_DELAY_MS = 300;

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import type { ReceivedCallback } from './support/callback-collector.ts';
 import {
   callbacksFor,
   conversationIDs,
   message,
-  type ReceivedCallback,
   type Reply,
   useTestEngine,
 } from './support/harness.ts';

@@ -3,9 +3,10 @@ import { type Config, createLogger, type Engine, loadConfig, startEngine } from 
 import { type ConversationClient, createConversationClient } from '@im/client';
 import { type ConversationItem, type Method, type RequestOf, replySchemas } from '@im/domain';
 import { sql } from 'kysely';
-import { connect, type JsMsg, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
+import { collectCallbacks, type ReceivedCallback } from './callback-collector.ts';
 import { deleteStream } from './streams.ts';
 
 let counter = 0;
@@ -98,65 +99,6 @@ export const connectClient = async (config: Config): Promise<TestClient> => {
       };
     },
     close: () => nc.close(),
-  };
-};
-
-export interface ReceivedCallback {
-  subject: string;
-  userID: string;
-  name: string;
-  msgID: string;
-  version: number;
-  data: any;
-}
-
-/** Everything on the callback stream from its start, read by an ordered consumer. */
-export const collectCallbacks = async (nc: NatsConnection, config: Config) => {
-  const received: ReceivedCallback[] = [];
-  const consumer = await nc.jetstream().consumers.get(config.STREAM_NAME);
-  const messages = await consumer.consume();
-  const waiters = new Set<() => void>();
-  void (async () => {
-    for await (const msg of messages as AsyncIterable<JsMsg>) {
-      const body = msg.json<{ userID: string; version: number; data: unknown }>();
-      const name = msg.subject.split('.').at(-1) ?? '';
-      received.push({
-        subject: msg.subject,
-        userID: body.userID,
-        name,
-        msgID: msg.headers?.get('Nats-Msg-Id') ?? '',
-        version: body.version,
-        data: body.data,
-      });
-      for (const wake of waiters) wake();
-    }
-  })();
-  return {
-    received,
-    /** Resolves with the callbacks once `done` holds for them; fails after `timeoutMs`. */
-    until(
-      done: (all: ReceivedCallback[]) => boolean,
-      timeoutMs = 15_000,
-    ): Promise<ReceivedCallback[]> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!done(received)) return false;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(received);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`callbacks not as expected after ${timeoutMs} ms; got ${received.length}`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-    stop: () => messages.close(),
   };
 };
 
