@@ -280,8 +280,10 @@ export const markerDone = async (
     'recordMessage',
     message({ clientMsgID: `${tag}-end`, sendID: `${tag}-a`, recvID: `${tag}-b` }),
   );
+  // Both sides': the sender's OnNewConversation may be published after the receiver's two.
+  const of = (userID: string) => received().filter((c) => c.userID === userID).length;
   await expect
-    .poll(() => received().filter((c) => c.userID === `${tag}-b`).length >= 2, {
+    .poll(() => of(`${tag}-a`) >= 1 && of(`${tag}-b`) >= 2, {
       message: 'the marker callbacks',
       timeout: 120_000,
     })
