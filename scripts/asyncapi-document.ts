@@ -51,123 +51,137 @@ const natsHeaders = (properties: Json, required: string[]): Json => ({
   required,
 });
 
-/** The AsyncAPI 3.0.0 document of the engine's NATS surface, built from the zod schemas. */
-export const asyncApiDocument = (): Json => {
-  const schemas = {
-    ...toSchemas(
-      methods.map((method) => [`${method}Request`, requestSchemas[method]]),
-      'input',
-    ),
-    ...toSchemas(
-      [
-        ['ConversationItem', conversationItemSchema],
-        ['ConversationGroupItem', conversationGroupItemSchema],
-        ...methods.map((method): [string, z.ZodType] => [`${method}Reply`, replySchemas[method]]),
-        ['ErrorReply', errorReplySchema],
-        ...callbacks.map((name): [string, z.ZodType] => [
-          `${name}Callback`,
-          callbackBodySchema.extend({ data: callbackDataSchemas[name] }),
-        ]),
-      ],
-      'output',
-    ),
+/** The schemas of every request, reply and callback body, by name. */
+const componentSchemas = (): Json => ({
+  ...toSchemas(
+    methods.map((method) => [`${method}Request`, requestSchemas[method]]),
+    'input',
+  ),
+  ...toSchemas(
+    [
+      ['ConversationItem', conversationItemSchema],
+      ['ConversationGroupItem', conversationGroupItemSchema],
+      ...methods.map((method): [string, z.ZodType] => [`${method}Reply`, replySchemas[method]]),
+      ['ErrorReply', errorReplySchema],
+      ...callbacks.map((name): [string, z.ZodType] => [
+        `${name}Callback`,
+        callbackBodySchema.extend({ data: callbackDataSchemas[name] }),
+      ]),
+    ],
+    'output',
+  ),
+});
+
+/** The channels, operations and messages the document lists, filled method by method. */
+interface Surface {
+  channels: Json;
+  operations: Json;
+  messages: Json;
+}
+
+/** A method's request and reply messages, its channels and its request-reply operation. */
+const addMethod = ({ channels, operations, messages }: Surface, method: string) => {
+  messages[`${method}Request`] = {
+    name: `${method}Request`,
+    summary: `The request of ${method}.`,
+    payload: ref(`components/schemas/${method}Request`),
   };
+  messages[`${method}Reply`] = {
+    name: `${method}Reply`,
+    summary: `What ${method} answers when it succeeds.`,
+    payload: ref(`components/schemas/${method}Reply`),
+  };
+  channels[method] = {
+    address: `${PREFIX}.${method}`,
+    messages: { [`${method}Request`]: ref(`components/messages/${method}Request`) },
+  };
+  channels[`${method}Reply`] = {
+    // NATS request-reply answers on the requester's inbox, a subject only the request knows.
+    address: null,
+    description: `The requester's reply subject (inbox) for ${method}.`,
+    messages: {
+      [`${method}Reply`]: ref(`components/messages/${method}Reply`),
+      ErrorReply: ref('components/messages/ErrorReply'),
+    },
+  };
+  operations[method] = {
+    action: 'receive',
+    channel: ref(`channels/${method}`),
+    summary: `Request-reply: ${method}.`,
+    messages: [ref(`channels/${method}/messages/${method}Request`)],
+    reply: {
+      channel: ref(`channels/${method}Reply`),
+      messages: [
+        ref(`channels/${method}Reply/messages/${method}Reply`),
+        ref(`channels/${method}Reply/messages/ErrorReply`),
+      ],
+    },
+    bindings: { nats: { queue: SERVICE_NAME, bindingVersion: '0.1.0' } },
+  };
+};
 
-  const channels: Json = {};
-  const operations: Json = {};
-  const messages: Json = {};
-
-  for (const method of methods) {
-    messages[`${method}Request`] = {
-      name: `${method}Request`,
-      summary: `The request of ${method}.`,
-      payload: ref(`components/schemas/${method}Request`),
-    };
-    messages[`${method}Reply`] = {
-      name: `${method}Reply`,
-      summary: `What ${method} answers when it succeeds.`,
-      payload: ref(`components/schemas/${method}Reply`),
-    };
-    channels[method] = {
-      address: `${PREFIX}.${method}`,
-      messages: { [`${method}Request`]: ref(`components/messages/${method}Request`) },
-    };
-    channels[`${method}Reply`] = {
-      // NATS request-reply answers on the requester's inbox, a subject only the request knows.
-      address: null,
-      description: `The requester's reply subject (inbox) for ${method}.`,
-      messages: {
-        [`${method}Reply`]: ref(`components/messages/${method}Reply`),
-        ErrorReply: ref('components/messages/ErrorReply'),
+/** Any failed request, as the NATS services error convention answers it. */
+const errorReply = (): Json => ({
+  name: 'ErrorReply',
+  summary: 'Any failed request (the NATS services error convention); it changed nothing.',
+  headers: natsHeaders(
+    {
+      'Nats-Service-Error-Code': {
+        type: 'string',
+        // SPEC §4's codes; the engine answers no others.
+        enum: ['400', '404', '409', '413', '500', '503'],
+        description:
+          '400 bad input, 404 unknown conversation, 409 conflict, 413 too large, 500 internal, 503 storage unavailable.',
       },
-    };
-    operations[method] = {
-      action: 'receive',
-      channel: ref(`channels/${method}`),
-      summary: `Request-reply: ${method}.`,
-      messages: [ref(`channels/${method}/messages/${method}Request`)],
-      reply: {
-        channel: ref(`channels/${method}Reply`),
-        messages: [
-          ref(`channels/${method}Reply/messages/${method}Reply`),
-          ref(`channels/${method}Reply/messages/ErrorReply`),
-        ],
+      'Nats-Service-Error': {
+        type: 'string',
+        description: 'A sentence naming the field and the problem.',
       },
-      bindings: { nats: { queue: SERVICE_NAME, bindingVersion: '0.1.0' } },
-    };
-  }
+    },
+    ['Nats-Service-Error-Code', 'Nats-Service-Error'],
+  ),
+  payload: ref('components/schemas/ErrorReply'),
+});
 
-  messages.ErrorReply = {
-    name: 'ErrorReply',
-    summary: 'Any failed request (the NATS services error convention); it changed nothing.',
+/** A callback's message, the owner's subject it is published on, and the operation. */
+const addCallback = ({ channels, operations, messages }: Surface, name: string) => {
+  messages[name] = {
+    name,
+    summary: `The ${name} callback: {userID, version, data}.`,
     headers: natsHeaders(
       {
-        'Nats-Service-Error-Code': {
+        'Nats-Msg-Id': {
           type: 'string',
-          // SPEC §4's codes; the engine answers no others.
-          enum: ['400', '404', '409', '413', '500', '503'],
           description:
-            '400 bad input, 404 unknown conversation, 409 conflict, 413 too large, 500 internal, 503 storage unavailable.',
-        },
-        'Nats-Service-Error': {
-          type: 'string',
-          description: 'A sentence naming the field and the problem.',
+            'Unique to (owner, version, callback), or to the sync request for the sync callbacks: JetStream drops a re-publish.',
         },
       },
-      ['Nats-Service-Error-Code', 'Nats-Service-Error'],
+      ['Nats-Msg-Id'],
     ),
-    payload: ref('components/schemas/ErrorReply'),
+    payload: ref(`components/schemas/${name}Callback`),
   };
+  channels[name] = {
+    address: `${PREFIX}.events.{userID}.${name}`,
+    description: 'On the JetStream stream IM_CONVERSATION_EVENTS (STREAM_NAME).',
+    parameters: { userID: ref('components/parameters/userID') },
+    messages: { [name]: ref(`components/messages/${name}`) },
+  };
+  operations[name] = {
+    action: 'send',
+    channel: ref(`channels/${name}`),
+    summary: `Publishes ${name} to the owner's subject.`,
+    messages: [ref(`channels/${name}/messages/${name}`)],
+  };
+};
 
-  for (const name of callbacks) {
-    messages[name] = {
-      name,
-      summary: `The ${name} callback: {userID, version, data}.`,
-      headers: natsHeaders(
-        {
-          'Nats-Msg-Id': {
-            type: 'string',
-            description:
-              'Unique to (owner, version, callback), or to the sync request for the sync callbacks: JetStream drops a re-publish.',
-          },
-        },
-        ['Nats-Msg-Id'],
-      ),
-      payload: ref(`components/schemas/${name}Callback`),
-    };
-    channels[name] = {
-      address: `${PREFIX}.events.{userID}.${name}`,
-      description: 'On the JetStream stream IM_CONVERSATION_EVENTS (STREAM_NAME).',
-      parameters: { userID: ref('components/parameters/userID') },
-      messages: { [name]: ref(`components/messages/${name}`) },
-    };
-    operations[name] = {
-      action: 'send',
-      channel: ref(`channels/${name}`),
-      summary: `Publishes ${name} to the owner's subject.`,
-      messages: [ref(`channels/${name}/messages/${name}`)],
-    };
-  }
+/** The AsyncAPI 3.0.0 document of the engine's NATS surface, built from the zod schemas. */
+export const asyncApiDocument = (): Json => {
+  const schemas = componentSchemas();
+  const surface: Surface = { channels: {}, operations: {}, messages: {} };
+  const { channels, operations, messages } = surface;
+  for (const method of methods) addMethod(surface, method);
+  messages.ErrorReply = errorReply();
+  for (const name of callbacks) addCallback(surface, name);
 
   return {
     asyncapi: '3.0.0',
