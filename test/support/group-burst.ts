@@ -1,6 +1,33 @@
 import { type ConversationEvent, groupConversationID, streams } from '@im/domain';
 import { seededRandom, type WorkloadAppend } from './projector-workload.ts';
 
+/** A member's own event between a burst's messages: read, hidden, deleted, pinned or a draft. */
+const burstOwnerEvent = (
+  at: { owner: string; conversationID: string; seq: number; time: number },
+  next: () => number,
+): ConversationEvent => {
+  const { owner, conversationID, seq, time } = at;
+  const kind = next();
+  if (kind < 0.5)
+    return { type: 'ConversationMarkedRead', data: { owner, conversationID, hasReadSeq: seq } };
+  if (kind < 0.6) return { type: 'ConversationHidden', data: { owner, conversationID } };
+  if (kind < 0.7)
+    return { type: 'ConversationDeleted', data: { owner, conversationID, minSeq: seq + 1 } };
+  if (kind < 0.8)
+    return {
+      type: 'ConversationSettingsChanged',
+      data: {
+        owner,
+        conversationID,
+        settings: { isPinned: true, recvMsgOpt: next() < 0.5 ? 0 : 2 },
+      },
+    };
+  return {
+    type: 'ConversationDraftSet',
+    data: { owner, conversationID, draftText: `d${seq}`, draftTextTime: time },
+  };
+};
+
 /**
  * One large group's burst: `members` users join (a thousand an event), then `messages` messages
  * from random members, some @-mentioning one of them or everyone, between which members read,
@@ -65,27 +92,7 @@ export const groupBurst = (options: {
     });
     for (let k = 0; k < 20; k++) {
       const owner = pick(users);
-      const kind = next();
-      const event: ConversationEvent =
-        kind < 0.5
-          ? { type: 'ConversationMarkedRead', data: { owner, conversationID, hasReadSeq: seq } }
-          : kind < 0.6
-            ? { type: 'ConversationHidden', data: { owner, conversationID } }
-            : kind < 0.7
-              ? { type: 'ConversationDeleted', data: { owner, conversationID, minSeq: seq + 1 } }
-              : kind < 0.8
-                ? {
-                    type: 'ConversationSettingsChanged',
-                    data: {
-                      owner,
-                      conversationID,
-                      settings: { isPinned: true, recvMsgOpt: next() < 0.5 ? 0 : 2 },
-                    },
-                  }
-                : {
-                    type: 'ConversationDraftSet',
-                    data: { owner, conversationID, draftText: `d${seq}`, draftTextTime: time },
-                  };
+      const event = burstOwnerEvent({ owner, conversationID, seq, time }, next);
       appends.push({ streamId: streams.owner(owner), expectedVersion: 'any', events: [event] });
     }
     if (next() < 0.2) membership('GroupMembersLeft', [pick([...inGroup])]);
