@@ -48,8 +48,8 @@ const accumulateMention = (current: GroupAtType, flag: GroupAtType): GroupAtType
 /**
  * The message serialised last: the owners an event reaches (both sides of a chat, the members a
  * group message names) are evolved one after another, so one serialisation serves them all. A
- * WeakMap of every message did the same at twice the cost, and kept a replay's garbage collector
- * busy with its entries.
+ * WeakMap of every message did the same for more, and kept a replay's garbage collector busy with
+ * its entries (README, Performance). A memo of a pure function: its answers are the same without it.
  */
 let lastMessage: RecordedMessage | undefined;
 let lastJSON = '';
