@@ -1,5 +1,5 @@
 import { type ConversationEvent, groupConversationID, streams } from '@im/domain';
-import { seededRandom, type WorkloadAppend } from './projector-workload.ts';
+import { seededDraw, type WorkloadAppend } from './projector-workload.ts';
 
 /** A member's own event between a burst's messages: read, hidden, deleted, pinned or a draft. */
 const burstOwnerEvent = (
@@ -38,12 +38,11 @@ export const groupBurst = (options: {
   messages: number;
   seed?: number;
 }): WorkloadAppend[] => {
-  const next = seededRandom(options.seed ?? 11);
+  const { next, pick } = seededDraw(options.seed ?? 11);
   const groupID = 'burst';
   const conversationID = groupConversationID(groupID);
   const users = Array.from({ length: options.members }, (_, i) => `b${i}`);
   const inGroup = new Set<string>();
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
   const appends: WorkloadAppend[] = [];
   let groupVersion = 0;
   let seq = 0;

@@ -16,16 +16,24 @@ export interface WorkloadAppend {
   events: ConversationEvent[];
 }
 
-/** A small deterministic PRNG (mulberry32): the same seed makes the same log. */
-export const seededRandom = (seed: number) => {
+/** A workload's draws: a number in [0, 1), and one of a list. */
+export interface Draw {
+  next: () => number;
+  pick: <T>(list: readonly T[]) => T;
+}
+
+/** Draws from a small deterministic PRNG (mulberry32): the same seed makes the same log. */
+export const seededDraw = (seed: number): Draw => {
   let a = seed >>> 0;
-  return () => {
+  const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
+  return { next, pick };
 };
 
 /** A message's fields as a workload draws them: all but its seq and time, with its @ list. */
@@ -85,12 +93,6 @@ const createLog = () => {
 };
 
 type Log = ReturnType<typeof createLog>;
-
-/** The workload's draws: a number in [0, 1), and one of a list. */
-interface Draw {
-  next: () => number;
-  pick: <T>(list: readonly T[]) => T;
-}
 
 /** One to four messages between two users. */
 const singleChat = (log: Log, { next, pick }: Draw, users: readonly string[]) => {
@@ -185,9 +187,8 @@ export const workload = (options: {
   groups?: number;
   seed?: number;
 }): WorkloadAppend[] => {
-  const next = seededRandom(options.seed ?? 1);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
-  const draw = { next, pick };
+  const draw = seededDraw(options.seed ?? 1);
+  const { next, pick } = draw;
   const users = Array.from({ length: options.users ?? 500 }, (_, i) => `u${i}`);
   const groupIDs = Array.from({ length: options.groups ?? 20 }, (_, i) => `g${i}`);
   const members = new Map(groupIDs.map((g) => [g, new Set<string>()]));
