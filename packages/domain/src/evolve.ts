@@ -4,7 +4,7 @@ import {
   newConversationState,
   type RecordedMessage,
 } from './conversation.ts';
-import type { ConversationEvent, MessageRecorded } from './events.ts';
+import type { ConversationEvent, GroupMembersJoined, MessageRecorded } from './events.ts';
 
 export const AT_ALL_TAG = 'AtAllTag';
 
@@ -111,7 +111,7 @@ const evolveMessage = (
 /** A member's group conversation after a join: made, or unfrozen on a rejoin. */
 const evolveJoin = (
   state: ConversationState | undefined,
-  event: Extract<ConversationEvent, { type: 'GroupMembersJoined' }>,
+  event: GroupMembersJoined,
   owner: string,
 ): ConversationState => {
   const { groupID, maxSeq } = event.data;
