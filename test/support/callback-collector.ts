@@ -1,14 +1,29 @@
 import type { Config } from '@im/api';
 import type { JsMsg, NatsConnection } from 'nats';
 
-/** A callback as the test collector read it off the stream. */
-export interface ReceivedCallback {
-  subject: string;
+/** A callback as a consumer reads it off the stream: its Nats-Msg-Id, owner, name and body. */
+export interface Delivered {
+  msgID: string;
   userID: string;
   name: string;
-  msgID: string;
   version: number;
   data: any;
+}
+
+export const toDelivered = (msg: JsMsg): Delivered => {
+  const body = msg.json<{ userID: string; version: number; data: unknown }>();
+  return {
+    msgID: msg.headers?.get('Nats-Msg-Id') ?? '',
+    userID: body.userID,
+    name: msg.subject.split('.').at(-1) ?? '',
+    version: body.version,
+    data: body.data,
+  };
+};
+
+/** A callback as the test collector read it off the stream, with its subject. */
+export interface ReceivedCallback extends Delivered {
+  subject: string;
 }
 
 /** Everything on the callback stream from its start, read by an ordered consumer. */
@@ -19,16 +34,7 @@ export const collectCallbacks = async (nc: NatsConnection, config: Config) => {
   const waiters = new Set<() => void>();
   void (async () => {
     for await (const msg of messages as AsyncIterable<JsMsg>) {
-      const body = msg.json<{ userID: string; version: number; data: unknown }>();
-      const name = msg.subject.split('.').at(-1) ?? '';
-      received.push({
-        subject: msg.subject,
-        userID: body.userID,
-        name,
-        msgID: msg.headers?.get('Nats-Msg-Id') ?? '',
-        version: body.version,
-        data: body.data,
-      });
+      received.push({ subject: msg.subject, ...toDelivered(msg) });
       for (const wake of waiters) wake();
     }
   })();

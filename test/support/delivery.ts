@@ -2,36 +2,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '@im/api';
 import { type Kysely, sql } from 'kysely';
-import {
-  AckPolicy,
-  type ConsumerMessages,
-  DeliverPolicy,
-  type JsMsg,
-  type NatsConnection,
-  nanos,
-} from 'nats';
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, type NatsConnection, nanos } from 'nats';
 import { expect } from 'vitest';
+import { type Delivered, toDelivered } from './callback-collector.ts';
 import { message } from './harness.ts';
 import type { patientClient } from './patient-client.ts';
-
-export interface Delivered {
-  msgID: string;
-  userID: string;
-  name: string;
-  version: number;
-  data: any;
-}
-
-export const toDelivered = (msg: JsMsg): Delivered => {
-  const body = msg.json<{ userID: string; version: number; data: unknown }>();
-  return {
-    msgID: msg.headers?.get('Nats-Msg-Id') ?? '',
-    userID: body.userID,
-    name: msg.subject.split('.').at(-1) ?? '',
-    version: body.version,
-    data: body.data,
-  };
-};
 
 /** What a gateway keeps: the first delivery of each Nats-Msg-Id, in arrival order. */
 export const dedupe = (all: readonly Delivered[]) => {
